@@ -1,0 +1,1 @@
+"""Notebook widgets that render, play, search, classify and caption scores."""
