@@ -53,6 +53,9 @@ class MusicEncoder(nn.Module):
         self.vocab_size = cfg.patch_vocab_size
         self.patch_embedding = nn.Linear(cfg.patch_length * cfg.patch_vocab_size, cfg.music_hidden_size)
         self.enc = BertModel(_music_bert_config(cfg), add_pooling_layer=cfg.use_poolers)
+        # Kept for the official key layout but never used (patches arrive as inputs_embeds);
+        # frozen so that DDP does not wait for a gradient that never comes.
+        self.enc.embeddings.word_embeddings.weight.requires_grad_(False)
         offsets = torch.arange(cfg.patch_length) * cfg.patch_vocab_size
         self.register_buffer("char_offsets", offsets, persistent=False)
 
@@ -87,6 +90,20 @@ class ClampModel(nn.Module):
         else:
             self.register_buffer("logit_scale", scale, persistent=False)
         self.tokenizer = None  # attached by the loaders in clamp_core.checkpoint
+        self.text_frozen = False
+
+    def freeze_text_encoder(self) -> None:
+        """Locked-text tuning: the text encoder keeps its weights (and stays in eval mode, no
+        dropout); only ``text_proj`` and the music side learn."""
+        self.text_enc.requires_grad_(False)
+        self.text_frozen = True
+        self.text_enc.eval()
+
+    def train(self, mode: bool = True) -> ClampModel:
+        super().train(mode)
+        if self.text_frozen:
+            self.text_enc.eval()
+        return self
 
     def encode_music(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Patches [B, P, 64] + patch mask [B, P] -> projected music features [B, D]."""

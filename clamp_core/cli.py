@@ -1,0 +1,239 @@
+"""The `clamp` command line. Each verb is a thin layer over the library.
+
+Exit codes: 0 success, 1 error the user can fix (one line on stderr), 2 usage error,
+3 some inputs of a batch failed (the rest was done), 70 internal error (a bug: please report).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import ClampError
+
+EXIT_PARTIAL = 3
+EXIT_INTERNAL = 70
+
+
+class _Group(click.Group):
+    """Turns our user-facing errors into click's one-line 'Error: ...' with exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ClampError as e:
+            raise click.ClickException(str(e)) from None
+
+
+def _progress(items, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="file", disable=len(items) < 5, file=sys.stderr, leave=False)
+
+
+def _emit_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _convert_all(files: tuple[str, ...]):
+    """Convert every file, recording failures instead of stopping at the first one."""
+    from .convert import score_to_abc
+    from .scores import load_score
+
+    done, failures = [], []
+    for f in _progress(files, "reading scores"):
+        try:
+            score = load_score(f)
+            done.append((f, score, score_to_abc(score)))
+        except ClampError as e:
+            failures.append({"file": f, "error": str(e)})
+            click.echo(f"clamp: skipped: {e}", err=True)
+    return done, failures
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="clamp-notation")
+def cli() -> None:
+    """CLaMP for notation: encode, search, classify and caption scores."""
+
+
+@cli.command("init-model")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--preset", "preset_name", default="small", show_default=True,
+              type=click.Choice(["tiny", "small", "clamp-small-512", "clamp-small-1024"]))
+@click.option("--seed", default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite a model folder that exists.")
+def init_model(folder: str, preset_name: str, seed: int, force: bool) -> None:
+    """Create a new model folder: pretrained text tower, freshly initialised music tower."""
+    from .checkpoint import create_model
+    from .config import preset
+
+    if (Path(folder) / "config.json").exists() and not force:
+        raise ClampError(f"{folder} already holds a model; pass --force to overwrite it")
+    cfg = preset(preset_name)
+    if cfg.official:
+        raise ClampError("official shapes need official weights; use --preset tiny or small")
+    create_model(cfg, seed=seed).save_pretrained(folder)
+    click.echo(f"created {folder} (preset {preset_name}, seed {seed})")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--model", "model_name", default="default", show_default=True,
+              help="Model folder, or 'default' for the model shipped with clamp-notation.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write features here (.npy).")
+@click.option("--batch-size", default=16, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def encode(files: tuple[str, ...], model_name: str, out: str | None, batch_size: int,
+           as_json: bool) -> None:
+    """Encode scores into the shared music-text space (projected, unnormalised features)."""
+    import numpy as np
+
+    from .checkpoint import load_model
+    from .encode import encode_abc
+    from .patches import patchify
+
+    model = load_model(model_name)  # first, so a bad model fails before any parsing
+    done, failures = _convert_all(files)
+    feats = encode_abc(model, [abc for _, _, abc in done], batch_size=batch_size) if done else (
+        np.zeros((0, model.config.projection_dim), dtype=np.float32))
+    rows = [{"file": f, "title": s.meta.title, "patches": int(len(patchify(abc, None))),
+             "norm": round(float(np.linalg.norm(v)), 4)} for (f, s, abc), v in zip(done, feats)]
+    if out:
+        out_path = Path(out)
+        np.save(out_path, feats)
+        index = {"model": model_name, "dim": int(feats.shape[1]), "rows": rows, "failures": failures}
+        out_path.with_suffix(".json").write_text(json.dumps(index, indent=2, ensure_ascii=False))
+    if as_json:
+        _emit_json({"model": model_name, "dim": int(feats.shape[1]), "out": out, "rows": rows,
+                    "failures": failures, **({} if out else {"features": feats.tolist()})})
+    else:
+        for r in rows:
+            click.echo(f"{r['patches']:5d} patches  |f|={r['norm']:8.3f}  {r['file']}")
+        click.echo(f"encoded {len(rows)} of {len(files)} files -> {feats.shape[1]}-d features"
+                   + (f", saved to {out}" if out else ""))
+    if failures:
+        sys.exit(EXIT_PARTIAL if done else 1)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def info(files: tuple[str, ...], as_json: bool) -> None:
+    """Facts read from scores: title, composer, parts, key, meter, tempo, bars, duration."""
+    done, failures = _convert_all(files)
+    metas = [{"file": f, **s.meta.to_dict()} for f, s, _ in done]
+    if as_json:
+        _emit_json({"scores": metas, "failures": failures})
+    else:
+        for m in metas:
+            click.echo(m["file"])
+            for k, v in m.items():
+                if k != "file" and v not in (None, "", []):
+                    click.echo(f"  {k:18s} {', '.join(map(str, v)) if isinstance(v, list) else v}")
+    if failures:
+        sys.exit(EXIT_PARTIAL if done else 1)
+
+
+def _train_options(f):
+    """Options shared by the training verbs."""
+    opts = [
+        click.option("--out", "output_dir", required=True, type=click.Path(file_okay=False),
+                     help="Model folder to write; a run that finds last/ in it resumes."),
+        click.option("--epochs", default=10, show_default=True),
+        click.option("--batch-size", default=32, show_default=True, help="Per process."),
+        click.option("--lr", default=1e-4, show_default=True),
+        click.option("--warmup-steps", default=200, show_default=True),
+        click.option("--grad-accum", default=1, show_default=True),
+        click.option("--max-steps", type=int, default=None),
+        click.option("--save-every-steps", default=0, show_default=True),
+        click.option("--seed", default=0, show_default=True),
+        click.option("--autocast", default="auto", show_default=True,
+                     type=click.Choice(["auto", "bf16", "off"])),
+        click.option("--no-resume", is_flag=True, help="Start afresh even if a checkpoint exists."),
+        click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _train_config(kw: dict):
+    from .trainer import TrainConfig
+
+    return TrainConfig(
+        output_dir=kw["output_dir"], epochs=kw["epochs"], batch_size=kw["batch_size"], lr=kw["lr"],
+        warmup_steps=kw["warmup_steps"], grad_accum=kw["grad_accum"], max_steps=kw["max_steps"],
+        save_every_steps=kw["save_every_steps"], seed=kw["seed"], autocast=kw["autocast"],
+        resume=not kw["no_resume"])
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name != "auto":
+        return name
+    if torch.cuda.is_available():
+        return f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
+    return "cpu"
+
+
+def _model_config(preset_name: str, dropout: float | None):
+    import dataclasses
+
+    from .config import preset
+
+    cfg = preset(preset_name)
+    return cfg if dropout is None else dataclasses.replace(cfg, music_dropout=dropout)
+
+
+@cli.command()
+@click.argument("data", type=click.Path(dir_okay=False))
+@_train_options
+@click.option("--init", "init", default=None, help="Start from this model folder (e.g. pre-trained).")
+@click.option("--preset", "preset_name", default="small", show_default=True,
+              type=click.Choice(["tiny", "small"]), help="Architecture when not --init.")
+@click.option("--dropout", type=float, default=None, help="Music encoder dropout (default: preset).")
+@click.option("--train-text", is_flag=True, help="Also train the text encoder (default: locked).")
+@click.option("--keep-prob", default=0.5, show_default=True, help="Text dropout keep probability.")
+def train(data: str, init: str | None, preset_name: str, dropout: float | None, train_text: bool,
+          keep_prob: float, **kw) -> None:
+    """Contrastive training on a dataset JSONL (multi-process: launch with torchrun)."""
+    from .train import train_contrastive
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    metrics = train_contrastive(
+        data, _train_config(kw), init=init, model_config=_model_config(preset_name, dropout),
+        freeze_text=not train_text, keep_prob=keep_prob, device=_device(kw["device"]))
+    if int(os.environ.get("RANK", "0")) == 0:
+        click.echo(json.dumps(metrics, indent=2))
+
+
+@cli.command("abc")
+@click.argument("file")
+def abc_cmd(file: str) -> None:
+    """Print a score as the ABC text the model reads (official CLaMP dialect)."""
+    from .convert import to_abc
+
+    click.echo(to_abc(file), nl=False)
+
+
+def main() -> None:
+    """Console entry point: a bug prints one line unless CLAMP_DEBUG=1 asks for the traceback."""
+    try:
+        cli(prog_name="clamp")
+    except Exception as e:  # click already handled user and usage errors
+        if os.environ.get("CLAMP_DEBUG"):
+            raise
+        click.echo(f"clamp: internal error: {type(e).__name__}: {e} "
+                   "(set CLAMP_DEBUG=1 for the traceback and please report it)", err=True)
+        sys.exit(EXIT_INTERNAL)
+
+
+if __name__ == "__main__":
+    main()

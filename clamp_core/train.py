@@ -1,0 +1,168 @@
+"""Contrastive training of a CLaMP model on (score, text candidates) records, with text dropout.
+
+Records are JSON lines ``{id, abc, texts[], labels{}, split}`` as written by ``clamp dataset
+build``. Each step pairs a piece with a text made by CLaMP's text dropout: every candidate is
+kept with a probability, the kept ones are shuffled and joined.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import create_model, load_model
+from .config import ClampConfig
+from .distributed import DistInfo, cleanup, gather_with_grad, init_distributed
+from .errors import ClampError
+from .loss import contrastive_loss
+from .model import ClampModel
+from .patches import pad_batch, patchify
+from .trainer import TrainConfig, train_loop
+
+log = logging.getLogger(__name__)
+
+
+def load_records(path: str | Path, split: str | None = None) -> list[dict]:
+    """Records of one split (all when ``split`` is None) from a dataset JSONL file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ClampError(f"{path}: no such dataset file; build one with `clamp dataset build`")
+    out = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError as e:
+                raise ClampError(f"{path}:{n}: not JSON ({e}); rebuild the dataset") from e
+            if split is None or rec.get("split") == split:
+                if rec.get("abc") and rec.get("texts"):
+                    out.append(rec)
+    return out
+
+
+def text_dropout(candidates: list[str], rng: np.random.Generator, keep_prob: float = 0.5,
+                 sep: str = ". ") -> str:
+    """CLaMP text dropout: keep each candidate with ``keep_prob`` (at least one), shuffle, join."""
+    kept = [c for c in candidates if rng.random() < keep_prob]
+    if not kept:
+        kept = [candidates[int(rng.integers(len(candidates)))]]
+    rng.shuffle(kept)
+    return sep.join(kept)
+
+
+def crop_patches(patches: np.ndarray, max_length: int, rng: np.random.Generator | None) -> np.ndarray:
+    """A window of at most ``max_length`` patches: random in training, the head otherwise."""
+    if len(patches) <= max_length:
+        return patches
+    start = 0 if rng is None else int(rng.integers(len(patches) - max_length + 1))
+    return patches[start:start + max_length]
+
+
+@dataclass
+class PairBatcher:
+    """Builds contrastive batches; deterministic in (seed, epoch, example) for exact resumes."""
+
+    model: ClampModel
+    patches: list[np.ndarray]
+    texts: list[list[str]]
+    seed: int = 0
+    keep_prob: float = 0.5
+
+    def __call__(self, indices: list[int], epoch: int, train: bool = True) -> dict:
+        max_len = self.model.config.max_length
+        if train:  # one generator per example: the same batch whatever the process split
+            rngs = [np.random.default_rng([self.seed, epoch, i]) for i in indices]
+            crops = [crop_patches(self.patches[i], max_len, r) for i, r in zip(indices, rngs)]
+            texts = [text_dropout(self.texts[i], r, self.keep_prob) for i, r in zip(indices, rngs)]
+        else:
+            crops = [crop_patches(self.patches[i], max_len, None) for i in indices]
+            texts = [". ".join(self.texts[i]) for i in indices]
+        ids, mask = pad_batch(crops)
+        tok = self.model.tokenize(texts)
+        return {"music_ids": torch.from_numpy(ids), "music_mask": torch.from_numpy(mask), **tok}
+
+
+def make_step_loss(info: DistInfo):
+    def step_loss(net, batch: dict) -> torch.Tensor:
+        music, text, scale = net(batch["music_ids"], batch["music_mask"],
+                                 batch["input_ids"], batch["attention_mask"])
+        music, text = gather_with_grad(music.float(), info), gather_with_grad(text.float(), info)
+        return contrastive_loss(music, text, scale.float())
+    return step_loss
+
+
+@torch.inference_mode()
+def retrieval_metrics(model: ClampModel, batcher: PairBatcher, indices: list[int],
+                      batch_size: int = 64) -> dict:
+    """Validation loss over the whole set at once, and music->text / text->music top-1 and MRR."""
+    device = next(model.parameters()).device
+    music, text = [], []
+    for s in range(0, len(indices), batch_size):
+        b = batcher(indices[s:s + batch_size], 0, train=False)
+        b = {k: v.to(device) for k, v in b.items()}
+        m, t, _ = model(b["music_ids"], b["music_mask"], b["input_ids"], b["attention_mask"])
+        music.append(m.float())
+        text.append(t.float())
+    m, t = torch.cat(music), torch.cat(text)
+    out = {"val_loss": float(contrastive_loss(m, t, model.logit_scale.exp().float()))}
+    sims = torch.nn.functional.normalize(m, dim=-1) @ torch.nn.functional.normalize(t, dim=-1).t()
+    for name, s in (("music_to_text", sims), ("text_to_music", sims.t())):
+        ranks = (s > s.diag()[:, None]).sum(1) + 1
+        out[f"{name}_top1"] = float((ranks == 1).float().mean())
+        out[f"{name}_mrr"] = float((1.0 / ranks.float()).mean())
+    return out
+
+
+def train_contrastive(
+    data: str | Path,
+    cfg: TrainConfig,
+    init: str | None = None,
+    model_config: ClampConfig | None = None,
+    freeze_text: bool = True,
+    keep_prob: float = 0.5,
+    device: str = "cpu",
+    max_val: int = 512,
+) -> dict:
+    """Train (or resume) into ``cfg.output_dir``; ``init`` is a model folder to start from (e.g.
+    the output of masked-patch pre-training), else a new model from ``model_config``."""
+    info = init_distributed()
+    try:
+        torch.manual_seed(cfg.seed)
+        train_recs, val_recs = load_records(data, "train"), load_records(data, "val")
+        if not train_recs:
+            raise ClampError(f"{data}: no training records (split 'train')")
+        model = load_model(init) if init else create_model(model_config or ClampConfig(), seed=cfg.seed)
+        if freeze_text:
+            model.freeze_text_encoder()
+        recs = train_recs + val_recs
+        patches = [patchify(r["abc"], max_length=None) for r in recs]
+        batcher = PairBatcher(model, patches, [r["texts"] for r in recs], cfg.seed, keep_prob)
+        n_train = len(train_recs)
+        val_idx = list(range(n_train, n_train + min(len(val_recs), max_val)))
+        out = Path(cfg.output_dir)
+
+        def save(folder: Path) -> None:
+            model.save_pretrained(folder, include_text_encoder=None if freeze_text else True)
+
+        def load_state(folder: Path) -> None:
+            from .checkpoint import read_state_dict
+
+            model.load_state_dict(read_state_dict(folder), strict=False)
+
+        metrics = train_loop(
+            model, n_train, lambda idx, ep: batcher(idx, ep), make_step_loss(info), cfg, info,
+            save, validate=(lambda m: retrieval_metrics(m, batcher, val_idx)) if val_idx else None,
+            load_model_state=load_state, device=device)
+        if info.is_main:
+            save(out)
+            (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        return metrics
+    finally:
+        cleanup(info)

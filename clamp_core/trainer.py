@@ -1,0 +1,219 @@
+"""A small training loop shared by masked-patch pre-training and contrastive training.
+
+AdamW with linear warm-up then cosine decay, gradient accumulation, gradient clipping, autocast
+(bf16) where asked, torch DDP under torchrun, and crash-safe checkpoints that resume at the exact
+step: the sample order of every epoch is a pure function of (seed, epoch), so a resumed run skips
+what was already seen without replaying it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .distributed import DistInfo, all_reduce_mean
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings (per process; the global batch is batch_size x world x grad_accum)."""
+
+    output_dir: str
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 200
+    min_lr_ratio: float = 0.1
+    grad_accum: int = 1
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    autocast: str = "auto"  # auto: bf16 on CUDA only; bf16: also on CPU; off
+    save_every_steps: int = 0  # 0: at the end of each epoch only
+    max_steps: int | None = None
+    resume: bool = True
+
+
+def epoch_order(n: int, seed: int, epoch: int, info: DistInfo, batch_size: int) -> list[list[int]]:
+    """This rank's batches for one epoch: a seeded permutation cut into global batches of
+    ``batch_size x world``, of which each rank takes its slice (so N processes see exactly the
+    global batches one process would)."""
+    perm = np.random.default_rng([seed, epoch]).permutation(n)
+    global_bs = batch_size * info.world_size
+    lo = info.rank * batch_size
+    return [perm[s + lo:s + lo + batch_size].tolist() for s in range(0, n - global_bs + 1, global_bs)]
+
+
+def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        # Biases, norms and the temperature are not shrunk towards zero.
+        (no_decay if p.ndim < 2 or "LayerNorm" in name or "logit_scale" in name else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _lr_lambda(cfg: TrainConfig, total_steps: int) -> Callable[[int], float]:
+    def f(step: int) -> float:
+        if step < cfg.warmup_steps:
+            return (step + 1) / cfg.warmup_steps
+        progress = min(1.0, (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps))
+        return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    return f
+
+
+def autocast_context(mode: str, device: torch.device):
+    """bf16 autocast on CUDA by default; on CPU only when asked (speed depends on AMX)."""
+    if mode == "off" or (mode == "auto" and device.type != "cuda"):
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+class Checkpointer:
+    """``last/`` holds the resumable state; it is replaced by rename so a kill never corrupts it."""
+
+    def __init__(self, output_dir: str | Path, save_model: Callable[[Path], None]):
+        self.root = Path(output_dir)
+        self.save_model = save_model
+
+    @property
+    def last(self) -> Path:
+        return self.root / "last"
+
+    def save(self, state: dict) -> None:
+        tmp, old = self.root / "last.tmp", self.root / "last.old"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        self.save_model(tmp)
+        torch.save(state, tmp / "trainer_state.pt")
+        (tmp / "trainer_state.json").write_text(json.dumps(
+            {k: state[k] for k in ("step", "epoch", "batch_in_epoch", "metrics")}, indent=2))
+        shutil.rmtree(old, ignore_errors=True)
+        if self.last.exists():
+            os.replace(self.last, old)
+        os.replace(tmp, self.last)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def find(self) -> Path | None:
+        """The newest complete checkpoint (``last.old`` if a kill struck between two renames)."""
+        for cand in (self.last, self.root / "last.old"):
+            if (cand / "trainer_state.pt").is_file():
+                return cand
+        return None
+
+
+def train_loop(
+    model: nn.Module,
+    n_train: int,
+    make_batch: Callable[[list[int], int], dict],
+    step_loss: Callable[[nn.Module, dict], torch.Tensor],
+    cfg: TrainConfig,
+    info: DistInfo,
+    save_model: Callable[[Path], None],
+    validate: Callable[[nn.Module], dict] | None = None,
+    load_model_state: Callable[[Path], None] | None = None,
+    device: torch.device | str = "cpu",
+) -> dict:
+    """Run (or resume) training; returns the final metrics.
+
+    ``make_batch(indices, epoch)`` builds a batch; ``step_loss(model, batch)`` returns the loss.
+    """
+    device = torch.device(device)
+    model.to(device)
+    steps_per_epoch = n_train // (cfg.batch_size * info.world_size) // cfg.grad_accum
+    if steps_per_epoch == 0:
+        raise ValueError(f"{n_train} examples are too few for batch {cfg.batch_size} x "
+                         f"{info.world_size} processes x {cfg.grad_accum} accumulation")
+    total = steps_per_epoch * cfg.epochs  # max_steps only stops early: the schedule stays the same
+    opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, total))
+    ckpt = Checkpointer(cfg.output_dir, save_model)
+    step, start_epoch, skip, metrics = 0, 0, 0, {}
+    found = ckpt.find() if cfg.resume else None
+    if found is not None:
+        state = torch.load(found / "trainer_state.pt", map_location="cpu", weights_only=False)
+        if load_model_state is not None:
+            load_model_state(found)
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        step, start_epoch, skip = state["step"], state["epoch"], state["batch_in_epoch"]
+        metrics = state.get("metrics", {})
+        if info.is_main:
+            log.info("resumed from %s at step %d (epoch %d, batch %d)", found, step, start_epoch, skip)
+    net = model
+    if info.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    def checkpoint(epoch: int, batch_in_epoch: int) -> None:
+        if info.is_main:
+            ckpt.save({"step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch,
+                       "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                       "metrics": metrics, "config": asdict(cfg)})
+        if info.enabled:
+            torch.distributed.barrier()
+
+    from tqdm import tqdm
+
+    for epoch in range(start_epoch, cfg.epochs):
+        batches = epoch_order(n_train, cfg.seed, epoch, info, cfg.batch_size)
+        usable = len(batches) - len(batches) % cfg.grad_accum
+        model.train()
+        bar = tqdm(total=usable // cfg.grad_accum, initial=skip // cfg.grad_accum, disable=not info.is_main,
+                   desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
+        running, stopped_at = [], None
+        for b in range(skip, usable):
+            batch = {k: v.to(device) if torch.is_tensor(v) else v
+                     for k, v in make_batch(batches[b], epoch).items()}
+            sync = (b + 1) % cfg.grad_accum == 0
+            no_sync = net.no_sync() if info.enabled and not sync else contextlib.nullcontext()
+            with no_sync, autocast_context(cfg.autocast, device):
+                loss = step_loss(net, batch)
+            (loss / cfg.grad_accum).backward()
+            running.append(loss.item())
+            if not sync:
+                continue
+            if cfg.max_grad_norm:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{np.mean(running[-20:]):.4f}", lr=f"{sched.get_last_lr()[0]:.2e}")
+            if cfg.save_every_steps and step % cfg.save_every_steps == 0:
+                checkpoint(epoch, b + 1)
+            if cfg.max_steps and step >= cfg.max_steps:
+                stopped_at = b + 1
+                break
+        bar.close()
+        skip = 0
+        metrics = {"epoch": epoch + 1, "step": step,
+                   "train_loss": all_reduce_mean(float(np.mean(running)) if running else float("nan"), info)}
+        if validate is not None and info.is_main:
+            model.eval()
+            metrics.update(validate(model))
+        if info.is_main:
+            log.info("epoch %d: %s", epoch + 1, json.dumps(metrics))
+        if stopped_at is not None and stopped_at < usable:
+            checkpoint(epoch, stopped_at)  # a later run with more max_steps resumes mid-epoch
+            break
+        checkpoint(epoch + 1, 0)
+        if stopped_at is not None:
+            break
+    return metrics
