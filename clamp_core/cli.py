@@ -214,6 +214,26 @@ def train(data: str, init: str | None, preset_name: str, dropout: float | None, 
         click.echo(json.dumps(metrics, indent=2))
 
 
+@cli.command("pretrain-music")
+@click.argument("data", type=click.Path(dir_okay=False))
+@_train_options
+@click.option("--init", "init", default=None, help="Start from this model folder.")
+@click.option("--preset", "preset_name", default="small", show_default=True,
+              type=click.Choice(["tiny", "small"]), help="Architecture when not --init.")
+@click.option("--dropout", type=float, default=None, help="Music encoder dropout (default: preset).")
+def pretrain_music_cmd(data: str, init: str | None, preset_name: str, dropout: float | None,
+                       **kw) -> None:
+    """Masked-patch pre-training of the music encoder (launch with torchrun for several processes)."""
+    from .pretrain import pretrain_music
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    metrics = pretrain_music(data, _train_config(kw), init=init,
+                             model_config=_model_config(preset_name, dropout),
+                             device=_device(kw["device"]))
+    if int(os.environ.get("RANK", "0")) == 0:
+        click.echo(json.dumps(metrics, indent=2))
+
+
 @cli.command("abc")
 @click.argument("file")
 def abc_cmd(file: str) -> None:

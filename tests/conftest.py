@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,3 +20,34 @@ def wikimt() -> list[dict]:
     """The 1,010 official filtered WikiMT ABC strings (MIT, microsoft/muzic)."""
     with open(FIXTURES / "wikimt" / "wikimt_abc.jsonl", encoding="utf-8") as f:
         return [json.loads(line) for line in f]
+
+
+@pytest.fixture(scope="session")
+def pairs_dataset(tmp_path_factory, wikimt) -> Path:
+    """A 40-record dataset JSONL (32 train, 8 val) of WikiMT lead sheets with two texts each."""
+    genres = ["pop", "jazz", "country", "rock", "folk"]
+    path = tmp_path_factory.mktemp("data") / "pairs.jsonl"
+    with path.open("w") as f:
+        for i, row in enumerate(wikimt[:40]):
+            rec = {"id": f"wikimt-{i}", "abc": row["abc"], "labels": {},
+                   "texts": [row["title"], f"a {genres[i % 5]} lead sheet"],
+                   "split": "val" if i >= 32 else "train"}
+            f.write(json.dumps(rec) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def run_clamp():
+    """Run the `clamp` CLI in a subprocess (under torchrun with nproc > 1); asserts success."""
+
+    def run(*args: str, nproc: int = 1, timeout: int = 300) -> subprocess.CompletedProcess:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+        cmd = [sys.executable, "-m", "clamp_core.cli", *args]
+        if nproc > 1:
+            cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),
+                   "--master_port", str(29500 + os.getpid() % 1000), *cmd[1:]]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        assert res.returncode == 0, res.stderr[-3000:]
+        return res
+
+    return run

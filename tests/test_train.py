@@ -1,9 +1,6 @@
 """Contrastive training: text dropout, exact resume, and 2-process DDP agreeing with 1 process."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,33 +10,6 @@ from safetensors.torch import load_file
 from clamp_core.train import crop_patches, text_dropout
 from clamp_core.trainer import TrainConfig, epoch_order
 from clamp_core.distributed import DistInfo
-
-GENRES = ["pop", "jazz", "country", "rock", "folk"]
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory, wikimt):
-    path = tmp_path_factory.mktemp("data") / "pairs.jsonl"
-    with path.open("w") as f:
-        for i, row in enumerate(wikimt[:40]):
-            rec = {"id": f"wikimt-{i}", "abc": row["abc"], "labels": {},
-                   "texts": [row["title"], f"a {GENRES[i % 5]} lead sheet"],
-                   "split": "val" if i >= 32 else "train"}
-            f.write(json.dumps(rec) + "\n")
-    return path
-
-
-def _clamp(*args, nproc: int = 1, timeout: int = 240) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    if nproc > 1:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),
-               "--master_port", str(29500 + os.getpid() % 1000), "-m", "clamp_core.cli", *args]
-    else:
-        cmd = [sys.executable, "-m", "clamp_core.cli", *args]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return res
-
 
 def _weights(folder: Path) -> dict:
     return load_file(folder / "model.safetensors")
@@ -74,17 +44,18 @@ def test_epoch_order_shards_global_batches():
     assert len(crop_patches(patches, 4, np.random.default_rng(0))) == 4
 
 
-def test_train_then_resume_matches_straight_run(dataset, tmp_path):
+def test_train_then_resume_matches_straight_run(pairs_dataset, run_clamp, tmp_path):
+    dataset = pairs_dataset
     straight, split = tmp_path / "straight", tmp_path / "split"
-    _clamp("train", str(dataset), "--out", str(straight), "--batch-size", "8", "--epochs", "2", *COMMON)
+    run_clamp("train", str(dataset), "--out", str(straight), "--batch-size", "8", "--epochs", "2", *COMMON)
     metrics = json.loads((straight / "metrics.json").read_text())
     assert metrics["step"] == 8 and "val_loss" in metrics and "music_to_text_top1" in metrics
     # The same run killed after 3 steps and resumed ends on the same weights.
-    _clamp("train", str(dataset), "--out", str(split), "--batch-size", "8", "--epochs", "2",
+    run_clamp("train", str(dataset), "--out", str(split), "--batch-size", "8", "--epochs", "2",
            "--max-steps", "3", *COMMON)
     state = json.loads((split / "last" / "trainer_state.json").read_text())
     assert (state["step"], state["epoch"], state["batch_in_epoch"]) == (3, 0, 3)
-    _clamp("train", str(dataset), "--out", str(split), "--batch-size", "8", "--epochs", "2", *COMMON)
+    run_clamp("train", str(dataset), "--out", str(split), "--batch-size", "8", "--epochs", "2", *COMMON)
     a, b = _weights(straight), _weights(split)
     assert a.keys() == b.keys()
     for k in a:
@@ -93,10 +64,11 @@ def test_train_then_resume_matches_straight_run(dataset, tmp_path):
     assert not any(k.startswith("text_enc.") for k in a)
 
 
-def test_two_process_ddp_step_equals_single_process(dataset, tmp_path):
+def test_two_process_ddp_step_equals_single_process(pairs_dataset, run_clamp, tmp_path):
+    dataset = pairs_dataset
     one, two = tmp_path / "one", tmp_path / "two"
-    _clamp("train", str(dataset), "--out", str(one), "--batch-size", "8", "--max-steps", "2", *COMMON)
-    _clamp("train", str(dataset), "--out", str(two), "--batch-size", "4", "--max-steps", "2", *COMMON,
+    run_clamp("train", str(dataset), "--out", str(one), "--batch-size", "8", "--max-steps", "2", *COMMON)
+    run_clamp("train", str(dataset), "--out", str(two), "--batch-size", "4", "--max-steps", "2", *COMMON,
            nproc=2)
     a, b = _weights(one), _weights(two)
     moved = 0

@@ -1,0 +1,167 @@
+"""Per-format readers behind ``load_score``: MusicXML (plain and .mxl), MIDI, Humdrum, ABC."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from music21 import converter, stream
+
+from clamp_core.errors import ClampError
+from clamp_core.scores_safety import (
+    check_xml,
+    container_rootfiles,
+    decode_xml,
+    one_line,
+    open_zip,
+    read_file,
+    read_zip_member,
+)
+
+_MUSICXML_SUFFIXES = (".xml", ".musicxml")
+_ABC_FIELD = re.compile(r"^[A-Za-z+]:")
+_ABC_X = re.compile(r"^X:\s*(\d*)")
+_ABC_KEY_LINE = re.compile(r"^\s*K:", re.MULTILINE)
+_ABC_NOTES = re.compile(r"[A-Ga-gz][,']*\d*")
+
+
+def _as_score(obj: object, name: str) -> stream.Score:
+    if isinstance(obj, stream.Opus):
+        scores = list(obj.scores)
+        if not scores:
+            raise ClampError(f"{name}: the file holds no score; check that it is not empty")
+        obj = scores[0]
+    if isinstance(obj, stream.Score):
+        return obj
+    if isinstance(obj, stream.Stream):
+        sc = stream.Score()
+        sc.insert(0, obj)
+        return sc
+    raise ClampError(f"{name}: the reader returned no score; re-export the file")
+
+
+def parse_musicxml_bytes(data: bytes, name: str) -> stream.Score:
+    """Parse uncompressed MusicXML after the entity check (music21 itself does not guard)."""
+    check_xml(data, name)
+    text = decode_xml(data, name)
+    head = text[:4000]
+    if "<score-timewise" in head:
+        raise ClampError(f"{name}: timewise MusicXML is not supported; re-export it as "
+                         "(partwise) MusicXML from your notation program")
+    if "<score-partwise" not in head and "<museScore" in head:
+        raise ClampError(f"{name}: this is a MuseScore file, not MusicXML; rename it to .mscx")
+    try:
+        return _as_score(converter.parseData(text, format="musicxml"), name)
+    except ClampError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - music21 raises many types on malformed input
+        raise ClampError(f"{name}: cannot read the MusicXML ({one_line(exc)}); check that it is a "
+                         "complete MusicXML file or re-export it") from None
+
+
+def read_musicxml(path: Path) -> stream.Score:
+    return parse_musicxml_bytes(read_file(path), str(path))
+
+
+def read_mxl(path: Path) -> stream.Score:
+    """Compressed MusicXML: the root file named by META-INF/container.xml, read with caps."""
+    name = str(path)
+    with open_zip(path, name) as zf:
+        members = zf.namelist()
+        candidates = [m for m in container_rootfiles(zf, name) if m.lower().endswith(
+            _MUSICXML_SUFFIXES) and m in members]
+        candidates += [m for m in members if m.lower().endswith(_MUSICXML_SUFFIXES)
+                       and not m.startswith("META-INF/")]
+        if not candidates:
+            hint = ("it holds a MuseScore file; rename it to .mscz"
+                    if any(m.lower().endswith(".mscx") for m in members)
+                    else "re-export the score as compressed MusicXML (.mxl)")
+            raise ClampError(f"{name}: zip archive without a MusicXML score inside; {hint}")
+        data = read_zip_member(zf, candidates[0], name)
+    return parse_musicxml_bytes(data, name)
+
+
+def read_with_music21(path: Path, fmt: str, label: str) -> stream.Score:
+    """MIDI and Humdrum: music21 reads them directly (binary or line-based, no XML)."""
+    read_file(path)  # size cap before music21 loads it whole
+    try:
+        obj = converter.parseFile(path, format=fmt, forceSource=True, storePickle=False)
+    except Exception as exc:  # noqa: BLE001 - music21 raises many types on malformed input
+        raise ClampError(f"{path}: cannot read the {label} file ({one_line(exc)}); check that it "
+                         f"is a valid {label} file or re-export it") from None
+    return _as_score(obj, str(path))
+
+
+# ---------------------------------------------------------------- ABC
+
+
+@dataclass
+class AbcTune:
+    number: int
+    text: str
+
+
+def looks_like_abc(text: str) -> bool:
+    """A K: line, or header fields followed by a line of notes."""
+    if _ABC_KEY_LINE.search(text):
+        return True
+    seen_field = False
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith("%"):
+            continue
+        if _ABC_FIELD.match(s):
+            seen_field = True
+        elif seen_field and _ABC_NOTES.search(s) and "|" in s:
+            return True
+    return False
+
+
+def split_abc(text: str) -> list[AbcTune]:
+    """Split ABC text into tunes at X: lines; file-header fields are copied into each tune so
+    every tune's text stands on its own (ABC 2.1: the file header applies to all tunes)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    starts = [i for i, ln in enumerate(lines) if _ABC_X.match(ln)]
+    if not starts:
+        body = text.strip()
+        return [AbcTune(1, body)] if body else []
+    header = [ln for ln in lines[: starts[0]]
+              if _ABC_FIELD.match(ln) or ln.startswith("%%")]
+    tunes = []
+    for j, start in enumerate(starts):
+        end = starts[j + 1] if j + 1 < len(starts) else len(lines)
+        block = lines[start:end]
+        digits = _ABC_X.match(block[0]).group(1)  # type: ignore[union-attr]
+        number = int(digits) if digits else j + 1
+        tune_lines = [block[0], *header, *block[1:]]
+        tunes.append(AbcTune(number, "\n".join(tune_lines).strip() + "\n"))
+    return tunes
+
+
+def select_abc_tune(text: str, tune: int | None, name: str) -> AbcTune:
+    tunes = split_abc(text)
+    if not tunes:
+        raise ClampError(f"{name}: no ABC tune found; an ABC tune needs header lines "
+                         "(X:, T:, M:, L:, K:) followed by notes")
+    if tune is None:
+        return tunes[0]
+    for t in tunes:
+        if t.number == tune:
+            return t
+    numbers = ", ".join(str(t.number) for t in tunes[:20]) + (" ..." if len(tunes) > 20 else "")
+    raise ClampError(f"{name}: no tune X:{tune}; this ABC holds tunes {numbers}")
+
+
+def parse_abc_tune(tune: AbcTune, name: str) -> stream.Score:
+    text = tune.text
+    if not re.search(r"^\s*[LM]:", text, re.MULTILINE):
+        # ABC 2.1: without L: and M: the unit note length is 1/8; music21 refuses to guess
+        first, _, rest = text.partition("\n")
+        text = f"{first}\nL:1/8\n{rest}" if _ABC_X.match(first) else f"L:1/8\n{text}"
+    try:
+        obj = converter.parseData(text, format="abc")
+    except Exception as exc:  # noqa: BLE001 - music21 ABC reader raises many types
+        raise ClampError(f"{name}: cannot read ABC tune X:{tune.number} ({one_line(exc)}); "
+                         "check its header (K: line) and note syntax") from None
+    return _as_score(obj, name)

@@ -1,0 +1,178 @@
+"""Facts read from a music21 score: title, composer, ensemble, key, meter, tempo, length."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from music21 import chord, expressions, key, meter, note, stream, tempo
+
+DEFAULT_BPM = 120.0
+
+# Krumhansl-Kessler key profiles (C major / C minor), the classic Krumhansl-Schmuckler weights.
+_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
+_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
+
+
+@dataclass
+class ScoreMeta:
+    """What a score says about itself; ``None`` where the score does not say."""
+
+    title: str | None = None
+    composer: str | None = None
+    parts: list[str] = field(default_factory=list)
+    key: str | None = None            # e.g. "D major": opening key signature, mode by analysis
+    meter: str | None = None          # first time signature, e.g. "6/8"
+    tempo: float | None = None        # BPM of the first metronome mark, in its own beat unit
+    tempo_text: str | None = None     # e.g. "Allegro" or "Munter, doch nicht zu geschwind"
+    n_bars: int = 0                   # measures of the longest part
+    duration_quarters: float = 0.0
+    duration_seconds: float = 0.0     # follows tempo marks; 120 BPM before the first one
+    n_notes: int = 0                  # struck notes: tied continuations are not counted
+    work: str | None = None           # enclosing work or collection when title is a movement
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _clean(text: object) -> str | None:
+    s = " ".join(str(text).split()) if text is not None else ""
+    return s or None
+
+
+def _titles(score: stream.Score) -> tuple[str | None, str | None]:
+    """(title, work): a song in a collection is named by its movement title."""
+    md = score.metadata
+    if md is None:
+        return None, None
+    work = _clean(md.title)
+    movement = _clean(md.movementName)
+    if movement and work and movement != work:
+        return movement, work
+    return movement or work, None
+
+
+def _part_names(score: stream.Score) -> list[str]:
+    names: list[str] = []
+    prev_staff: str | None = None
+    for i, p in enumerate(score.parts):
+        inst = p.getInstrument(returnDefault=False)
+        name = (_clean(p.partName) or (_clean(inst.partName) if inst else None)
+                or (_clean(inst.instrumentName) if inst else None) or f"Part {i + 1}")
+        # the staves of one piano or organ part come back as several PartStaff objects
+        if isinstance(p, stream.PartStaff) and name == prev_staff:
+            continue
+        prev_staff = name if isinstance(p, stream.PartStaff) else None
+        names.append(name)
+    return names
+
+
+def _correlation(hist: list[float], profile: tuple[float, ...], tonic: int) -> float:
+    rotated = [profile[(i - tonic) % 12] for i in range(12)]
+    mh, mp = sum(hist) / 12, sum(rotated) / 12
+    num = sum((h - mh) * (r - mp) for h, r in zip(hist, rotated))
+    den = (sum((h - mh) ** 2 for h in hist) * sum((r - mp) ** 2 for r in rotated)) ** 0.5
+    return num / den if den else 0.0
+
+
+def _key_name(k: key.Key) -> str:
+    return f"{k.tonic.name.replace('-', 'b')} {k.mode}"
+
+
+def _choose_key(ks: key.KeySignature | None, hist: list[float], final_bass: int | None) -> str | None:
+    """The opening key: the signature's own mode when it has one, else major or minor by the
+    final bass note (cadences end on the tonic) and then Krumhansl-Schmuckler correlation."""
+    if isinstance(ks, key.Key) and ks.mode in ("major", "minor", "dorian", "phrygian", "lydian",
+                                               "mixolydian", "locrian", "aeolian", "ionian"):
+        return _key_name(ks)
+    if ks is not None:
+        candidates = [ks.asKey("major"), ks.asKey("minor")]
+    elif sum(hist) > 0:
+        candidates = [key.KeySignature(s).asKey(m) for s in range(-6, 7)
+                      for m in ("major", "minor")]
+    else:
+        return None
+    if ks is not None and final_bass is not None:
+        hits = [k for k in candidates if k.tonic.pitchClass == final_bass]
+        if len(hits) == 1:
+            return _key_name(hits[0])
+    if sum(hist) == 0:
+        return _key_name(candidates[0])
+    best = max(candidates, key=lambda k: _correlation(
+        hist, _MAJOR if k.mode == "major" else _MINOR, k.tonic.pitchClass))
+    return _key_name(best)
+
+
+def _tempo(score: stream.Score) -> tuple[float | None, str | None, list[tuple[float, float]]]:
+    """First mark's (BPM, text) and the (offset, quarter BPM) changes for the whole score."""
+    changes: dict[float, float] = {}
+    first: tempo.MetronomeMark | None = None
+    first_part: stream.Part | None = None
+    for p in score.parts or [score]:
+        for mm in p.recurse().getElementsByClass(tempo.MetronomeMark):
+            off = float(mm.getOffsetInHierarchy(p))
+            bpm = mm.getQuarterBPM()
+            if bpm:
+                changes.setdefault(off, float(bpm))
+            if first is None or off < float(first.getOffsetInHierarchy(first_part)):
+                first, first_part = mm, p
+    if first is None:
+        return None, None, []
+    number = first.number if first.number and not first.numberImplicit else first.numberSounding
+    text = _clean(first.text) if first.text and not first.textImplicit else None
+    if text is None and first.activeSite is not None:
+        # MusicXML tempo words arrive as a TextExpression beside a playback-only mark
+        for te in first.activeSite.getElementsByOffset(first.offset).getElementsByClass(
+                expressions.TextExpression):
+            text = _clean(te.content)
+            break
+    return (round(float(number), 2) if number else None), text, sorted(changes.items())
+
+
+def _seconds(total_ql: float, changes: list[tuple[float, float]]) -> float:
+    bounds = [(0.0, DEFAULT_BPM)] + [c for c in changes if c[0] >= 0]
+    secs = 0.0
+    for i, (start, bpm) in enumerate(bounds):
+        end = bounds[i + 1][0] if i + 1 < len(bounds) else total_ql
+        if end > start:
+            secs += (min(end, total_ql) - start) * 60.0 / bpm
+    return round(secs, 2)
+
+
+def extract_meta(score: stream.Score) -> ScoreMeta:
+    """Read a ScoreMeta from a music21 Score in one pass over its notes."""
+    title, work = _titles(score)
+    md = score.metadata
+    composer = _clean(", ".join(md.composers)) if md is not None and md.composers else None
+    hist = [0.0] * 12
+    n_notes = 0
+    final: tuple[float, int] | None = None  # (onset, lowest pitch) of the last onset
+    n_bars = 0
+    for p in score.parts or [score]:
+        measures = p.getElementsByClass(stream.Measure)
+        n_bars = max(n_bars, len(measures))
+        for el in p.recurse().notes:
+            members = el.notes if isinstance(el, chord.Chord) else [el]
+            for n in members:
+                if n.tie is None or n.tie.type == "start":
+                    n_notes += 1
+                if isinstance(n, note.Note):
+                    hist[n.pitch.pitchClass] += float(el.quarterLength)
+        last = p.recurse().notes.last()  # type: ignore[union-attr]
+        if isinstance(last, (note.Note, chord.Chord)):
+            onset = float(last.getOffsetInHierarchy(p))
+            low = min(pp.midi for pp in last.pitches)
+            if final is None or onset > final[0] or (onset == final[0] and low < final[1]):
+                final = (onset, low)
+    ks = score.recurse().getElementsByClass(key.KeySignature).first()
+    ts = score.recurse().getElementsByClass(meter.TimeSignature).first()
+    bpm, tempo_text, changes = _tempo(score)
+    total = float(score.highestTime)
+    return ScoreMeta(
+        title=title, composer=composer, parts=_part_names(score),
+        key=_choose_key(ks, hist, final[1] % 12 if final else None),
+        meter=ts.ratioString if ts is not None else None,
+        tempo=bpm, tempo_text=tempo_text, n_bars=n_bars,
+        duration_quarters=round(total, 4), duration_seconds=_seconds(total, changes),
+        n_notes=n_notes, work=work,
+    )

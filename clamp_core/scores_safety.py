@@ -1,0 +1,140 @@
+"""Guards for untrusted score files: bounded reads, zip-bomb caps, no XML entity declarations.
+
+Scores arrive from e-mail, downloads and shared folders, so every byte we hand to a parser
+goes through here first.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from clamp_core.errors import ClampError
+
+# Large orchestral MusicXML files reach 20-40 MB uncompressed; 200 MB leaves room for them
+# while stopping a zip bomb long before it exhausts memory.
+MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_MEMBER_BYTES = 200 * 1024 * 1024
+
+_ENTITY_PATTERNS = tuple(
+    "<!ENTITY".encode(enc) for enc in ("utf-8", "utf-16-le", "utf-16-be")
+)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.DOTALL)
+_ENCODING_DECL = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+def read_file(path: Path, limit: int | None = None) -> bytes:
+    """Read a whole file, refusing files larger than ``limit``."""
+    limit = MAX_FILE_BYTES if limit is None else limit
+    size = path.stat().st_size
+    if size > limit:
+        raise ClampError(
+            f"{path}: file is {size // 2**20} MB, over the {limit // 2**20} MB limit for scores; "
+            "split the score or export a smaller excerpt"
+        )
+    return path.read_bytes()
+
+
+def check_xml(data: bytes, name: str) -> None:
+    """Refuse XML that declares entities (billion-laughs expansion, external-entity reads).
+
+    Real MusicXML and MuseScore files never declare entities; an external DTD reference in
+    the DOCTYPE is fine because neither expat nor music21 fetches it.
+    """
+    if any(p in data for p in _ENTITY_PATTERNS):
+        raise ClampError(
+            f"{name}: refusing XML with <!ENTITY> declarations (possible entity-expansion attack); "
+            "re-export the score from your notation program"
+        )
+
+
+def decode_xml(data: bytes, name: str) -> str:
+    """Decode XML bytes to text (BOM, then the encoding declaration, then UTF-8), dropping the
+    XML declaration so parsers that take ``str`` do not trip over a stale encoding label."""
+    if data.startswith(codecs.BOM_UTF8):
+        enc = "utf-8-sig"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        enc = "utf-16"
+    else:
+        m = _ENCODING_DECL.match(data)
+        enc = m.group(1).decode("ascii") if m else "utf-8"
+    try:
+        text = data.decode(enc)
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise ClampError(
+            f"{name}: cannot decode the XML as {enc} ({exc.__class__.__name__}); "
+            "re-export the score as UTF-8 MusicXML"
+        ) from None
+    return _XML_DECL.sub("", text, count=1)
+
+
+def read_zip_member(zf: zipfile.ZipFile, member: str, name: str,
+                    limit: int | None = None) -> bytes:
+    """Read one zip member, never inflating more than ``limit`` bytes whatever the header claims."""
+    limit = MAX_MEMBER_BYTES if limit is None else limit
+    try:
+        info = zf.getinfo(member)
+        if info.file_size > limit:
+            raise ClampError(
+                f"{name}: member {member!r} unpacks to {info.file_size // 2**20} MB, over the "
+                f"{limit // 2**20} MB limit; this is not a normal score file"
+            )
+        with zf.open(info) as fh:
+            data = fh.read(limit + 1)
+    except ClampError:
+        raise
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, EOFError, ValueError) as exc:
+        raise ClampError(
+            f"{name}: damaged archive, cannot unpack {member!r} ({one_line(exc)}); "
+            "re-save or re-export the file"
+        ) from None
+    if len(data) > limit:
+        raise ClampError(
+            f"{name}: member {member!r} unpacks to more than {limit // 2**20} MB; "
+            "this is not a normal score file"
+        )
+    return data
+
+
+def open_zip(data_path: Path, name: str) -> zipfile.ZipFile:
+    """Open a zip container with a one-line error for anything that is not a zip."""
+    try:
+        return zipfile.ZipFile(data_path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ClampError(
+            f"{name}: not a valid zip container ({one_line(exc)}); the file is damaged or "
+            "has the wrong extension"
+        ) from None
+
+
+def container_rootfiles(zf: zipfile.ZipFile, name: str) -> list[str]:
+    """Root files listed in META-INF/container.xml (MusicXML and MuseScore use the same layout)."""
+    import xml.etree.ElementTree as ET
+
+    if "META-INF/container.xml" not in zf.namelist():
+        return []
+    data = read_zip_member(zf, "META-INF/container.xml", name, limit=1024 * 1024)
+    check_xml(data, name)
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError:
+        return []
+    paths = []
+    for el in root.iter():
+        if el.tag.rsplit("}", 1)[-1] == "rootfile" and el.get("full-path"):
+            paths.append(el.get("full-path", ""))
+    return [p for p in paths if safe_member_name(p)]
+
+
+def safe_member_name(member: str) -> bool:
+    """Member names are only looked up, never extracted, but reject absurd ones anyway."""
+    p = PurePosixPath(member)
+    return bool(member) and not p.is_absolute() and ".." not in p.parts
+
+
+def one_line(exc: BaseException, limit: int = 160) -> str:
+    """An exception as a short single line for our one-line error messages."""
+    text = " ".join(str(exc).split()) or exc.__class__.__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
