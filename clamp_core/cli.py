@@ -234,6 +234,23 @@ def pretrain_music_cmd(data: str, init: str | None, preset_name: str, dropout: f
         click.echo(json.dumps(metrics, indent=2))
 
 
+@cli.command()
+@click.argument("model_name")
+@click.option("--data", required=True, type=click.Path(dir_okay=False), help="Dataset JSONL.")
+@click.option("--out", default="bench/results/quality.json", show_default=True,
+              help="Results JSON (a Markdown table is written beside it).")
+@click.option("--max-probe", default=3000, show_default=True, help="Training works per linear probe.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def evaluate(model_name: str, data: str, out: str, max_probe: int, as_json: bool) -> None:
+    """Zero-shot accuracy / macro-F1 and text->music retrieval on the test split, with baselines."""
+    from .checkpoint import load_model
+    from .evaluate import evaluate as run, markdown_table, write_results
+
+    results = {"model": model_name, **run(load_model(model_name), data, max_probe=max_probe)}
+    write_results(results, out)
+    click.echo(json.dumps(results, indent=2) if as_json else markdown_table(results), nl=False)
+
+
 @cli.command("abc")
 @click.argument("file")
 def abc_cmd(file: str) -> None:

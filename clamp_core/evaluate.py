@@ -1,0 +1,151 @@
+"""`clamp evaluate`: zero-shot classification and text->music retrieval on the frozen test split,
+read against random and majority baselines and a linear probe (the supervised ceiling)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import metrics as M
+from .encode import encode_abc, encode_texts
+from .model import ClampModel
+from .train import load_records
+
+
+@dataclass
+class Task:
+    """One zero-shot task: which label, which records, and the prompts of each class."""
+
+    name: str
+    label: str
+    collections: tuple[str, ...]
+    prompts: dict[str, list[str]] = field(default_factory=dict)  # class -> prompts (ensembled)
+    templates: tuple[str, ...] = ("{}",)  # used for classes without explicit prompts
+    top: int | None = None  # keep the most frequent classes only
+    min_test: int = 3  # a class needs this many test works
+
+    def class_prompts(self, classes: list[str]) -> dict[str, list[str]]:
+        return {c: self.prompts.get(c) or [t.format(c) for t in self.templates] for c in classes}
+
+
+TUNE_TEMPLATES = ("a {}", "an Irish {}", "a {}, a traditional fiddle tune", "this tune is a {}")
+COMPOSER_TEMPLATES = ("music by {}", "a piece composed by {}", "{}")
+
+TASKS = [
+    Task("tune_type", "tune_type_coarse", ("ryans", "oneills"), templates=TUNE_TEMPLATES),
+    Task("essen_region", "region", ("essen",), prompts={
+        "china": ["a Chinese folk song", "a folk song from China", "a Han Chinese folk melody"],
+        "german-speaking": ["a German folk song", "a folk song from Germany",
+                            "a Volkslied from the German-speaking lands", "an Austrian folk song"],
+        "other": ["a folk song from Luxembourg", "a folk song from Lorraine",
+                  "an Eastern European folk song", "a folk song from south-eastern Europe"],
+    }),
+    Task("composer", "composer", ("bach", "palestrina", "monteverdi", "trecento", "beethoven",
+                                  "mozart", "haydn"), templates=COMPOSER_TEMPLATES, min_test=2),
+    Task("lieder_composer", "composer", ("lieder",), templates=COMPOSER_TEMPLATES, top=8, min_test=1),
+]
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True).clip(min=1e-12)
+
+
+def zero_shot(model: ClampModel, music: np.ndarray, class_prompts: dict[str, list[str]]) -> list[str]:
+    """Nearest class by cosine, each class the renormalised mean of its prompt embeddings."""
+    classes = list(class_prompts)
+    protos = np.stack([_normalise(_normalise(encode_texts(model, class_prompts[c])).mean(0))
+                       for c in classes])
+    return [classes[i] for i in (_normalise(music) @ protos.T).argmax(1)]
+
+
+def _task_records(records: list[dict], task: Task) -> list[dict]:
+    return [r for r in records if r["labels"].get("collection") in task.collections
+            and r["labels"].get(task.label)]
+
+
+def evaluate_task(model: ClampModel, task: Task, train: list[dict], test: list[dict],
+                  max_probe: int = 3000, seed: int = 0) -> dict | None:
+    tr, te = _task_records(train, task), _task_records(test, task)
+    counts = Counter(r["labels"][task.label] for r in tr)
+    classes = [c for c, _ in counts.most_common(task.top)]
+    test_counts = Counter(r["labels"][task.label] for r in te)
+    classes = [c for c in classes if test_counts[c] >= task.min_test]
+    if len(classes) < 2:
+        return None
+    tr = [r for r in tr if r["labels"][task.label] in classes]
+    te = [r for r in te if r["labels"][task.label] in classes]
+    if len(tr) > max_probe:  # a seeded subsample keeps the probe's encoding time bounded
+        keep = np.random.default_rng(seed).choice(len(tr), max_probe, replace=False)
+        tr = [tr[i] for i in sorted(keep)]
+    y_tr = [r["labels"][task.label] for r in tr]
+    y_te = [r["labels"][task.label] for r in te]
+    x_te = encode_abc(model, [r["abc"] for r in te])
+    x_tr = encode_abc(model, [r["abc"] for r in tr])
+    pred = zero_shot(model, x_te, task.class_prompts(classes))
+    probe = M.linear_probe(x_tr, y_tr, x_te, classes, seed=seed)
+    return {
+        "classes": {c: test_counts[c] for c in classes}, "n_test": len(te), "n_probe_train": len(tr),
+        "zero_shot": {"accuracy": M.accuracy(y_te, pred), "macro_f1": M.macro_f1(y_te, pred, classes)},
+        "random": M.random_baseline(y_te, classes, seed=seed),
+        "majority": M.majority_baseline(y_tr, y_te, classes),
+        "linear_probe": {"accuracy": M.accuracy(y_te, probe), "macro_f1": M.macro_f1(y_te, probe, classes)},
+    }
+
+
+def title_free_text(rec: dict, rng: np.random.Generator) -> str | None:
+    """A held-out query for a work: one of its text candidates that does not name its title."""
+    title = (rec.get("meta", {}).get("title") or "").strip().lower()
+    pool = [t for t in rec["texts"] if not title or title not in t.lower()]
+    return pool[int(rng.integers(len(pool)))] if pool else None
+
+
+def evaluate_retrieval(model: ClampModel, test: list[dict], max_n: int = 1000, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    pairs = [(r, q) for r in test if (q := title_free_text(r, rng))]
+    if len(pairs) > max_n:
+        pairs = [pairs[i] for i in sorted(rng.choice(len(pairs), max_n, replace=False))]
+    music = _normalise(encode_abc(model, [r["abc"] for r, _ in pairs]))
+    text = _normalise(encode_texts(model, [q for _, q in pairs]))
+    ranks = M.retrieval_ranks(text @ music.T)
+    return {"text_to_music": M.retrieval_metrics(ranks), "random": M.random_retrieval(len(pairs)),
+            "examples": [q for _, q in pairs[:5]]}
+
+
+def evaluate(model: ClampModel, data: str | Path, max_probe: int = 3000, seed: int = 0) -> dict:
+    """All tasks on the test split of a dataset JSONL."""
+    train, test = load_records(data, "train"), load_records(data, "test")
+    results = {"data": str(data), "n_test": len(test), "tasks": {}}
+    for task in TASKS:
+        out = evaluate_task(model, task, train, test, max_probe, seed)
+        if out is not None:
+            results["tasks"][task.name] = out
+    results["retrieval"] = evaluate_retrieval(model, test, seed=seed)
+    return results
+
+
+def markdown_table(results: dict) -> str:
+    """A short Markdown summary of evaluate()'s results."""
+    lines = ["| task | n test | classes | zero-shot acc | zero-shot macro-F1 | random acc | majority acc"
+             " | linear probe acc |", "|---|---|---|---|---|---|---|---|"]
+    for name, r in results["tasks"].items():
+        lines.append(
+            f"| {name} | {r['n_test']} | {len(r['classes'])} | {r['zero_shot']['accuracy']:.3f} | "
+            f"{r['zero_shot']['macro_f1']:.3f} | {r['random']['accuracy']:.3f} | "
+            f"{r['majority']['accuracy']:.3f} | {r['linear_probe']['accuracy']:.3f} |")
+    ret = results["retrieval"]
+    t, rnd = ret["text_to_music"], ret["random"]
+    lines += ["", "| text -> music (title-free queries) | n | MRR | Hit@1 | Hit@10 |", "|---|---|---|---|---|",
+              f"| model | {t['n']} | {t['mrr']:.3f} | {t['hit@1']:.3f} | {t['hit@10']:.3f} |",
+              f"| random | {rnd['n']} | {rnd['mrr']:.3f} | {rnd['hit@1']:.3f} | {rnd['hit@10']:.3f} |"]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(results: dict, out: str | Path) -> None:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown_table(results))

@@ -1,0 +1,66 @@
+"""Metrics against hand-computed values, and `clamp evaluate` end to end on a labelled mini set."""
+
+import json
+
+import numpy as np
+import pytest
+
+from clamp_core import metrics as M
+
+
+def test_classification_metrics():
+    y = ["a", "a", "b", "c"]
+    p = ["a", "b", "b", "b"]
+    assert M.accuracy(y, p) == 0.5
+    # F1: a = 2/3, b = 2*1/(2+2+0) = 0.5, c = 0
+    assert M.macro_f1(y, p, ["a", "b", "c"]) == pytest.approx((2 / 3 + 0.5 + 0) / 3)
+    maj = M.majority_baseline(["b", "b", "a"], y, ["a", "b", "c"])
+    assert maj["answer"] == "b" and maj["accuracy"] == 0.25
+    rnd = M.random_baseline(y * 50, ["a", "b", "c"], trials=50)
+    assert abs(rnd["accuracy"] - 1 / 3) < 0.03
+
+
+def test_retrieval_metrics_and_ties():
+    sims = np.array([[0.9, 0.1, 0.2], [0.5, 0.5, 0.1], [0.8, 0.7, 0.6]])
+    ranks = M.retrieval_ranks(sims)
+    assert ranks.tolist() == [1, 1, 3]  # the tie in row 1 favours the match
+    r = M.retrieval_metrics(ranks)
+    assert r["mrr"] == pytest.approx((1 + 1 + 1 / 3) / 3) and r["hit@1"] == pytest.approx(2 / 3)
+    assert M.random_retrieval(4)["mrr"] == pytest.approx((1 + 1 / 2 + 1 / 3 + 1 / 4) / 4)
+
+
+def test_linear_probe_separates_separable_data():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, (40, 8)), rng.normal(3, 1, (40, 8))])
+    y = ["x"] * 40 + ["y"] * 40
+    pred = M.linear_probe(x[::2], y[::2], x[1::2], ["x", "y"])
+    assert M.accuracy(y[1::2], pred) > 0.95
+
+
+def test_evaluate_cli_writes_results(tmp_path, wikimt, run_clamp):
+    from clamp_core.checkpoint import create_model
+    from clamp_core.config import preset
+
+    create_model(preset("tiny"), seed=0).save_pretrained(tmp_path / "m")
+    data = tmp_path / "d.jsonl"
+    types = ["reel", "jig", "hornpipe"]
+    with data.open("w") as f:
+        for i, row in enumerate(wikimt[:60]):
+            t = types[i % 3]
+            rec = {"id": str(i), "abc": row["abc"], "split": "test" if i % 4 == 0 else "train",
+                   "texts": [row["title"], f"an Irish {t}", "a tune in 4/4"],
+                   "labels": {"collection": "ryans", "tune_type_coarse": t}, "meta": {"title": row["title"]}}
+            f.write(json.dumps(rec) + "\n")
+    out = tmp_path / "q.json"
+    run_clamp("evaluate", str(tmp_path / "m"), "--data", str(data), "--out", str(out))
+    res = json.loads(out.read_text())
+    task = res["tasks"]["tune_type"]
+    assert task["n_test"] == 15 and set(task["classes"]) == set(types)
+    for part in ("zero_shot", "linear_probe", "majority", "random"):
+        assert 0 <= task[part]["accuracy"] <= 1
+    ret = res["retrieval"]
+    assert ret["text_to_music"]["n"] == 15 and 0 < ret["text_to_music"]["mrr"] <= 1
+    # Queries never contain the title of their work.
+    assert all(q in ("an Irish reel", "an Irish jig", "an Irish hornpipe", "a tune in 4/4")
+               for q in ret["examples"])
+    assert "zero-shot acc" in out.with_suffix(".md").read_text()
