@@ -9,6 +9,7 @@ import torch
 
 from .model import ClampModel
 from .patches import pad_batch, patchify, segment_windows
+from .precision import autocast_for
 
 
 def _windows(model: ClampModel, abc: str) -> list[np.ndarray]:
@@ -21,7 +22,8 @@ def _windows(model: ClampModel, abc: str) -> list[np.ndarray]:
 
 
 @torch.inference_mode()
-def encode_abc(model: ClampModel, abcs: Sequence[str], batch_size: int = 16) -> np.ndarray:
+def encode_abc(model: ClampModel, abcs: Sequence[str], batch_size: int = 16,
+               precision: str = "fp32") -> np.ndarray:
     """Projected, unnormalised music features [N, D] of filtered ABC strings.
 
     Windows are sorted by length so each batch pads little; long pieces average their windows
@@ -35,7 +37,8 @@ def encode_abc(model: ClampModel, abcs: Sequence[str], batch_size: int = 16) -> 
     for start in range(0, len(order), batch_size):
         chunk = [items[j] for j in order[start:start + batch_size]]
         ids, mask = pad_batch([w for _, w in chunk])
-        out = model.encode_music(torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
+        with autocast_for(precision, device):
+            out = model.encode_music(torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
         for (i, w), f in zip(chunk, out.float().cpu().numpy()):
             feats[i] += len(w) * f
             weights[i] += len(w)
@@ -43,7 +46,8 @@ def encode_abc(model: ClampModel, abcs: Sequence[str], batch_size: int = 16) -> 
 
 
 @torch.inference_mode()
-def encode_texts(model: ClampModel, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+def encode_texts(model: ClampModel, texts: Sequence[str], batch_size: int = 64,
+                 precision: str = "fp32") -> np.ndarray:
     """Projected, unnormalised text features [N, D]; batches grouped by text length."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     device = next(model.parameters()).device
@@ -51,5 +55,6 @@ def encode_texts(model: ClampModel, texts: Sequence[str], batch_size: int = 64) 
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         batch = {k: v.to(device) for k, v in model.tokenize([texts[i] for i in idx]).items()}
-        out[idx] = model.encode_text(**batch).float().cpu().numpy()
+        with autocast_for(precision, device):
+            out[idx] = model.encode_text(**batch).float().cpu().numpy()
     return out

@@ -153,7 +153,27 @@ def select_abc_tune(text: str, tune: int | None, name: str) -> AbcTune:
     raise ClampError(f"{name}: no tune X:{tune}; this ABC holds tunes {numbers}")
 
 
+# Annotations ("^text", "_text", "<text", ">text", "@text") and decorations (!f!, +trill+) that
+# music21's ABC reader chokes on; chord symbols ("Am7") are kept.
+_ABC_ANNOTATION = re.compile(r'"[\^_<>@][^"\n]*"')
+_ABC_DECORATION = re.compile(r"![^!\n]*!|\+[^+\n]*\+")
+
+
+def simplify_abc_for_music21(text: str) -> str:
+    """A copy without annotations and decorations (they carry no pitch or duration)."""
+    out = []
+    for line in text.split("\n"):
+        if _ABC_FIELD.match(line) or line.startswith("%"):
+            out.append(line)
+        else:
+            out.append(_ABC_DECORATION.sub("", _ABC_ANNOTATION.sub("", line)))
+    return "\n".join(out)
+
+
 def parse_abc_tune(tune: AbcTune, name: str) -> stream.Score:
+    """music21 stream of one tune; when music21's reader fails on annotations or decorations
+    (valid ABC it does not support) it reads a copy without them; the ABC kept for the model is
+    the original either way."""
     text = tune.text
     if not re.search(r"^\s*[LM]:", text, re.MULTILINE):
         # ABC 2.1: without L: and M: the unit note length is 1/8; music21 refuses to guess
@@ -162,6 +182,12 @@ def parse_abc_tune(tune: AbcTune, name: str) -> stream.Score:
     try:
         obj = converter.parseData(text, format="abc")
     except Exception as exc:  # noqa: BLE001 - music21 ABC reader raises many types
-        raise ClampError(f"{name}: cannot read ABC tune X:{tune.number} ({one_line(exc)}); "
-                         "check its header (K: line) and note syntax") from None
+        simpler = simplify_abc_for_music21(text)
+        try:
+            if simpler == text:
+                raise exc
+            obj = converter.parseData(simpler, format="abc")
+        except Exception:  # noqa: BLE001
+            raise ClampError(f"{name}: cannot read ABC tune X:{tune.number} ({one_line(exc)}); "
+                             "check its header (K: line) and note syntax") from None
     return _as_score(obj, name)
