@@ -10,6 +10,7 @@ from .errors import ClampError
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "Clamp": "api",
     "ClampConfig": "config",
     "ClampModel": "model",
     "create_model": "checkpoint",

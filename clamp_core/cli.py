@@ -51,8 +51,12 @@ def _convert_all(files: tuple[str, ...]):
             score = load_score(f)
             done.append((f, score, score_to_abc(score)))
         except ClampError as e:
+            if len(files) == 1:
+                raise  # a single file: its error is the command's error
+            from tqdm import tqdm
+
             failures.append({"file": f, "error": str(e)})
-            click.echo(f"clamp: skipped: {e}", err=True)
+            tqdm.write(f"clamp: skipped: {e}", file=sys.stderr)  # keeps the line off the progress bar
     return done, failures
 
 
@@ -251,6 +255,59 @@ def evaluate(model_name: str, data: str, out: str, max_probe: int, as_json: bool
     click.echo(json.dumps(results, indent=2) if as_json else markdown_table(results), nl=False)
 
 
+def _load_clamp(model_name: str):
+    from .api import Clamp
+
+    return Clamp.load(model_name)
+
+
+@cli.command()
+@click.argument("file")
+@click.option("--labels", help='Comma-separated labels, e.g. "reel,jig,hornpipe".')
+@click.option("--label-set", help="A built-in label set (tune_types, genres, eras, moods, "
+              "ensembles, composers) or a JSON file.")
+@click.option("--template", "templates", multiple=True,
+              help="Prompt template with {} for the label; repeat to ensemble several.")
+@click.option("--model", "model_name", default="default", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def classify(file: str, labels: str | None, label_set: str | None, templates: tuple[str, ...],
+             model_name: str, as_json: bool) -> None:
+    """Rank labels for a score (zero-shot), with probabilities."""
+    from .labels import load_label_set
+
+    if bool(labels) == bool(label_set):
+        raise click.UsageError("give exactly one of --labels and --label-set")
+    if label_set:
+        ls = load_label_set(label_set)
+        names, tmpl = list(ls.labels), list(templates) or list(ls.templates)
+    else:
+        names, tmpl = [x.strip() for x in labels.split(",") if x.strip()], list(templates) or None
+    clamp = _load_clamp(model_name)
+    ranked = clamp.classify(file, names, tmpl)
+    if as_json:
+        _emit_json({"file": file, "model": model_name,
+                    "labels": [{"label": a, "probability": round(p, 4)} for a, p in ranked]})
+        return
+    width = max(len(a) for a, _ in ranked)
+    for a, p in ranked:
+        click.echo(f"{a:<{width}}  {p * 100:5.1f}%  {'#' * int(round(p * 40))}")
+
+
+@cli.command()
+@click.argument("file")
+@click.option("--model", "model_name", default="default", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Each part of the caption with its score.")
+def caption(file: str, model_name: str, as_json: bool) -> None:
+    """Describe a score: facts read from it plus what the model hears in it."""
+    cap = _load_clamp(model_name).caption(file)
+    if as_json:
+        _emit_json({"file": file, "model": model_name, **cap.to_dict()})
+    else:
+        import textwrap
+
+        click.echo(textwrap.fill(cap.text, width=100))
+
+
 @cli.command("abc")
 @click.argument("file")
 def abc_cmd(file: str) -> None:
@@ -258,6 +315,79 @@ def abc_cmd(file: str) -> None:
     from .convert import to_abc
 
     click.echo(to_abc(file), nl=False)
+
+
+from . import cli_index  # noqa: E402,F401  (registers index/search/similar)
+
+
+@cli.group()
+def dataset() -> None:
+    """Build training datasets (JSONL of ABC + text candidates + labels)."""
+
+
+@dataset.command("build")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Dataset JSONL to write (+ .failures.jsonl and .summary.json beside it).")
+@click.option("--collections", default=None,
+              help="music21 collections, comma-separated, 'all' or 'none' "
+                   "(default: all, or none when --folder/--abc is given).")
+@click.option("--folder", type=click.Path(file_okay=False), help="A folder of score files.")
+@click.option("--meta", type=click.Path(dir_okay=False),
+              help="TSV/CSV for --folder: id (file stem), title, composer, composer_born, ...")
+@click.option("--lyrics", type=click.Path(file_okay=False),
+              help="Lyrics folder (<id>.txt) for --folder; default: a lyrics/ folder beside it.")
+@click.option("--folder-collection", default="folder", show_default=True,
+              help="Collection label of --folder works (e.g. lieder).")
+@click.option("--abc", "abc_dir", type=click.Path(file_okay=False),
+              help="A folder of .abc files; every tune is a work.")
+@click.option("--cache", "cache_dir", default=str(Path("~/.cache/clamp-notation/dataset")),
+              show_default=True, help="Cache of converted works (by content hash).")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: cores).")
+@click.option("--limit", type=int, default=None, help="At most N works per collection.")
+@click.option("--timeout", default=600, show_default=True, help="Seconds per work before skipping.")
+@click.option("--test-groups", default=None, type=click.Path(dir_okay=False),
+              help="Frozen test groups file (default: the one shipped with clamp-notation).")
+@click.option("--freeze-test-groups", is_flag=True,
+              help="Write this build's test groups into the --test-groups file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def dataset_build(out: str, collections: str | None, folder: str | None, meta: str | None,
+                  lyrics: str | None, folder_collection: str, abc_dir: str | None,
+                  cache_dir: str, workers: int | None, limit: int | None, timeout: int,
+                  test_groups: str | None, freeze_test_groups: bool, as_json: bool) -> None:
+    """Build a dataset from the music21 corpus, a folder of scores and/or ABC files."""
+    from .data import TEST_GROUPS_FILE, build_dataset
+    from .data_sources import MUSIC21_COLLECTIONS, abc_items, folder_items, music21_items
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if meta and not folder:
+        raise ClampError("--meta describes a --folder of scores; pass --folder too")
+    if collections is None:
+        collections = "none" if (folder or abc_dir) else "all"
+    names = (list(MUSIC21_COLLECTIONS) if collections == "all" else
+             [] if collections == "none" else [c.strip() for c in collections.split(",") if c.strip()])
+    items = music21_items(names, limit) if names else []
+    if folder:
+        items += folder_items(folder, meta, collection=folder_collection, lyrics=lyrics, limit=limit)
+    if abc_dir:
+        items += abc_items(abc_dir, limit=limit)
+    if not items:
+        raise ClampError("nothing to build: no works found; check --collections/--folder/--abc")
+    groups_file = test_groups or str(TEST_GROUPS_FILE)
+    summary = build_dataset(
+        items, out, cache_dir=cache_dir, workers=workers, timeout=timeout,
+        test_groups=groups_file, freeze_test_groups=groups_file if freeze_test_groups else None,
+        command=" ".join(["clamp", "dataset", "build", *sys.argv[sys.argv.index("build") + 1:]])
+        if "build" in sys.argv else None)
+    if as_json:
+        _emit_json(summary)
+    else:
+        for c, row in summary["collections"].items():
+            click.echo(f"{c:12s} " + "  ".join(f"{k} {v}" for k, v in row.items()))
+        click.echo(f"{summary['works']} works ({summary['splits']}), {summary['failures']} "
+                   f"failures, {summary['converted']} converted, {summary['cached']} cached, "
+                   f"{summary['seconds']} s -> {out}")
+    if summary["failures"]:
+        sys.exit(EXIT_PARTIAL if summary["works"] else 1)
 
 
 def main() -> None:

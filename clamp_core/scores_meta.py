@@ -30,6 +30,8 @@ class ScoreMeta:
     duration_seconds: float = 0.0     # follows tempo marks; 120 BPM before the first one
     n_notes: int = 0                  # struck notes: tied continuations are not counted
     work: str | None = None           # enclosing work or collection when title is a movement
+    lowest: str | None = None         # sounding range, e.g. "D4" .. "B5"
+    highest: str | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -148,6 +150,7 @@ def extract_meta(score: stream.Score) -> ScoreMeta:
     n_notes = 0
     final: tuple[float, int] | None = None  # (onset, lowest pitch) of the last onset
     n_bars = 0
+    low_p = high_p = None
     for p in score.parts or [score]:
         measures = p.getElementsByClass(stream.Measure)
         n_bars = max(n_bars, len(measures))
@@ -158,6 +161,10 @@ def extract_meta(score: stream.Score) -> ScoreMeta:
                     n_notes += 1
                 if isinstance(n, note.Note):
                     hist[n.pitch.pitchClass] += float(el.quarterLength)
+                    if low_p is None or n.pitch.ps < low_p.ps:
+                        low_p = n.pitch
+                    if high_p is None or n.pitch.ps > high_p.ps:
+                        high_p = n.pitch
         last = p.recurse().notes.last()  # type: ignore[union-attr]
         if isinstance(last, (note.Note, chord.Chord)):
             onset = float(last.getOffsetInHierarchy(p))
@@ -175,4 +182,6 @@ def extract_meta(score: stream.Score) -> ScoreMeta:
         tempo=bpm, tempo_text=tempo_text, n_bars=n_bars,
         duration_quarters=round(total, 4), duration_seconds=_seconds(total, changes),
         n_notes=n_notes, work=work,
+        lowest=low_p.nameWithOctave if low_p is not None else None,
+        highest=high_p.nameWithOctave if high_p is not None else None,
     )

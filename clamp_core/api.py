@@ -1,0 +1,171 @@
+"""`Clamp`: the one object front ends use. Scores may be paths, ABC text or music21 streams."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import ClampError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TEMPLATES = ("{}", "a piece of music: {}", "this music is {}")
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True).clip(min=1e-12)
+
+
+class Clamp:
+    """A loaded model plus the conversion pipeline; features come back L2-normalised."""
+
+    def __init__(self, model, name: str, device: str = "cpu", precision: str = "fp32"):
+        self.model = model
+        self.name = name
+        self.device = device
+        self.precision = precision
+        self._runner = model  # the int8 copy when precision is int8
+        self._text_cache: dict[Any, Any] = {}  # label prompts and caption bank, embedded once
+
+    @classmethod
+    def load(cls, name_or_path: str = "default", backend: str = "auto", device: str = "cpu",
+             precision: str = "auto") -> Clamp:
+        """Load a model folder (``"default"``: the model shipped with clamp-notation)."""
+        import torch
+
+        from . import precision as prec
+        from .checkpoint import load_model
+
+        if backend not in ("auto", "torch"):
+            raise ClampError(f"backend {backend!r} is not available in this version; use 'torch'")
+        model = load_model(name_or_path, device=device)
+        chosen = prec.choose(precision, torch.device(device))
+        obj = cls(model, str(name_or_path), device, chosen)
+        if chosen == "int8":
+            obj._runner = prec.quantize_int8(model)
+        log.info("loaded %s on %s (%s)", name_or_path, device, chosen)
+        return obj
+
+    @property
+    def dim(self) -> int:
+        return self.model.config.projection_dim
+
+    @property
+    def logit_scale(self) -> float:
+        return float(self.model.logit_scale.detach().exp())
+
+    # -- encoding --------------------------------------------------------------------------
+    def score_abc(self, score: Any) -> str:
+        """The model-ready ABC of a path, ABC text, music21 stream or loaded Score."""
+        from .convert import score_to_abc
+        from .scores import Score, load_score
+
+        return score_to_abc(score if isinstance(score, Score) else load_score(score))
+
+    def encode_abc(self, abcs: Sequence[str], normalize: bool = True, batch_size: int = 16) -> np.ndarray:
+        from .encode import encode_abc
+
+        amp = "bf16" if self.precision == "bf16" else "fp32"
+        feats = encode_abc(self._runner, list(abcs), batch_size=batch_size, precision=amp)
+        return _normalise(feats) if normalize else feats
+
+    def encode_scores(self, scores: Sequence[Any], normalize: bool = True, batch_size: int = 16,
+                      ) -> np.ndarray:
+        """Features [N, D] of scores (paths, ABC text, music21 streams); batched by length,
+        long scores averaged over windows as the model's config says."""
+        return self.encode_abc([self.score_abc(s) for s in scores], normalize, batch_size)
+
+    def encode_texts(self, texts: Sequence[str], normalize: bool = True, batch_size: int = 64) -> np.ndarray:
+        from .encode import encode_texts
+
+        if isinstance(texts, str):
+            raise ClampError("encode_texts takes a list of texts, not one string")
+        amp = "bf16" if self.precision == "bf16" else "fp32"
+        feats = encode_texts(self._runner, list(texts), batch_size=batch_size, precision=amp)
+        return _normalise(feats) if normalize else feats
+
+    # -- tasks -----------------------------------------------------------------------------
+    def label_embeddings(self, labels: Sequence[str], templates: Sequence[str] | str | None = None,
+                         ) -> np.ndarray:
+        """One unit vector per label: the renormalised mean over prompt templates (ensembling)."""
+        if isinstance(templates, str):
+            templates = [templates]
+        templates = tuple(templates or DEFAULT_TEMPLATES)
+        for t in templates:
+            if "{}" not in t:
+                raise ClampError(f"template {t!r} has no '{{}}' where the label goes")
+        key = ("labels", tuple(labels), templates)
+        if key not in self._text_cache:
+            if len(self._text_cache) > 256:
+                self._text_cache.clear()
+            prompts = [t.format(label) for label in labels for t in templates]
+            emb = self.encode_texts(prompts).reshape(len(labels), len(templates), -1)
+            self._text_cache[key] = _normalise(emb.mean(1))
+        return self._text_cache[key]
+
+    def cached_texts(self, name: str, make) -> tuple[list[str], np.ndarray]:
+        """Texts made by ``make()`` and their embeddings, computed once per loaded model."""
+        if name not in self._text_cache:
+            texts = list(make())
+            self._text_cache[name] = (texts, self.encode_texts(texts))
+        return self._text_cache[name]
+
+    def classify(self, score: Any, labels: Sequence[str], templates: Sequence[str] | str | None = None,
+                 ) -> list[tuple[str, float]]:
+        """Labels with probabilities (softmax of scaled cosine), best first."""
+        labels = [str(x).strip() for x in labels if str(x).strip()]
+        if len(labels) < 2:
+            raise ClampError("classify needs at least two labels")
+        music = self.encode_scores([score])[0]
+        return self.rank_labels(music, labels, templates)
+
+    def classify_set(self, score: Any, label_set: str) -> list[tuple[str, float]]:
+        """Classify against a built-in label set (see clamp_core.labels) or a JSON file."""
+        from .labels import load_label_set
+
+        ls = load_label_set(label_set)
+        return self.rank_labels(self.encode_scores([score])[0], ls.labels, ls.templates)
+
+    def caption(self, score: Any):
+        """A :class:`clamp_core.caption.Caption`: facts, facets with probabilities, best sentence."""
+        from .caption import caption
+
+        return caption(self, score)
+
+    def rank_labels(self, music: np.ndarray, labels: Sequence[str],
+                    templates: Sequence[str] | str | None = None) -> list[tuple[str, float]]:
+        sims = self.label_embeddings(labels, templates) @ music
+        logits = self.logit_scale * sims
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        order = np.argsort(-probs)
+        return [(labels[i], float(probs[i])) for i in order]
+
+    # -- library index ---------------------------------------------------------------------
+    def search(self, query: str, index, k: int = 10) -> list:
+        """The k scores of a library index (an ``Index`` or its folder) nearest a text query."""
+        from .index import as_index
+
+        if not isinstance(query, str) or not query.strip():
+            raise ClampError("search needs a non-empty text query")
+        idx = as_index(index)
+        idx.check_model(self)
+        return idx.search(self.encode_texts([query])[0], k)
+
+    def similar(self, score: Any, index, k: int = 10, exclude_self: bool = True) -> list:
+        """The k scores of a library index nearest ``score``; a file of the index itself is
+        left out of its own results when ``exclude_self``."""
+        import os
+
+        from .index import as_index
+
+        idx = as_index(index)
+        idx.check_model(self)
+        vec = self.encode_scores([score])[0]
+        rel = None
+        if exclude_self and isinstance(score, (str, os.PathLike)) and os.path.isfile(score):
+            rel = idx.rel_path(score)
+        return idx.search(vec, k, exclude_paths={rel} if rel else None)

@@ -1,0 +1,55 @@
+"""Label sets: built-in presets (JSON files in clamp_core/data/label_sets) or a user's own file.
+
+A label set names its labels and the prompt templates whose embeddings are averaged per label.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ClampError
+
+BUILTIN_DIR = Path(__file__).parent / "data" / "label_sets"
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    name: str
+    labels: tuple[str, ...]
+    templates: tuple[str, ...]
+    facet: str = ""
+    description: str = ""
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.json"))
+
+
+def _parse(data: object, where: str) -> LabelSet:
+    if not isinstance(data, dict) or not isinstance(data.get("labels"), list) or not data["labels"]:
+        raise ClampError(f"{where}: a label set is a JSON object with a non-empty 'labels' list")
+    labels = tuple(str(x).strip() for x in data["labels"] if str(x).strip())
+    templates = tuple(str(t) for t in data.get("templates") or ["{}"])
+    bad = [t for t in templates if "{}" not in t]
+    if bad:
+        raise ClampError(f"{where}: template {bad[0]!r} has no '{{}}' where the label goes")
+    if len(labels) < 2:
+        raise ClampError(f"{where}: a label set needs at least two labels")
+    return LabelSet(str(data.get("name") or Path(where).stem), labels, templates,
+                    str(data.get("facet", "")), str(data.get("description", "")))
+
+
+def load_label_set(name_or_path: str) -> LabelSet:
+    """A built-in set by name (see builtin_names()) or a JSON file of the same shape."""
+    builtin = BUILTIN_DIR / f"{name_or_path}.json"
+    path = builtin if builtin.is_file() else Path(name_or_path)
+    if not path.is_file():
+        raise ClampError(f"unknown label set {name_or_path!r}; built-in sets: "
+                         f"{', '.join(builtin_names())}, or pass a JSON file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ClampError(f"{path}: not a readable JSON label set ({e})") from e
+    return _parse(data, str(path))

@@ -1,0 +1,73 @@
+"""Captions and label sets on real fixture scores with a tiny real model."""
+
+import json
+
+import pytest
+
+from clamp_core import Clamp, ClampError
+from clamp_core.caption import ensemble_phrase, tempo_word
+from clamp_core.labels import builtin_names, load_label_set
+from conftest import FIXTURES
+
+
+@pytest.fixture(scope="module")
+def clamp(tmp_path_factory):
+    from clamp_core.checkpoint import create_model
+    from clamp_core.config import preset
+
+    folder = tmp_path_factory.mktemp("m") / "tiny"
+    create_model(preset("tiny"), seed=0).save_pretrained(folder)
+    return Clamp.load(str(folder), precision="fp32")
+
+
+def test_builtin_label_sets_are_valid():
+    names = builtin_names()
+    assert {"tune_types", "genres", "eras", "moods", "ensembles", "composers"} <= set(names)
+    for n in names:
+        ls = load_label_set(n)
+        assert len(ls.labels) >= 2 and all("{}" in t for t in ls.templates)
+
+
+def test_user_label_set_file_and_errors(tmp_path):
+    f = tmp_path / "mine.json"
+    f.write_text(json.dumps({"labels": ["happy", "sad"], "templates": ["a {} song"]}))
+    ls = load_label_set(str(f))
+    assert ls.labels == ("happy", "sad") and ls.name == "mine"
+    with pytest.raises(ClampError, match="unknown label set"):
+        load_label_set("no-such-set")
+    f.write_text(json.dumps({"labels": ["a", "b"], "templates": ["no slot"]}))
+    with pytest.raises(ClampError, match="no '{}'"):
+        load_label_set(str(f))
+    f.write_text("{not json")
+    with pytest.raises(ClampError, match="not a readable JSON"):
+        load_label_set(str(f))
+
+
+def test_fact_helpers():
+    assert [tempo_word(b) for b in (50, 70, 100, 120, 150, 200, None)] == [
+        "very slow", "slow", "moderate", "lively", "fast", "very fast", None]
+    assert ensemble_phrase(["Singstimme Voice", "Pianoforte"]) == "voice and piano"
+    assert ensemble_phrase(["Soprano", "Alto", "Tenor", "Bass"]) == "four voices"
+    assert ensemble_phrase(["Violin"]) == "solo Violin"
+    assert ensemble_phrase(["Part 1"]) == ensemble_phrase([""]) == "a single melodic line"
+    assert ensemble_phrase(["Violin I", "Violin II", "Viola", "Cello"]).startswith("four parts")
+
+
+def test_caption_states_facts_from_the_score(clamp):
+    cap = clamp.caption(FIXTURES / "scores" / "lieder_6053984.mxl")
+    f = cap.facts
+    assert (f["key"], f["meter"], f["ensemble"], f["bars"]) == ("F major", "6/8", "voice and piano", 8)
+    assert f["range"] == "F2-F5"
+    assert "An eine Blume" in cap.text and "F major" in cap.text and "voice and piano" in cap.text
+    d = cap.to_dict()
+    for facet in ("genres", "moods", "tune_types", "ensembles", "eras"):
+        probs = [x["probability"] for x in d["facets"][facet]]
+        assert len(probs) == 3 and probs == sorted(probs, reverse=True) and 0 < probs[0] <= 1
+    assert d["sentence"]["text"].endswith(".") and -1 <= d["sentence"]["cosine"] <= 1
+    json.dumps(d)  # serialisable for --json
+
+
+def test_classify_set_matches_classify_with_its_templates(clamp):
+    path = FIXTURES / "scores" / "two_tunes.abc"
+    ls = load_label_set("tune_types")
+    assert clamp.classify_set(path, "tune_types") == clamp.classify(path, ls.labels, ls.templates)
