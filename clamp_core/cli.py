@@ -161,6 +161,8 @@ def _train_options(f):
                      type=click.Choice(["auto", "bf16", "off"])),
         click.option("--no-resume", is_flag=True, help="Start afresh even if a checkpoint exists."),
         click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto."),
+        click.option("--max-patches", type=int, default=None,
+                     help="Random training window for long pieces (default: the model's max_length)."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -213,7 +215,8 @@ def train(data: str, init: str | None, preset_name: str, dropout: float | None, 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     metrics = train_contrastive(
         data, _train_config(kw), init=init, model_config=_model_config(preset_name, dropout),
-        freeze_text=not train_text, keep_prob=keep_prob, device=_device(kw["device"]))
+        freeze_text=not train_text, keep_prob=keep_prob, device=_device(kw["device"]),
+        max_patches=kw["max_patches"])
     if int(os.environ.get("RANK", "0")) == 0:
         click.echo(json.dumps(metrics, indent=2))
 
@@ -233,7 +236,7 @@ def pretrain_music_cmd(data: str, init: str | None, preset_name: str, dropout: f
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     metrics = pretrain_music(data, _train_config(kw), init=init,
                              model_config=_model_config(preset_name, dropout),
-                             device=_device(kw["device"]))
+                             device=_device(kw["device"]), max_patches=kw["max_patches"])
     if int(os.environ.get("RANK", "0")) == 0:
         click.echo(json.dumps(metrics, indent=2))
 

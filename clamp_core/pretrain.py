@@ -96,6 +96,7 @@ def pretrain_music(
     model_config: ClampConfig | None = None,
     decoder_layers: int = 2,
     device: str = "cpu",
+    max_patches: int | None = None,
 ) -> dict:
     """Pre-train the music tower into ``cfg.output_dir`` (a model folder usable as ``--init``)."""
     info = init_distributed()
@@ -109,7 +110,7 @@ def pretrain_music(
         decoder = PatchDecoder(hidden, decoder_layers, heads=max(1, hidden // 64))
         net = MaskedPatchModel(model.music_enc, decoder)
         patches = [patchify(r["abc"], max_length=None) for r in recs]
-        max_len = model.config.max_length
+        max_len = min(max_patches or model.config.max_length, model.config.max_length)
 
         def make_batch(indices: list[int], epoch: int) -> dict:
             rngs = [np.random.default_rng([cfg.seed, epoch, i]) for i in indices]
@@ -139,7 +140,8 @@ def pretrain_music(
             decoder.load_state_dict(load_file(folder / DECODER_FILE))
 
         metrics = train_loop(net, len(recs), make_batch, step_loss, cfg, info, save,
-                             load_model_state=load_state, device=device)
+                             load_model_state=load_state, device=device,
+                             lengths=[min(len(p), max_len) for p in patches])
         if info.is_main:
             save(Path(cfg.output_dir))
             (Path(cfg.output_dir) / "pretrain_metrics.json").write_text(json.dumps(metrics, indent=2))

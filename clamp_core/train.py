@@ -74,9 +74,10 @@ class PairBatcher:
     texts: list[list[str]]
     seed: int = 0
     keep_prob: float = 0.5
+    max_patches: int | None = None  # training window; None: the model's max_length
 
     def __call__(self, indices: list[int], epoch: int, train: bool = True) -> dict:
-        max_len = self.model.config.max_length
+        max_len = min(self.max_patches or self.model.config.max_length, self.model.config.max_length)
         if train:  # one generator per example: the same batch whatever the process split
             rngs = [np.random.default_rng([self.seed, epoch, i]) for i in indices]
             crops = [crop_patches(self.patches[i], max_len, r) for i, r in zip(indices, rngs)]
@@ -129,9 +130,11 @@ def train_contrastive(
     keep_prob: float = 0.5,
     device: str = "cpu",
     max_val: int = 512,
+    max_patches: int | None = None,
 ) -> dict:
     """Train (or resume) into ``cfg.output_dir``; ``init`` is a model folder to start from (e.g.
-    the output of masked-patch pre-training), else a new model from ``model_config``."""
+    the output of masked-patch pre-training), else a new model from ``model_config``.
+    ``max_patches`` bounds the random training window of long pieces (speed)."""
     info = init_distributed()
     try:
         torch.manual_seed(cfg.seed)
@@ -143,7 +146,8 @@ def train_contrastive(
             model.freeze_text_encoder()
         recs = train_recs + val_recs
         patches = [patchify(r["abc"], max_length=None) for r in recs]
-        batcher = PairBatcher(model, patches, [r["texts"] for r in recs], cfg.seed, keep_prob)
+        batcher = PairBatcher(model, patches, [r["texts"] for r in recs], cfg.seed, keep_prob,
+                              max_patches)
         n_train = len(train_recs)
         val_idx = list(range(n_train, n_train + min(len(val_recs), max_val)))
         out = Path(cfg.output_dir)
@@ -159,7 +163,8 @@ def train_contrastive(
         metrics = train_loop(
             model, n_train, lambda idx, ep: batcher(idx, ep), make_step_loss(info), cfg, info,
             save, validate=(lambda m: retrieval_metrics(m, batcher, val_idx)) if val_idx else None,
-            load_model_state=load_state, device=device)
+            load_model_state=load_state, device=device,
+            lengths=[min(len(p), max_patches or model.config.max_length) for p in patches[:n_train]])
         if info.is_main:
             save(out)
             (out / "metrics.json").write_text(json.dumps(metrics, indent=2))

@@ -47,14 +47,27 @@ class TrainConfig:
     resume: bool = True
 
 
-def epoch_order(n: int, seed: int, epoch: int, info: DistInfo, batch_size: int) -> list[list[int]]:
+def epoch_order(n: int, seed: int, epoch: int, info: DistInfo, batch_size: int,
+                lengths: list[int] | None = None, bucket: int = 50) -> list[list[int]]:
     """This rank's batches for one epoch: a seeded permutation cut into global batches of
     ``batch_size x world``, of which each rank takes its slice (so N processes see exactly the
-    global batches one process would)."""
-    perm = np.random.default_rng([seed, epoch]).permutation(n)
+    global batches one process would). With ``lengths``, each run of ``bucket`` global batches is
+    sorted by length before cutting (little padding), and the batch order is shuffled again."""
+    rng = np.random.default_rng([seed, epoch])
+    perm = rng.permutation(n)
     global_bs = batch_size * info.world_size
+    usable = n - n % global_bs
+    perm = perm[:usable]
+    if lengths is not None:
+        chunk = global_bs * bucket
+        lens = np.asarray(lengths)
+        perm = np.concatenate([c[np.argsort(lens[c], kind="stable")]
+                               for c in np.split(perm, range(chunk, usable, chunk))]) if usable else perm
+    batches = [perm[s:s + global_bs] for s in range(0, usable, global_bs)]
+    if lengths is not None:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
     lo = info.rank * batch_size
-    return [perm[s + lo:s + lo + batch_size].tolist() for s in range(0, n - global_bs + 1, global_bs)]
+    return [b[lo:lo + batch_size].tolist() for b in batches]
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -127,10 +140,12 @@ def train_loop(
     validate: Callable[[nn.Module], dict] | None = None,
     load_model_state: Callable[[Path], None] | None = None,
     device: torch.device | str = "cpu",
+    lengths: list[int] | None = None,
 ) -> dict:
     """Run (or resume) training; returns the final metrics.
 
-    ``make_batch(indices, epoch)`` builds a batch; ``step_loss(model, batch)`` returns the loss.
+    ``make_batch(indices, epoch)`` builds a batch; ``step_loss(model, batch)`` returns the loss;
+    ``lengths`` (per example) turns on length-bucketed batches.
     """
     device = torch.device(device)
     model.to(device)
@@ -171,7 +186,7 @@ def train_loop(
     from tqdm import tqdm
 
     for epoch in range(start_epoch, cfg.epochs):
-        batches = epoch_order(n_train, cfg.seed, epoch, info, cfg.batch_size)
+        batches = epoch_order(n_train, cfg.seed, epoch, info, cfg.batch_size, lengths)
         usable = len(batches) - len(batches) % cfg.grad_accum
         model.train()
         bar = tqdm(total=usable // cfg.grad_accum, initial=skip // cfg.grad_accum, disable=not info.is_main,

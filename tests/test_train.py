@@ -39,6 +39,16 @@ def test_epoch_order_shards_global_batches():
     r1 = epoch_order(20, 1, 0, DistInfo(1, 2, 1), 4)
     assert [a + b for a, b in zip(r0, r1)] == single
     assert epoch_order(20, 1, 1, DistInfo(), 8) != single  # a new order each epoch
+    # Length buckets: batches hold similar lengths, every example at most once, ranks agree.
+    lengths = list(np.random.default_rng(0).integers(1, 500, size=400))
+    b1 = epoch_order(400, 1, 0, DistInfo(), 8, lengths, bucket=10)
+    r0 = epoch_order(400, 1, 0, DistInfo(0, 2, 0), 4, lengths, bucket=10)
+    r1 = epoch_order(400, 1, 0, DistInfo(1, 2, 1), 4, lengths, bucket=10)
+    assert [a + b for a, b in zip(r0, r1)] == b1
+    flat = [i for b in b1 for i in b]
+    assert len(flat) == len(set(flat)) == 400
+    spread = np.mean([np.ptp([lengths[i] for i in b]) for b in b1])
+    assert spread < 0.3 * np.ptp(lengths)
     patches = np.arange(10 * 64).reshape(10, 64)
     assert crop_patches(patches, 4, None).tolist() == patches[:4].tolist()
     assert len(crop_patches(patches, 4, np.random.default_rng(0))) == 4
