@@ -1,0 +1,243 @@
+"""Labels of a dataset record: collection, tune type, region, composer, genre, key, mode, meter,
+ensemble, era. Values are lower-case; a key is left out when the source does not say.
+
+Essen region mapping (from the real ``O:`` values of the music21 copy): the generic leading
+tokens "Europa"/"Mitteleuropa" are dropped; "China" (or a bare Chinese province) -> china;
+the remaining country token (split at "/" and ";") -> german-speaking when every country named
+is Germany, Austria or Switzerland (incl. Tirol, Steiermark, DDR/BRD) and no place token names
+Lorraine, Luxembourg or Alsace; everything else (Luxemburg, Lothringen, Deutschland / Polen,
+Osteuropa, Irland, ...) -> other.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from unidecode import unidecode
+
+FOLK = {"essen", "ryans", "oneills"}
+VOCAL = {"bach", "palestrina", "monteverdi", "trecento", "lieder"}
+
+# surname key -> (full name, born, died, era)
+COMPOSERS: dict[str, tuple[str, int | None, int | None, str]] = {
+    "bach": ("Johann Sebastian Bach", 1685, 1750, "baroque"),
+    "palestrina": ("Giovanni Pierluigi da Palestrina", 1525, 1594, "renaissance"),
+    "monteverdi": ("Claudio Monteverdi", 1567, 1643, "renaissance"),
+    "beethoven": ("Ludwig van Beethoven", 1770, 1827, "classical"),
+    "mozart": ("Wolfgang Amadeus Mozart", 1756, 1791, "classical"),
+    "haydn": ("Joseph Haydn", 1732, 1809, "classical"),
+    "ciconia": ("Johannes Ciconia", 1370, 1412, "medieval"),
+    "landini": ("Francesco Landini", 1325, 1397, "medieval"),
+    "jacopo da bologna": ("Jacopo da Bologna", None, None, "medieval"),
+    "vitry": ("Philippe de Vitry", 1291, 1361, "medieval"),
+    "gherardello": ("Gherardello da Firenze", None, None, "medieval"),
+    "lorenzo da firenze": ("Lorenzo da Firenze", None, None, "medieval"),
+    "bartolino da padova": ("Bartolino da Padova", None, None, "medieval"),
+    "gratiosus de padua": ("Gratiosus de Padua", None, None, "medieval"),
+    "philipoctus de caserta": ("Philipoctus de Caserta", None, None, "medieval"),
+}
+# how the trecento files spell them -> our key
+_TRECENTO_ALIASES = {"ciconia": "ciconia", "landini": "landini", "jacopo": "jacopo da bologna",
+                     "vitry": "vitry", "gherardello": "gherardello", "lorenzo": "lorenzo da firenze",
+                     "bartholus": "bartolino da padova", "gratiosus": "gratiosus de padua",
+                     "grattosus": "gratiosus de padua", "caserta": "philipoctus de caserta"}
+COLLECTION_ERA = {"essen": "folk", "ryans": "folk", "oneills": "folk", "bach": "baroque",
+                  "palestrina": "renaissance", "monteverdi": "renaissance",
+                  "trecento": "medieval", "beethoven": "classical", "mozart": "classical",
+                  "haydn": "classical"}
+COLLECTION_GENRE = {"ryans": "fiddle tune", "oneills": "fiddle tune", "bach": "chorale",
+                    "palestrina": "mass", "monteverdi": "madrigal", "lieder": "lied"}
+
+TUNE_TYPES = ("reel", "jig", "double jig", "single jig", "slip jig", "hornpipe", "strathspey",
+              "polka", "clog", "highland fling", "air", "march", "waltz", "set dance", "slide",
+              "mazurka", "schottische", "barn dance", "walkaround", "quickstep", "fling")
+_TUNE_ALIASES = {"slipjig": "slip jig", "fling": "highland fling", "hornpipes": "hornpipe",
+                 "reels": "reel", "jigs": "jig", "setdance": "set dance"}
+_COARSE = {"double jig": "jig", "single jig": "jig", "slip jig": "slip jig"}
+
+_GERMAN_COUNTRIES = ("deutschland", "oesterreich", "osterreich", "schweiz", "tirol",
+                     "steiermark", "unter - oesterreich", "oberoesterreich", "emmenthal")
+_NOT_GERMAN_PLACES = ("lothringen", "luxemburg", "elsass")
+_GENERIC_PLACES = {"europa", "mitteleuropa", "opa", ""}
+_CHINESE_PROVINCES = {"yunnan", "hunan", "hubei", "sichuan", "shaanxi", "shanxi", "gansu"}
+
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
+                8: "eight", 9: "nine", 10: "ten"}
+_VOICE_NAMES = ("soprano", "alto", "tenor", "bass", "canto", "cantus", "quinto", "sesto",
+                "contratenor", "superius", "triplum", "motetus", "voice", "voix", "singstimme",
+                "gesang", "stimme", "mezzo", "baritone", "basso", "discantus", "tenore")
+_PIANO_NAMES = ("piano", "klavier", "pianoforte", "clavier")
+_STRING_NAMES = ("violin", "viola", "cello", "violoncello", "vln", "vla", "vc")
+
+
+@dataclass
+class WorkInfo:
+    """What texts and labels are written from: cleaned facts about one work."""
+
+    id: str
+    collection: str
+    title: str | None
+    composer: str | None = None        # display name
+    born: int | None = None
+    died: int | None = None
+    work: str | None = None            # enclosing work (mass, quartet) when known
+    lyric: str | None = None           # first line of the words
+    region_detail: str | None = None
+    abc_fields: dict = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+
+
+def norm_text(s: str) -> str:
+    """Lower-case ASCII alphanumerics only (accents folded): the split's group key form."""
+    return re.sub(r"[^a-z0-9]", "", unidecode(s).lower())
+
+
+def tune_type(raw: str | None) -> str | None:
+    """Normalise an ABC R: value ("Slipjig", " jig") to our tune-type vocabulary."""
+    if not raw:
+        return None
+    s = " ".join(re.sub(r"[^a-z ]", " ", raw.lower()).split())
+    s = _TUNE_ALIASES.get(s, s)
+    return s if s in TUNE_TYPES else None
+
+
+def tune_type_coarse(t: str) -> str:
+    return _COARSE.get(t, t)
+
+
+def essen_region(o_field: str | None) -> str | None:
+    """china | german-speaking | other from an Essen O: value (see module docstring)."""
+    if not o_field:
+        return None
+    tokens = [t.strip().lower() for t in o_field.split(",")]
+    while tokens and tokens[0] in _GENERIC_PLACES:
+        tokens.pop(0)
+    if not tokens:
+        return None
+    if tokens[0].startswith("china") or tokens[0] in _CHINESE_PROVINCES:
+        return "china"
+    countries = [re.sub(r"\(.*?\)?$", "", c).strip() for c in re.split(r"[/;]", tokens[0])]
+    german = all(c.startswith(_GERMAN_COUNTRIES) for c in countries if c)
+    if german and not any(p in t for t in tokens for p in _NOT_GERMAN_PLACES):
+        return "german-speaking"
+    return "other"
+
+
+def essen_genre(r_field: str | None) -> str | None:
+    """Essen R: text, cleaned: "Liebes - Lied, Leid" -> "liebeslied, leid"; "???" -> None."""
+    if not r_field:
+        return None
+    s = r_field.replace("]", "").replace("[", "").strip().lower()
+    s = re.sub(r"\s+-\s+(?=\w)", "", s)   # "liebes - lied" -> "liebeslied"
+    s = re.sub(r"\s+-(?=[,\s]|$)", "-", s)  # "kinder -, wiegen" -> "kinder-, wiegen"
+    s = " ".join(s.split()).strip(" ,;")
+    return s if s and not set(s) <= set("?") and "??" not in s else None
+
+
+def trecento_composer(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    low = unidecode(raw).lower()
+    for alias, key in _TRECENTO_ALIASES.items():
+        if alias in low:
+            return key
+    return None
+
+
+def era_from_dates(born: int | None, died: int | None) -> str | None:
+    """Era of a composer's working life (about age 40)."""
+    mid = born + 40 if born else (died - 20 if died else None)
+    if mid is None:
+        return None
+    for limit, era in ((1430, "medieval"), (1600, "renaissance"), (1750, "baroque"),
+                       (1815, "classical"), (1910, "romantic")):
+        if mid < limit:
+            return era
+    return "modern"
+
+
+def key_and_mode(key_text: str | None) -> tuple[str | None, str | None]:
+    if not key_text:
+        return None, None
+    k = key_text.strip().lower()
+    parts = k.split()
+    return k, (parts[1] if len(parts) > 1 else None)
+
+
+def ensemble(parts: list[str], collection: str) -> str | None:
+    """A plain-words ensemble from part names: solo melody, voice and piano, string quartet..."""
+    n = len(parts)
+    if n == 0:
+        return None
+    names = [p.lower() for p in parts]
+
+    def has(words: tuple[str, ...], name: str) -> bool:
+        return any(w in name for w in words)
+
+    if n == 1:
+        if has(_PIANO_NAMES, names[0]):
+            return "solo piano"
+        return "solo melody" if collection not in VOCAL or collection == "lieder" else "one voice"
+    if any(has(_PIANO_NAMES, x) for x in names):
+        singers = sum(has(_VOICE_NAMES, x) for x in names)
+        if singers == 1 or (collection == "lieder" and n == 2):
+            return "voice and piano"
+        if singers > 1:
+            return f"{NUMBER_WORDS.get(singers, singers)} voices and piano"
+    if n == 4 and all(has(_STRING_NAMES, x) for x in names):
+        return "string quartet"
+    if collection in VOCAL or all(has(_VOICE_NAMES, x) for x in names):
+        return f"{NUMBER_WORDS.get(n, n)} voices"
+    return f"{NUMBER_WORDS.get(n, n)} parts"
+
+
+def build_labels(info: WorkInfo) -> dict:
+    """The label dict of one work (lower-case values, unknown keys left out)."""
+    c = info.collection
+    lab: dict[str, str] = {"collection": c}
+    meta, f = info.meta, info.abc_fields
+    if c in ("ryans", "oneills", "abc"):
+        tt = tune_type(f.get("R"))
+        if tt is None and info.title and "--" in info.title:  # Ryan's "7th Regiment -- Reel"
+            tt = tune_type(info.title.rsplit("--", 1)[1])
+        if tt:
+            lab["tune_type"] = tt
+            lab["tune_type_coarse"] = tune_type_coarse(tt)
+    if c == "essen":
+        region = essen_region(f.get("O"))
+        if region:
+            lab["region"] = region
+            lab["region_detail"] = " ".join(f["O"].split()).lower()
+        g = essen_genre(f.get("R"))
+        if g:
+            lab["genre"] = g
+    composer_key = c if c in COMPOSERS else None
+    if c == "trecento":
+        composer_key = trecento_composer(info.facts.get("md", {}).get("composer"))
+    if composer_key:
+        lab["composer"] = composer_key
+    elif c not in FOLK and info.composer:
+        lab["composer"] = " ".join(info.composer.lower().split())
+    genre = COLLECTION_GENRE.get(c) or info.facts.get("genre_hint")
+    if genre and "genre" not in lab:
+        lab["genre"] = genre
+    if meta.get("meter"):
+        lab["meter"] = meta["meter"]
+    k, mode = key_and_mode(info.facts.get("key") or meta.get("key"))
+    if k:
+        lab["key"] = k
+    if mode:
+        lab["mode"] = mode
+    ens = ensemble(meta.get("parts") or [], c)
+    if ens:
+        lab["ensemble"] = ens
+    if c in ("beethoven", "mozart", "haydn") and "genre" not in lab:
+        lab["genre"] = "string quartet" if ens == "string quartet" else (
+            "piano sonata" if ens == "solo piano" else "chamber music")
+    era = COLLECTION_ERA.get(c) or era_from_dates(info.born, info.died)
+    if era:
+        lab["era"] = era
+    return lab
