@@ -144,103 +144,6 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
         sys.exit(EXIT_PARTIAL if done else 1)
 
 
-def _train_options(f):
-    """Options shared by the training verbs."""
-    opts = [
-        click.option("--out", "output_dir", required=True, type=click.Path(file_okay=False),
-                     help="Model folder to write; a run that finds last/ in it resumes."),
-        click.option("--epochs", default=10, show_default=True),
-        click.option("--batch-size", default=32, show_default=True, help="Per process."),
-        click.option("--lr", default=1e-4, show_default=True),
-        click.option("--warmup-steps", default=200, show_default=True),
-        click.option("--grad-accum", default=1, show_default=True),
-        click.option("--max-steps", type=int, default=None),
-        click.option("--save-every-steps", default=0, show_default=True),
-        click.option("--seed", default=0, show_default=True),
-        click.option("--autocast", default="auto", show_default=True,
-                     type=click.Choice(["auto", "bf16", "off"])),
-        click.option("--no-resume", is_flag=True, help="Start afresh even if a checkpoint exists."),
-        click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto."),
-        click.option("--max-patches", type=int, default=None,
-                     help="Random training window for long pieces (default: the model's max_length)."),
-    ]
-    for o in reversed(opts):
-        f = o(f)
-    return f
-
-
-def _train_config(kw: dict):
-    from .trainer import TrainConfig
-
-    return TrainConfig(
-        output_dir=kw["output_dir"], epochs=kw["epochs"], batch_size=kw["batch_size"], lr=kw["lr"],
-        warmup_steps=kw["warmup_steps"], grad_accum=kw["grad_accum"], max_steps=kw["max_steps"],
-        save_every_steps=kw["save_every_steps"], seed=kw["seed"], autocast=kw["autocast"],
-        resume=not kw["no_resume"])
-
-
-def _device(name: str) -> str:
-    import torch
-
-    if name != "auto":
-        return name
-    if torch.cuda.is_available():
-        return f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
-    return "cpu"
-
-
-def _model_config(preset_name: str, dropout: float | None):
-    import dataclasses
-
-    from .config import preset
-
-    cfg = preset(preset_name)
-    return cfg if dropout is None else dataclasses.replace(cfg, music_dropout=dropout)
-
-
-@cli.command()
-@click.argument("data", type=click.Path(dir_okay=False))
-@_train_options
-@click.option("--init", "init", default=None, help="Start from this model folder (e.g. pre-trained).")
-@click.option("--preset", "preset_name", default="small", show_default=True,
-              type=click.Choice(["tiny", "small"]), help="Architecture when not --init.")
-@click.option("--dropout", type=float, default=None, help="Music encoder dropout (default: preset).")
-@click.option("--train-text", is_flag=True, help="Also train the text encoder (default: locked).")
-@click.option("--keep-prob", default=0.5, show_default=True, help="Text dropout keep probability.")
-def train(data: str, init: str | None, preset_name: str, dropout: float | None, train_text: bool,
-          keep_prob: float, **kw) -> None:
-    """Contrastive training on a dataset JSONL (multi-process: launch with torchrun)."""
-    from .train import train_contrastive
-
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    metrics = train_contrastive(
-        data, _train_config(kw), init=init, model_config=_model_config(preset_name, dropout),
-        freeze_text=not train_text, keep_prob=keep_prob, device=_device(kw["device"]),
-        max_patches=kw["max_patches"])
-    if int(os.environ.get("RANK", "0")) == 0:
-        click.echo(json.dumps(metrics, indent=2))
-
-
-@cli.command("pretrain-music")
-@click.argument("data", type=click.Path(dir_okay=False))
-@_train_options
-@click.option("--init", "init", default=None, help="Start from this model folder.")
-@click.option("--preset", "preset_name", default="small", show_default=True,
-              type=click.Choice(["tiny", "small"]), help="Architecture when not --init.")
-@click.option("--dropout", type=float, default=None, help="Music encoder dropout (default: preset).")
-def pretrain_music_cmd(data: str, init: str | None, preset_name: str, dropout: float | None,
-                       **kw) -> None:
-    """Masked-patch pre-training of the music encoder (launch with torchrun for several processes)."""
-    from .pretrain import pretrain_music
-
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    metrics = pretrain_music(data, _train_config(kw), init=init,
-                             model_config=_model_config(preset_name, dropout),
-                             device=_device(kw["device"]), max_patches=kw["max_patches"])
-    if int(os.environ.get("RANK", "0")) == 0:
-        click.echo(json.dumps(metrics, indent=2))
-
-
 @cli.command()
 @click.argument("model_name")
 @click.option("--data", required=True, type=click.Path(dir_okay=False), help="Dataset JSONL.")
@@ -320,7 +223,7 @@ def abc_cmd(file: str) -> None:
     click.echo(to_abc(file), nl=False)
 
 
-from . import cli_index  # noqa: E402,F401  (registers index/search/similar)
+from . import cli_index, cli_train  # noqa: E402,F401  (register index/search/similar, training)
 
 
 @cli.group()
@@ -406,4 +309,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run through the package module so that verbs registered by cli_index/cli_train (which
+    # import clamp_core.cli) land on the same group object.
+    from clamp_core.cli import main as _main
+
+    _main()

@@ -1,50 +1,95 @@
-"""`make demo`: the main job end to end on the bundled examples, readable in a terminal."""
+"""`make demo`: index a slice of the music21 corpus with the default model, then search,
+classify, caption and find similar scores, readable in a terminal. Cached after the first run."""
 
 from __future__ import annotations
 
-import json
 import sys
+import textwrap
+import time
 from pathlib import Path
 
-import numpy as np
-
-from .checkpoint import DEFAULT_MODEL_DIR, create_model, load_model
-from .config import preset
-from .encode import encode_abc, encode_texts
-from .patches import patchify
-
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / ".cache" / "demo-model"
-EXAMPLES = ROOT / "tests" / "fixtures" / "wikimt" / "wikimt_abc.jsonl"
+WORK = ROOT / ".cache" / "demo"
+QUERIES = ("a lively reel for the fiddle", "a solemn chorale in a minor key",
+           "a Chinese folk song", "a slow air in 3/4")
+
+
+def _corpus_slice(dest: Path) -> list[Path]:
+    """Copy a mixed slice of the music21 corpus (fiddle tunes, chorales, folk songs) once."""
+    import shutil
+
+    from music21 import corpus
+
+    picks = []
+    ryans = sorted(corpus.getComposer("ryansMammoth") or [])[:60]  # one tune per file
+    picks += [(p, "fiddle") for p in ryans]
+    bach = sorted(p for p in corpus.getComposer("bach") if p.suffix == ".mxl")[:40]
+    picks += [(p, "bach") for p in bach]
+    out = []
+    for name in ("han1", "altdeu10"):  # Chinese and German songs: the first 40 of each file
+        target = dest / "essen" / f"{name}_first40.abc"
+        if not target.exists():
+            source = Path(corpus.getWork(f"essenFolksong/{name}.abc"))
+            text = source.read_text(encoding="utf-8", errors="replace")
+            tunes = text.split("\nX:")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text("\nX:".join(tunes[:41]) + "\n", encoding="utf-8")
+        out.append(target)
+    for path, group in picks:
+        target = dest / group / Path(path).name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        out.append(target)
+    return out
 
 
 def _model():
+    from .api import Clamp
+    from .checkpoint import DEFAULT_MODEL_DIR, create_model
+    from .config import preset
+
     if (DEFAULT_MODEL_DIR / "config.json").is_file():
-        return load_model("default"), "default"
-    if not (CACHE / "config.json").is_file():
-        print("No trained default model is installed yet: creating an untrained 'small' model in "
-              f"{CACHE} (text tower: all-MiniLM-L6-v2; music tower: random).")
-        create_model(preset("small"), seed=0).save_pretrained(CACHE)
-    return load_model(CACHE), str(CACHE)
+        return Clamp.load("default"), "default"
+    folder = WORK / "untrained-model"
+    if not (folder / "config.json").is_file():
+        create_model(preset("small"), seed=0).save_pretrained(folder)
+    print("NOTE: no trained default model is installed; using an UNTRAINED music encoder, so the "
+          "rankings below are meaningless. Train one with scripts/train_default_model.sh.\n")
+    return Clamp.load(str(folder)), str(folder)
+
+
+def _hits(hits) -> None:
+    for h in hits:
+        name = h.title or Path(h.path).name
+        where = f"{Path(h.path).parent.name}/{Path(h.path).name}" + (f"#{h.tune}" if h.tune else "")
+        print(f"   {h.rank:2d}. {h.score:+.3f}  {name[:40]:40s}  {where}")
 
 
 def main() -> int:
-    model, name = _model()
-    rows = [json.loads(line) for line in EXAMPLES.read_text(encoding="utf-8").splitlines()[:8]]
-    abcs = [r["abc"] for r in rows]
-    print(f"model: {name}  ({sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters)")
-    print(f"{len(abcs)} lead sheets -> bar patches: "
-          + ", ".join(str(len(patchify(a, None))) for a in abcs))
-    music = encode_abc(model, abcs)
-    queries = ["a jazz ballad", "a lively country song", "a rock and roll tune"]
-    text = encode_texts(model, queries)
-    m = music / np.linalg.norm(music, axis=1, keepdims=True)
-    t = text / np.linalg.norm(text, axis=1, keepdims=True)
-    for q, row in zip(queries, t @ m.T):
-        best = np.argsort(-row)[:3]
-        print(f"\n{q!r}:")
-        for i in best:
-            print(f"  {row[i]:+.3f}  {rows[i]['title']}")
+    from .index import build_index, model_fingerprint
+
+    t0 = time.time()
+    clamp, name = _model()
+    library = WORK / "library"
+    files = _corpus_slice(library)
+    print(f"Model: {name}.  Library: {len(files)} files from the music21 corpus in {library}")
+    index = WORK / f"index-{model_fingerprint(clamp)[:12]}"  # a new model gets a new index
+    report = build_index(library, index, clamp)
+    print(f"Index: {report.to_dict()}\n")
+    for q in QUERIES:
+        print(f"search {q!r}:")
+        _hits(clamp.search(q, index, k=3))
+    tune = next(p for p in files if p.parent.name == "fiddle")
+    print(f"\nclassify {tune.name} (tune types):")
+    for label, p in clamp.classify_set(tune, "tune_types")[:4]:
+        print(f"   {label:15s} {p * 100:5.1f}%")
+    chorale = next(p for p in files if p.parent.name == "bach")
+    print(f"\ncaption {chorale.name}:")
+    print(textwrap.indent(textwrap.fill(clamp.caption(chorale).text, 96), "   "))
+    print(f"\nsimilar to {tune.name}:")
+    _hits(clamp.similar(tune, index, k=3))
+    print(f"\n(done in {time.time() - t0:.1f} s; the index is cached in {index})")
     return 0
 
 

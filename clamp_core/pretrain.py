@@ -71,14 +71,20 @@ class MaskedPatchModel(nn.Module):
     """Music encoder + character decoder; the loss is cross-entropy over the selected patches,
     on every character up to and including the patch's own EOS."""
 
-    def __init__(self, music_enc: MusicEncoder, decoder: PatchDecoder):
+    def __init__(self, music_enc: MusicEncoder, decoder: PatchDecoder, max_decoded: int | None = None):
         super().__init__()
         self.music_enc = music_enc
         self.decoder = decoder
+        # The decoder sees 64 positions per selected patch, 15x the encoder's tokens on folk
+        # tunes; on a CPU budget spell out a random subset of the selected patches only.
+        self.max_decoded = max_decoded
 
     def forward(self, ids, mask, targets, selected) -> torch.Tensor:
         hidden = self.music_enc(ids, mask)
-        sel = selected.bool() & mask.bool()
+        sel = (selected.bool() & mask.bool()).nonzero(as_tuple=True)
+        if self.max_decoded and len(sel[0]) > self.max_decoded:
+            keep = torch.randperm(len(sel[0]), device=ids.device)[: self.max_decoded]
+            sel = (sel[0][keep], sel[1][keep])
         tgt = targets[sel]  # [N, 64]
         logits = self.decoder(hidden[sel].float(), tgt)
         # Positions after the first EOS/PAD carry no information: leave them out.
@@ -97,6 +103,7 @@ def pretrain_music(
     decoder_layers: int = 2,
     device: str = "cpu",
     max_patches: int | None = None,
+    max_decoded: int | None = None,
 ) -> dict:
     """Pre-train the music tower into ``cfg.output_dir`` (a model folder usable as ``--init``)."""
     info = init_distributed()
@@ -108,7 +115,7 @@ def pretrain_music(
         model = load_model(init) if init else create_model(model_config or ClampConfig(), seed=cfg.seed)
         hidden = model.config.music_hidden_size
         decoder = PatchDecoder(hidden, decoder_layers, heads=max(1, hidden // 64))
-        net = MaskedPatchModel(model.music_enc, decoder)
+        net = MaskedPatchModel(model.music_enc, decoder, max_decoded)
         patches = [patchify(r["abc"], max_length=None) for r in recs]
         max_len = min(max_patches or model.config.max_length, model.config.max_length)
 

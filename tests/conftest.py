@@ -44,7 +44,7 @@ def run_clamp():
     def run(*args: str, nproc: int = 1, timeout: int = 300, check: bool = True,
             ) -> subprocess.CompletedProcess:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-        cmd = [sys.executable, "-m", "clamp_core.cli", *args]
+        cmd = [sys.executable, "-m", "clamp_core", *args]
         if nproc > 1:
             cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),
                    "--master_port", str(29500 + os.getpid() % 1000), *cmd[1:]]

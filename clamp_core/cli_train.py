@@ -1,0 +1,96 @@
+"""Training verbs of the `clamp` CLI: pretrain-music and train (torchrun-ready)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import click
+
+from .cli import cli
+
+
+def _train_options(f):
+    """Options shared by the training verbs."""
+    opts = [
+        click.option("--out", "output_dir", required=True, type=click.Path(file_okay=False),
+                     help="Model folder to write; a run that finds last/ in it resumes."),
+        click.option("--init", default=None, help="Start from this model folder (e.g. pre-trained)."),
+        click.option("--preset", "preset_name", default="small", show_default=True,
+                     type=click.Choice(["tiny", "small"]), help="Architecture when not --init."),
+        click.option("--dropout", type=float, default=None, help="Music encoder dropout (default: preset)."),
+        click.option("--epochs", default=10, show_default=True),
+        click.option("--batch-size", default=32, show_default=True, help="Per process."),
+        click.option("--lr", default=1e-4, show_default=True),
+        click.option("--warmup-steps", default=200, show_default=True),
+        click.option("--grad-accum", default=1, show_default=True),
+        click.option("--max-steps", type=int, default=None),
+        click.option("--save-every-steps", default=0, show_default=True),
+        click.option("--seed", default=0, show_default=True),
+        click.option("--autocast", default="auto", show_default=True,
+                     type=click.Choice(["auto", "bf16", "off"])),
+        click.option("--no-resume", is_flag=True, help="Start afresh even if a checkpoint exists."),
+        click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto."),
+        click.option("--max-patches", type=int, default=None,
+                     help="Random training window for long pieces (default: the model's max_length)."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _common(kw: dict) -> dict:
+    """Keyword arguments shared by pretrain_music and train_contrastive."""
+    import dataclasses
+
+    import torch
+
+    from .config import preset
+    from .trainer import TrainConfig
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    cfg = preset(kw["preset_name"])
+    if kw["dropout"] is not None:
+        cfg = dataclasses.replace(cfg, music_dropout=kw["dropout"])
+    device = kw["device"]
+    if device == "auto":
+        device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}" if torch.cuda.is_available() else "cpu"
+    train_cfg = TrainConfig(
+        output_dir=kw["output_dir"], epochs=kw["epochs"], batch_size=kw["batch_size"], lr=kw["lr"],
+        warmup_steps=kw["warmup_steps"], grad_accum=kw["grad_accum"], max_steps=kw["max_steps"],
+        save_every_steps=kw["save_every_steps"], seed=kw["seed"], autocast=kw["autocast"],
+        resume=not kw["no_resume"])
+    return {"cfg": train_cfg, "init": kw["init"], "model_config": cfg, "device": device,
+            "max_patches": kw["max_patches"]}
+
+
+def _report(metrics: dict) -> None:
+    if int(os.environ.get("RANK", "0")) == 0:
+        click.echo(json.dumps(metrics, indent=2))
+
+
+@cli.command()
+@click.argument("data", type=click.Path(dir_okay=False))
+@_train_options
+@click.option("--train-text", is_flag=True, help="Also train the text encoder (default: locked).")
+@click.option("--keep-prob", default=0.5, show_default=True, help="Text dropout keep probability.")
+def train(data: str, train_text: bool, keep_prob: float, **kw) -> None:
+    """Contrastive training on a dataset JSONL (multi-process: launch with torchrun)."""
+    from .train import train_contrastive
+
+    _report(train_contrastive(data, freeze_text=not train_text, keep_prob=keep_prob, **_common(kw)))
+
+
+@cli.command("pretrain-music")
+@click.argument("data", type=click.Path(dir_okay=False))
+@_train_options
+@click.option("--decoder-layers", default=2, show_default=True)
+@click.option("--max-decoded", type=int, default=None,
+              help="Spell out at most this many selected patches per batch (CPU budget).")
+def pretrain_music_cmd(data: str, decoder_layers: int, max_decoded: int | None, **kw) -> None:
+    """Masked-patch pre-training of the music encoder (launch with torchrun for several processes)."""
+    from .pretrain import pretrain_music
+
+    _report(pretrain_music(data, decoder_layers=decoder_layers, max_decoded=max_decoded,
+                           **_common(kw)))
