@@ -103,6 +103,7 @@ def _atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; model files are meant to be shared
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
