@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from music21 import converter
 from abc_roundtrip_util import compare, load_work, sample_works
+from music21 import converter
 
 from clamp_core.abc import stream_to_abc
 

@@ -106,7 +106,7 @@ def encode(files: tuple[str, ...], model_name: str, out: str | None, batch_size:
     done, failures = _convert_all(files)
     feats = encode_abc(model, [abc for _, _, abc in done], batch_size=batch_size) if done else (
         np.zeros((0, model.config.projection_dim), dtype=np.float32))
-    rows = [{"file": f, "title": s.meta.title, "patches": int(len(patchify(abc, None))),
+    rows = [{"file": f, "title": s.meta.title, "patches": len(patchify(abc, None)),
              "norm": round(float(np.linalg.norm(v)), 4)} for (f, s, abc), v in zip(done, feats)]
     if out:
         out_path = Path(out)
@@ -154,7 +154,8 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
 def evaluate(model_name: str, data: str, out: str, max_probe: int, as_json: bool) -> None:
     """Zero-shot accuracy / macro-F1 and text->music retrieval on the test split, with baselines."""
     from .checkpoint import load_model
-    from .evaluate import evaluate as run, markdown_table, write_results
+    from .evaluate import evaluate as run
+    from .evaluate import markdown_table, write_results
 
     results = {"model": model_name, **run(load_model(model_name), data, max_probe=max_probe)}
     write_results(results, out)
@@ -223,7 +224,7 @@ def abc_cmd(file: str) -> None:
     click.echo(to_abc(file), nl=False)
 
 
-from . import cli_index, cli_train  # noqa: E402,F401  (register index/search/similar, training)
+from . import cli_index, cli_train  # noqa: F401  (register index/search/similar, training)
 
 
 @cli.group()

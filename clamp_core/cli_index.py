@@ -107,12 +107,21 @@ def index_cmd(folder: str | None, index_path: str, model_name: str | None, worke
         sys.exit(EXIT_PARTIAL if report.entries else 1)
 
 
+def _lookup_options(f):
+    """Options shared by search and similar."""
+    for o in reversed([
+        click.option("--index", "index_path", required=True, type=click.Path(file_okay=False)),
+        click.option("-k", "k", default=10, show_default=True, type=click.IntRange(min=1)),
+        click.option("--model", "model_name", default=None, help="Default: the index's model."),
+        click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
+    ]):
+        f = o(f)
+    return f
+
+
 @cli.command()
 @click.argument("query")
-@click.option("--index", "index_path", required=True, type=click.Path(file_okay=False))
-@click.option("-k", "k", default=10, show_default=True, type=click.IntRange(min=1))
-@click.option("--model", "model_name", default=None, help="Default: the index's model.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_lookup_options
 def search(query: str, index_path: str, k: int, model_name: str | None, as_json: bool) -> None:
     """Scores of an index that best match a text description."""
     idx, clamp = _load(index_path, model_name)
@@ -122,21 +131,9 @@ def search(query: str, index_path: str, k: int, model_name: str | None, as_json:
 
 @cli.command()
 @click.argument("file")
-@click.option("--index", "index_path", required=True, type=click.Path(file_okay=False))
-@click.option("-k", "k", default=10, show_default=True, type=click.IntRange(min=1))
-@click.option("--model", "model_name", default=None, help="Default: the index's model.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_lookup_options
 def similar(file: str, index_path: str, k: int, model_name: str | None, as_json: bool) -> None:
     """Scores of an index most like FILE (FILE itself left out)."""
     idx, clamp = _load(index_path, model_name)
     with idx:
         _hits_out("file", file, idx, clamp.similar(file, idx, k=k), as_json)
-
-
-# `python -m clamp_core.cli` runs cli.py as __main__, a second copy of the module whose group is
-# not the one imported above: register the verbs there too.
-_main = sys.modules.get("__main__")
-if getattr(getattr(_main, "__spec__", None), "name", None) == "clamp_core.cli" and (
-        getattr(_main, "cli", cli) is not cli):
-    for _cmd in (index_cmd, search, similar):
-        _main.cli.add_command(_cmd)

@@ -48,7 +48,7 @@ def retrieval_ranks(sims: np.ndarray) -> np.ndarray:
 
 def retrieval_metrics(ranks: np.ndarray) -> dict:
     return {"mrr": float(np.mean(1.0 / ranks)), "hit@1": float(np.mean(ranks <= 1)),
-            "hit@10": float(np.mean(ranks <= 10)), "n": int(len(ranks))}
+            "hit@10": float(np.mean(ranks <= 10)), "n": len(ranks)}
 
 
 def random_retrieval(n: int) -> dict:

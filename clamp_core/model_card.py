@@ -56,7 +56,7 @@ def main() -> None:
     model = load_model(args.src)
     dst = Path(args.dst)
     model.save_pretrained(dst, include_text_encoder=False, dtype=torch.float16)
-    read = lambda p: json.loads(Path(p).read_text()) if p and Path(p).is_file() else None  # noqa: E731
+    read = lambda p: json.loads(Path(p).read_text()) if p and Path(p).is_file() else None
     card = model_card(args.name, model, args.recipe, read(args.quality), read(args.data_summary))
     (dst / "README.md").write_text(card, encoding="utf-8")
     size = (dst / "model.safetensors").stat().st_size / 2**20

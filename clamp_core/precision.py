@@ -6,8 +6,8 @@ fp32); dynamic int8 needs VNNI to beat fp32 clearly. Parity to fp32 is measured 
 
 from __future__ import annotations
 
-import copy
 import contextlib
+import copy
 import functools
 import warnings
 from pathlib import Path

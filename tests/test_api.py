@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from conftest import FIXTURES
 
 from clamp_core import Clamp, ClampError
-from conftest import FIXTURES
 
 
 @pytest.fixture(scope="module")

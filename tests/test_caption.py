@@ -3,11 +3,11 @@
 import json
 
 import pytest
+from conftest import FIXTURES
 
 from clamp_core import Clamp, ClampError
 from clamp_core.caption import ensemble_phrase, tempo_word
 from clamp_core.labels import builtin_names, load_label_set
-from conftest import FIXTURES
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 from safetensors.torch import load_file
 
-from clamp_core.train import crop_patches, text_dropout
-from clamp_core.trainer import TrainConfig, epoch_order
 from clamp_core.distributed import DistInfo
+from clamp_core.train import crop_patches, text_dropout
+from clamp_core.trainer import epoch_order
+
 
 def _weights(folder: Path) -> dict:
     return load_file(folder / "model.safetensors")
