@@ -1,4 +1,4 @@
-"""Shared fixtures: real data copied into tests/fixtures (never ../shared)."""
+"""Shared fixtures: real data copied into tests/fixtures (never the workspace data folder)."""
 
 import json
 import os

@@ -1,5 +1,5 @@
 """Dataset building: record schema, labels, texts, splits, cache, failures (tiny fixtures and a
-few music21 corpus works; never reads ../shared)."""
+few music21 corpus works; never reads the workspace data folder)."""
 
 from __future__ import annotations
 
