@@ -9,14 +9,12 @@ from typing import Any
 import numpy as np
 
 from .errors import ClampError
+from .metrics import l2_normalise
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATES = ("{}", "a piece of music: {}", "this music is {}")
 
-
-def _normalise(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=-1, keepdims=True).clip(min=1e-12)
 
 
 class Clamp:
@@ -70,7 +68,7 @@ class Clamp:
 
         amp = "bf16" if self.precision == "bf16" else "fp32"
         feats = encode_abc(self._runner, list(abcs), batch_size=batch_size, precision=amp)
-        return _normalise(feats) if normalize else feats
+        return l2_normalise(feats) if normalize else feats
 
     def encode_scores(self, scores: Sequence[Any], normalize: bool = True, batch_size: int = 16,
                       ) -> np.ndarray:
@@ -85,7 +83,7 @@ class Clamp:
             raise ClampError("encode_texts takes a list of texts, not one string")
         amp = "bf16" if self.precision == "bf16" else "fp32"
         feats = encode_texts(self._runner, list(texts), batch_size=batch_size, precision=amp)
-        return _normalise(feats) if normalize else feats
+        return l2_normalise(feats) if normalize else feats
 
     # -- tasks -----------------------------------------------------------------------------
     def label_embeddings(self, labels: Sequence[str], templates: Sequence[str] | str | None = None,
@@ -103,7 +101,7 @@ class Clamp:
                 self._text_cache.clear()
             prompts = [t.format(label) for label in labels for t in templates]
             emb = self.encode_texts(prompts).reshape(len(labels), len(templates), -1)
-            self._text_cache[key] = _normalise(emb.mean(1))
+            self._text_cache[key] = l2_normalise(emb.mean(1))
         return self._text_cache[key]
 
     def cached_texts(self, name: str, make) -> tuple[list[str], np.ndarray]:

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import metrics as M
 from .encode import encode_abc, encode_texts
+from .metrics import l2_normalise
 from .model import ClampModel
 from .train import load_records
 
@@ -50,16 +51,13 @@ TASKS = [
 ]
 
 
-def _normalise(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=-1, keepdims=True).clip(min=1e-12)
-
 
 def zero_shot(model: ClampModel, music: np.ndarray, class_prompts: dict[str, list[str]]) -> list[str]:
     """Nearest class by cosine, each class the renormalised mean of its prompt embeddings."""
     classes = list(class_prompts)
-    protos = np.stack([_normalise(_normalise(encode_texts(model, class_prompts[c])).mean(0))
+    protos = np.stack([l2_normalise(l2_normalise(encode_texts(model, class_prompts[c])).mean(0))
                        for c in classes])
-    return [classes[i] for i in (_normalise(music) @ protos.T).argmax(1)]
+    return [classes[i] for i in (l2_normalise(music) @ protos.T).argmax(1)]
 
 
 def _task_records(records: list[dict], task: Task) -> list[dict]:
@@ -108,8 +106,8 @@ def evaluate_retrieval(model: ClampModel, test: list[dict], max_n: int = 1000, s
     pairs = [(r, q) for r in test if (q := title_free_text(r, rng))]
     if len(pairs) > max_n:
         pairs = [pairs[i] for i in sorted(rng.choice(len(pairs), max_n, replace=False))]
-    music = _normalise(encode_abc(model, [r["abc"] for r, _ in pairs]))
-    text = _normalise(encode_texts(model, [q for _, q in pairs]))
+    music = l2_normalise(encode_abc(model, [r["abc"] for r, _ in pairs]))
+    text = l2_normalise(encode_texts(model, [q for _, q in pairs]))
     ranks = M.retrieval_ranks(text @ music.T)
     return {"text_to_music": M.retrieval_metrics(ranks), "random": M.random_retrieval(len(pairs)),
             "examples": [q for _, q in pairs[:5]]}

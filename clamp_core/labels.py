@@ -5,6 +5,7 @@ A label set names its labels and the prompt templates whose embeddings are avera
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +44,18 @@ def _parse(data: object, where: str) -> LabelSet:
 
 def load_label_set(name_or_path: str) -> LabelSet:
     """A built-in set by name (see builtin_names()) or a JSON file of the same shape."""
-    builtin = BUILTIN_DIR / f"{name_or_path}.json"
-    path = builtin if builtin.is_file() else Path(name_or_path)
+    if (BUILTIN_DIR / f"{name_or_path}.json").is_file():
+        return _builtin(name_or_path)
+    return _read(Path(name_or_path), name_or_path)
+
+
+@functools.lru_cache(maxsize=None)
+def _builtin(name: str) -> LabelSet:
+    """Built-in sets never change while running: caption reads five per call, so read once."""
+    return _read(BUILTIN_DIR / f"{name}.json", name)
+
+
+def _read(path: Path, name_or_path: str) -> LabelSet:
     if not path.is_file():
         raise ClampError(f"unknown label set {name_or_path!r}; built-in sets: "
                          f"{', '.join(builtin_names())}, or pass a JSON file")
