@@ -63,4 +63,12 @@ def test_evaluate_cli_writes_results(tmp_path, wikimt, run_clamp):
     # Queries never contain the title of their work.
     assert all(q in ("an Irish reel", "an Irish jig", "an Irish hornpipe", "a tune in 4/4")
                for q in ret["examples"])
+    desc = ret["text_to_music_description"]
+    assert desc["n"] == 15 and 0 < desc["mrr"] <= 1
+    # The joined description holds every title-free candidate and still no title.
+    for q in ret["description_examples"]:
+        parts = q.split(". ")
+        assert len(parts) == 2 and "a tune in 4/4" in parts
+        assert any(p in ("an Irish reel", "an Irish jig", "an Irish hornpipe") for p in parts)
+    assert "joined description" in out.with_suffix(".md").read_text()
     assert "zero-shot acc" in out.with_suffix(".md").read_text()
