@@ -75,11 +75,25 @@ def _report(metrics: dict) -> None:
 @_train_options
 @click.option("--train-text", is_flag=True, help="Also train the text encoder (default: locked).")
 @click.option("--keep-prob", default=0.5, show_default=True, help="Text dropout keep probability.")
-def train(data: str, train_text: bool, keep_prob: float, **kw) -> None:
+@click.option("--repeat", "repeat", multiple=True, metavar="COLLECTION=N",
+              help="See a collection's training works N times per epoch (repeatable), e.g. lieder=4.")
+def train(data: str, train_text: bool, keep_prob: float, repeat: tuple[str, ...], **kw) -> None:
     """Contrastive training on a dataset JSONL (multi-process: launch with torchrun)."""
     from .train import train_contrastive
 
-    _report(train_contrastive(data, freeze_text=not train_text, keep_prob=keep_prob, **_common(kw)))
+    _report(train_contrastive(data, freeze_text=not train_text, keep_prob=keep_prob,
+                              repeats=_parse_repeats(repeat), **_common(kw)))
+
+
+def _parse_repeats(items: tuple[str, ...]) -> dict[str, int]:
+    out = {}
+    for item in items:
+        name, _, n = item.partition("=")
+        if not name or not n.isdigit() or int(n) < 1:
+            raise click.BadParameter(f"{item!r}: write COLLECTION=N with N >= 1, e.g. lieder=4",
+                                     param_hint="--repeat")
+        out[name] = int(n)
+    return out
 
 
 @cli.command("pretrain-music")

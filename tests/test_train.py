@@ -7,7 +7,7 @@ import numpy as np
 from safetensors.torch import load_file
 
 from clamp_core.distributed import DistInfo
-from clamp_core.train import crop_patches, text_dropout
+from clamp_core.train import crop_patches, oversample, text_dropout
 from clamp_core.trainer import epoch_order
 
 
@@ -31,6 +31,19 @@ def test_text_dropout_keeps_at_least_one_and_shuffles():
     # keep_prob 0 still yields one candidate; keep_prob 1 keeps all of them.
     assert text_dropout(cands, rng, 0.0) in cands
     assert sorted(text_dropout(cands, rng, 1.0).split(". ")) == cands
+
+
+def test_oversample_repeats_named_collections_only():
+    recs = [{"id": "a", "labels": {"collection": "lieder"}}, {"id": "b", "labels": {"collection": "essen"}},
+            {"id": "c", "labels": {}}]
+    assert [r["id"] for r in oversample(recs, {"lieder": 3})] == ["a", "a", "a", "b", "c"]
+    assert oversample(recs, None) == recs
+
+
+def test_train_rejects_a_malformed_repeat(pairs_dataset, run_clamp, tmp_path):
+    res = run_clamp("train", str(pairs_dataset), "--out", str(tmp_path / "m"), "--repeat", "lieder",
+                    check=False)
+    assert res.returncode == 2 and "COLLECTION=N" in res.stderr
 
 
 def test_epoch_order_shards_global_batches():
