@@ -25,11 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clamp_core.api import Clamp  # noqa: E402
-from clamp_core.convert import score_to_abc  # noqa: E402
-from clamp_core.index import build_index  # noqa: E402
-from clamp_core.patches import patchify  # noqa: E402
-from clamp_core.scores import load_score  # noqa: E402
+from clamp_core.api import Clamp
+from clamp_core.convert import score_to_abc
+from clamp_core.index import build_index
+from clamp_core.patches import patchify
+from clamp_core.scores import load_score
 
 LIEDER = ROOT.parent / "shared" / "data" / "lieder" / "mxl"
 
@@ -87,9 +87,10 @@ def end_to_end(clamp: Clamp, folder: Path, workers: int) -> dict:
 
 def markdown(res: dict) -> str:
     st = res["stages"]
-    lines = ["# Indexing throughput", "", res["machine"], "",
-             f"Library: {', '.join(f'{v} {k}' for k, v in res['library'].items())} ({st['n_scores']} files), model `{res['model']}`, "
-             f"encode batch {res['batch_size']}, precision {res['precision']}.", "",
+    lib = ", ".join(f"{v} {k}" for k, v in res["library"].items())
+    about = (f"Library: {lib} ({st['n_scores']} files), model `{res['model']}`, "
+             f"encode batch {res['batch_size']}, precision {res['precision']}.")
+    lines = ["# Indexing throughput", "", res["machine"], "", about, "",
              "| stage | seconds | ms / score | share |", "|---|---:|---:|---:|"]
     lines += [f"| {k} | {v['seconds']} | {v['ms_per_score']} | {v['share']:.0%} |"
               for k, v in st["stages"].items()]
