@@ -1,0 +1,67 @@
+// Fragment (see dom.js). A score card: the first bars drawn by abcjs, a button that draws the
+// whole piece, and a play button. `item` carries abc_preview, abc, bars and truncated.
+
+const RENDER_OPTIONS = { responsive: "resize", add_classes: true, paddingleft: 0, paddingright: 0,
+  paddingtop: 4, paddingbottom: 4 };
+
+/** Draw `abc` into `target` once abcjs is here; without abcjs, show the ABC text and why. */
+async function drawAbc(experimental, target, abc) {
+  target.classList.add("clamp-loading");
+  try {
+    const abcjs = await loadAbcjs(experimental);
+    target.replaceChildren();
+    abcjs.renderAbc(target, abc, RENDER_OPTIONS);
+    return abcjs;
+  } catch (err) {
+    target.replaceChildren(
+      h("div", { class: "clamp-error" }, `Notation unavailable: ${err.message || err}`),
+      h("pre", { class: "clamp-abc-text" }, abc));
+    return null;
+  } finally {
+    target.classList.remove("clamp-loading");
+  }
+}
+
+/** The card for one score. `extra` holds more buttons (e.g. "more like this"). */
+function scoreCard(experimental, item, extra = []) {
+  const drawing = h("div", { class: "clamp-notation" });
+  let expanded = false;
+  const expand = h("button", { class: "clamp-expand", type: "button" });
+  const label = () => {
+    if (expanded) return "Show first bars";
+    return item.truncated ? `Show ${item.abc_bars || "more"} bars (of ${item.bars})` : `Show all ${item.bars} bars`;
+  };
+  expand.textContent = label();
+  expand.hidden = !(item.bars > 0) || item.abc === item.abc_preview;
+  expand.addEventListener("click", () => {
+    expanded = !expanded;
+    expand.textContent = label();
+    drawAbc(experimental, drawing, expanded ? item.abc : item.abc_preview);
+  });
+  const play = h("button", { class: "clamp-play", type: "button", title: "Play (offline synthesis)" }, "\u25B6 Play");
+  let handle = null;
+  play.addEventListener("click", async () => {
+    if (handle) { handle.stop(); return; }
+    try {
+      const abcjs = await loadAbcjs(experimental);
+      const notes = noteEvents(abcjs, item.abc);
+      play.dataset.scheduledNotes = String(notes.length);
+      handle = playNotes(notes, () => { handle = null; play.textContent = "\u25B6 Play"; play.classList.remove("clamp-playing"); });
+      play.textContent = "\u25A0 Stop";
+      play.classList.add("clamp-playing");
+    } catch (err) {
+      play.title = `Cannot play: ${err.message || err}`;
+      play.classList.add("clamp-error");
+    }
+  });
+  drawAbc(experimental, drawing, item.abc_preview || item.abc);
+  return h("div", { class: "clamp-score" }, drawing,
+    h("div", { class: "clamp-score-actions" }, play, expand, extra));
+}
+
+/** "Title — Composer", leaving out what is missing. */
+function titleLine(item, fallback = "Untitled") {
+  return h("div", { class: "clamp-title" },
+    h("strong", {}, item.title || fallback),
+    item.composer ? h("span", { class: "clamp-composer" }, ` \u2014 ${item.composer}`) : null);
+}
