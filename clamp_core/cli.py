@@ -224,6 +224,8 @@ def abc_cmd(file: str) -> None:
     click.echo(to_abc(file), nl=False)
 
 
+import musescore_bridge.cli  # noqa: F401  (register serve and musescore ...)
+
 from . import cli_index, cli_train  # noqa: F401  (register index/search/similar, training)
 
 

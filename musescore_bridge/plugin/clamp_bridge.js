@@ -1,0 +1,233 @@
+// Logic of the CLaMP plugin that does not draw anything: finding the service, talking to it,
+// exporting the score (writeScore MusicXML where MuseScore has it, the cursor walk where not).
+// A library: MuseScore objects (score, Element enum, FileIO item, writeScore) come in as
+// arguments, so MuseScore 3.x, 4.x and the test stubs all drive the same code.
+.pragma library
+
+var CURSOR_FORMAT = "clamp-cursor-walk";
+var CURSOR_VERSION = 1;
+var START_HINT = "Start it in a terminal with:  clamp serve   (or `python -m clamp_core serve`)";
+
+// "file:///home/a/x" -> "/home/a/x"; "file:///C:/x" -> "C:/x"
+function urlToPath(url) {
+    var s = String(url);
+    if (s.indexOf("file://") === 0)
+        s = s.substring(7);
+    s = decodeURIComponent(s);
+    if (/^\/[A-Za-z]:\//.test(s))
+        s = s.substring(1);
+    return s.replace(/\/$/, "");
+}
+
+function readJson(file, path) {
+    if (!path)
+        return null;
+    file.source = path;
+    if (!file.exists())
+        return null;
+    try {
+        return JSON.parse(file.read());
+    } catch (e) {
+        return null;
+    }
+}
+
+// JSON with every non-ASCII character escaped: FileIO writes text in the locale's codec.
+function asciiJson(obj) {
+    return JSON.stringify(obj, null, 1).replace(/[\u007f-\uffff]/g, function (c) {
+        return "\\u" + ("0000" + c.charCodeAt(0).toString(16)).slice(-4);
+    });
+}
+
+// Where `clamp serve` may have written its discovery file: the path the installer recorded,
+// then the defaults of Linux, macOS and Windows under the home folder.
+function discoveryCandidates(home, install) {
+    var out = [];
+    if (install && install.discovery)
+        out.push(install.discovery);
+    out.push(home + "/.config/clamp-notation/service.json");
+    out.push(home + "/Library/Application Support/clamp-notation/service.json");
+    out.push(home + "/AppData/Roaming/clamp-notation/service.json");
+    return out;
+}
+
+function findService(file, home, install) {
+    var paths = discoveryCandidates(home, install);
+    for (var i = 0; i < paths.length; i++) {
+        var d = readJson(file, paths[i]);
+        if (d && d.url && d.token)
+            return {url: d.url, token: d.token, pid: d.pid, discovery: paths[i]};
+    }
+    return null;
+}
+
+// One request. sync=true blocks (the only mode that completes under `mscore -p`);
+// done(status, body) is called either way; status 0 means the service could not be reached.
+function request(svc, method, path, body, sync, done) {
+    var xhr = new XMLHttpRequest();
+    var finished = false;
+    function finish() {
+        if (finished)
+            return;
+        finished = true;
+        var obj = null;
+        try {
+            obj = JSON.parse(xhr.responseText);
+        } catch (e) {
+            obj = {ok: false, error: xhr.responseText ? String(xhr.responseText).substring(0, 200) : ""};
+        }
+        done(xhr.status, obj);
+    }
+    xhr.onreadystatechange = function () {
+        if (xhr.readyState === 4 && !sync)
+            finish();
+    };
+    xhr.open(method, svc.url + path, !sync);
+    xhr.setRequestHeader("Authorization", "Bearer " + svc.token);
+    if (body !== null && body !== undefined) {
+        xhr.setRequestHeader("Content-Type", "application/json");
+        xhr.send(JSON.stringify(body));
+    } else {
+        xhr.send();
+    }
+    if (sync)
+        finish();
+}
+
+// A readable message, with the fix, for a failed request.
+function errorText(status, body) {
+    if (status === 0)
+        return "The CLaMP service is not running (or did not answer). " + START_HINT;
+    if (status === 401)
+        return "The service refused the token: it was restarted. Press Retry to read the new one.";
+    var msg = body && body.error ? body.error : "HTTP " + status;
+    if (status === 504)
+        return "The model took too long: " + msg;
+    return msg;
+}
+
+// -- score export ------------------------------------------------------------------------------
+
+function _timesig(measure, ticks, division) {
+    var ts = measure.timesigNominal || measure.timesigActual;
+    if (ts && ts.numerator && ts.denominator)
+        return [ts.numerator, ts.denominator];
+    if (ticks % division === 0)
+        return [ticks / division, 4];
+    if (ticks % (division / 2) === 0)
+        return [ticks / (division / 2), 8];
+    return [Math.max(1, Math.round(ticks / (division / 4))), 16];
+}
+
+// Walk the whole score with a cursor: measures (tick, length, time signature), then every
+// chord and rest of every track, grouped into parts and staves (schema: cursor_json.py).
+function cursorWalk(score, Element) {
+    var division = 480;
+    var out = {
+        format: CURSOR_FORMAT, version: CURSOR_VERSION,
+        title: String(score.metaTag("movementTitle") || score.title || ""),
+        composer: String(score.composer || score.metaTag("composer") || ""),
+        division: division, tempo_bpm: null, measures: [], parts: []
+    };
+    var m = score.firstMeasure;
+    var guard = 0;
+    while (m && guard++ < 100000) {
+        var tick = m.firstSegment ? m.firstSegment.tick : 0;
+        var next = m.nextMeasure;
+        var actual = m.timesigActual;
+        var ticks = actual && actual.ticks ? actual.ticks
+                    : (next && next.firstSegment ? next.firstSegment.tick - tick : 4 * division);
+        out.measures.push({tick: tick, ticks: ticks, time_signature: _timesig(m, ticks, division)});
+        m = next;
+    }
+    var cursor = score.newCursor();
+    var staves = [];
+    for (var t = 0; t < score.ntracks; t++) {
+        var staffIdx = Math.floor(t / 4);
+        if (!staves[staffIdx])
+            staves[staffIdx] = {keys: [], chords: []};
+        var staff = staves[staffIdx];
+        cursor.track = t;
+        cursor.rewind(0);
+        while (cursor.segment) {
+            var e = cursor.element;
+            if (e && (e.type === Element.CHORD || e.type === Element.REST)) {
+                if (t % 4 === 0) {
+                    var fifths = cursor.keySignature;
+                    var last = staff.keys.length ? staff.keys[staff.keys.length - 1].fifths : null;
+                    if (fifths !== last && fifths !== undefined)
+                        staff.keys.push({tick: cursor.tick, fifths: fifths});
+                }
+                if (out.tempo_bpm === null && cursor.tempo)
+                    out.tempo_bpm = Math.round(cursor.tempo * 60 * 100) / 100;
+                var dur = e.actualDuration ? e.actualDuration.ticks : e.duration.ticks;
+                var notes = [];
+                if (e.type === Element.CHORD) {
+                    for (var i = 0; i < e.notes.length; i++) {
+                        var n = e.notes[i];
+                        notes.push({pitch: n.pitch, tpc: n.tpc,
+                                    tie_back: n.tieBack !== undefined && n.tieBack !== null});
+                    }
+                }
+                staff.chords.push({tick: cursor.tick, voice: t % 4, ticks: dur, notes: notes});
+            }
+            if (!cursor.next())
+                break;
+        }
+    }
+    for (var p = 0; p < score.parts.length; p++) {
+        var part = score.parts[p];
+        var entry = {name: String(part.longName || part.partName || ("Part " + (p + 1))), staves: []};
+        for (var s = Math.floor(part.startTrack / 4); s < Math.floor(part.endTrack / 4); s++)
+            if (staves[s])
+                entry.staves.push(staves[s]);
+        if (entry.staves.length)
+            out.parts.push(entry);
+    }
+    return out;
+}
+
+function countNotes(walk) {
+    var n = 0;
+    for (var p = 0; p < walk.parts.length; p++)
+        for (var s = 0; s < walk.parts[p].staves.length; s++) {
+            var chords = walk.parts[p].staves[s].chords;
+            for (var c = 0; c < chords.length; c++)
+                n += chords[c].notes.length;
+        }
+    return n;
+}
+
+// The score as the service takes it. ctx: {score, Element, file, writeScore (or null),
+// major (MuseScore major version), forceCursor}. MuseScore 3 exports MusicXML with writeScore;
+// MuseScore 4 has no working writeScore, so the cursor walk is sent instead.
+function exportScore(ctx) {
+    if (!ctx.forceCursor && ctx.writeScore && ctx.major < 4) {
+        var path = ctx.file.tempPath() + "/clamp_export_" + Date.now() + ".musicxml";
+        var ok = false;
+        try {
+            ok = ctx.writeScore(ctx.score, path, "musicxml");
+        } catch (e) {
+            ok = false;
+        }
+        if (ok) {
+            ctx.file.source = path;
+            var text = ctx.file.read();
+            ctx.file.remove();
+            if (text && text.length > 0)
+                return {payload: {musicxml: text}, via: "writeScore"};
+        }
+    }
+    var walk = cursorWalk(ctx.score, ctx.Element);
+    return {payload: {cursor: walk}, via: "cursor", notes: countNotes(walk)};
+}
+
+function merge(a, b) {
+    var out = {};
+    var k;
+    for (k in a)
+        out[k] = a[k];
+    for (k in b)
+        out[k] = b[k];
+    return out;
+}

@@ -1,0 +1,241 @@
+"""What the service and `clamp musescore ...` do with a score: read the request's score, then
+caption, classify, find similar scores or search, with the model loaded once.
+
+All model and index work runs on one worker thread (``Engine``): torch inference, the text
+caches of ``Clamp`` and the SQLite connections of open indexes are then never shared between
+threads, and requests simply queue.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import tempfile
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Any
+
+from clamp_core.errors import ClampError
+
+log = logging.getLogger(__name__)
+
+MAX_LABELS = 200
+MAX_LABEL_CHARS = 200
+MAX_K = 200
+# A short tune whose caption fills the model's caption and label caches before the first request.
+_WARM_ABC = "X:1\nT:warm-up\nM:4/4\nL:1/8\nK:G\nGABc dedB|dedB dedB|c2ec B2dB|c2A2 A2BA|\n"
+
+
+class RequestTimeout(Exception):
+    """The model did not finish a request within the service's per-request time."""
+
+
+def read_score(payload: dict, raw: bytes | None = None, raw_kind: str | None = None):
+    """The request's score as a loaded ``clamp_core.scores.Score`` and the input kind.
+
+    JSON requests carry exactly one of ``musicxml`` (text), ``musicxml_base64`` (MusicXML or
+    compressed .mxl bytes) or ``cursor`` (the plugin's cursor-walk JSON); a raw upload's bytes
+    come as ``raw`` with ``raw_kind`` "musicxml" or "mxl".
+    """
+    from clamp_core.scores import load_score
+    from clamp_core.scores_formats import parse_musicxml_bytes
+
+    from .cursor_json import cursor_json_to_stream
+
+    if raw is not None:
+        data, kind = raw, raw_kind or "musicxml"
+    else:
+        given = [k for k in ("musicxml", "musicxml_base64", "cursor") if payload.get(k) is not None]
+        if len(given) != 1:
+            raise ClampError("send exactly one score: 'musicxml' (text), 'musicxml_base64' "
+                             "(MusicXML or .mxl bytes) or 'cursor' (the plugin's cursor-walk JSON)"
+                             + (f"; got {', '.join(given)}" if given else ""))
+        field = given[0]
+        value = payload[field]
+        if field == "cursor":
+            return load_score(cursor_json_to_stream(value)), "cursor"
+        if field == "musicxml":
+            if not isinstance(value, str):
+                raise ClampError("'musicxml' must be the MusicXML text as a string")
+            data, kind = value.encode("utf-8"), "musicxml"
+        else:
+            if not isinstance(value, str):
+                raise ClampError("'musicxml_base64' must be a base64 string")
+            try:
+                data = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                raise ClampError("'musicxml_base64' is not valid base64") from None
+            kind = "mxl" if data[:2] == b"PK" else "musicxml"
+    if not data.strip():
+        raise ClampError("the uploaded score is empty")
+    if kind == "mxl" or data[:2] == b"PK":
+        with tempfile.TemporaryDirectory(prefix="clamp-upload-") as tmp:
+            path = Path(tmp) / "upload.mxl"
+            path.write_bytes(data)
+            score = load_score(path)
+            score.source = "<upload.mxl>"
+            return score, "mxl"
+    return load_score(parse_musicxml_bytes(data, "<upload>")), "musicxml"
+
+
+def labels_from(payload: dict) -> tuple[list[str] | None, str | None]:
+    """(free labels, built-in label set name) of a classify request: exactly one is given."""
+    from clamp_core.labels import builtin_names
+
+    labels, label_set = payload.get("labels"), payload.get("label_set")
+    if (labels is None) == (label_set is None):
+        raise ClampError("classify needs exactly one of 'labels' (a list, or comma-separated) "
+                         f"and 'label_set' (one of {', '.join(builtin_names())})")
+    if label_set is not None:
+        if not isinstance(label_set, str) or label_set not in builtin_names():
+            raise ClampError(f"unknown label set {label_set!r}; built-in sets: "
+                             f"{', '.join(builtin_names())}")
+        return None, label_set
+    if isinstance(labels, str):
+        labels = labels.split(",")
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise ClampError("'labels' must be a list of strings or one comma-separated string")
+    labels = [" ".join(x.split()) for x in labels if x.strip()]
+    if len(labels) > MAX_LABELS or any(len(x) > MAX_LABEL_CHARS for x in labels):
+        raise ClampError(f"at most {MAX_LABELS} labels of at most {MAX_LABEL_CHARS} characters")
+    if len(set(labels)) < 2:
+        raise ClampError("classify needs at least two different labels")
+    return list(dict.fromkeys(labels)), None
+
+
+def k_from(payload: dict, default: int = 10) -> int:
+    k = payload.get("k", default)
+    if isinstance(k, str) and k.isdigit():
+        k = int(k)
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise ClampError(f"'k' must be a whole number from 1 to {MAX_K}")
+    return k
+
+
+def score_summary(score, kind: str) -> dict[str, Any]:
+    m = score.meta
+    return {"input": kind, "title": m.title, "composer": m.composer, "notes": m.n_notes,
+            "bars": m.n_bars, "parts": m.parts}
+
+
+class Engine:
+    """A loaded ``Clamp`` plus open library indexes, used from one worker thread only."""
+
+    def __init__(self, clamp, indexes: tuple[str, ...] | list[str] = ()):
+        self.clamp = clamp
+        self.known_indexes: list[str] = []
+        self._indexes: dict[str, Any] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clamp-model")
+        self._lock = threading.Lock()  # guards known_indexes, read by /info on other threads
+        for ix in indexes:
+            self.run(self._index, ix)  # fail fast on a wrong --index, before serving
+
+    @classmethod
+    def load(cls, model: str = "default", indexes=()) -> Engine:
+        from clamp_core.api import Clamp
+
+        return cls(Clamp.load(model), indexes)
+
+    # -- running work ---------------------------------------------------------------------------
+    def submit(self, fn, *args) -> Future:
+        return self._pool.submit(fn, *args)
+
+    def run(self, fn, *args, timeout: float | None = None):
+        """Run ``fn`` on the worker and wait; a timeout cancels it if it has not started."""
+        fut = self.submit(fn, *args)
+        try:
+            return fut.result(timeout=timeout)
+        except FutureTimeout:
+            fut.cancel()
+            raise RequestTimeout from None
+
+    def close(self) -> None:
+        def shut():
+            for ix in self._indexes.values():
+                ix.close()
+            self._indexes.clear()
+
+        try:
+            self._pool.submit(shut).result(timeout=30)
+        except Exception:
+            log.debug("closing indexes failed", exc_info=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def warm(self) -> None:
+        """Fill the caption banks and label caches (the first caption costs seconds)."""
+        t = time.perf_counter()
+        self.clamp.caption(_WARM_ABC)
+        log.info("warm-up took %.1f s", time.perf_counter() - t)
+
+    # -- the tasks (called on the worker thread) --------------------------------------------------
+    def _index(self, path: str):
+        from clamp_core.index import Index
+
+        if not isinstance(path, str) or not path.strip():
+            raise ClampError("'index' must be the path of a library index folder "
+                             "(build one with `clamp index FOLDER --index DIR`)")
+        key = os.path.realpath(os.path.expanduser(path))
+        if key not in self._indexes:
+            idx = Index(key)
+            try:
+                idx.check_model(self.clamp)
+            except ClampError:
+                idx.close()
+                raise
+            self._indexes[key] = idx
+            with self._lock:
+                if key not in self.known_indexes:
+                    self.known_indexes.append(key)
+        return self._indexes[key]
+
+    def index_infos(self) -> list[dict]:
+        with self._lock:
+            paths = list(self.known_indexes)
+        return [{"path": p, "name": Path(p).name} for p in paths]
+
+    def caption(self, score, kind: str) -> dict:
+        cap = self.clamp.caption(score)
+        return {"score": score_summary(score, kind), "caption": cap.to_dict(), "text": cap.text}
+
+    def classify(self, score, kind: str, labels: list[str] | None, label_set: str | None) -> dict:
+        ranked = (self.clamp.classify_set(score, label_set) if label_set
+                  else self.clamp.classify(score, labels))
+        return {"score": score_summary(score, kind), "label_set": label_set,
+                "labels": [{"label": a, "probability": round(p, 4)} for a, p in ranked]}
+
+    def similar(self, score, kind: str, index: str, k: int) -> dict:
+        idx = self._index(index)
+        hits = self.clamp.similar(score, idx, k=k)
+        return {"score": score_summary(score, kind), "index": str(idx.folder),
+                "results": [h.to_dict() for h in hits]}
+
+    def search(self, query: str, index: str, k: int) -> dict:
+        if not isinstance(query, str) or not query.strip() or len(query) > 2000:
+            raise ClampError("'query' must be a non-empty text of at most 2000 characters")
+        idx = self._index(index)
+        return {"query": query, "index": str(idx.folder),
+                "results": [h.to_dict() for h in self.clamp.search(query, idx, k=k)]}
+
+    def handle(self, action: str, payload: dict, raw: bytes | None = None,
+               raw_kind: str | None = None) -> dict:
+        """One request, start to end, on the worker thread (score parsing included)."""
+        if action == "search":
+            return self.search(payload.get("query"), payload.get("index"), k_from(payload))
+        if action == "classify":
+            labels, label_set = labels_from(payload)  # check options before parsing the score
+            score, kind = read_score(payload, raw, raw_kind)
+            return self.classify(score, kind, labels, label_set)
+        if action == "similar":
+            index, k = payload.get("index"), k_from(payload)
+            self._index(index)
+            score, kind = read_score(payload, raw, raw_kind)
+            return self.similar(score, kind, index, k)
+        if action == "caption":
+            score, kind = read_score(payload, raw, raw_kind)
+            return self.caption(score, kind)
+        raise ClampError(f"unknown action {action!r}")
