@@ -1,0 +1,313 @@
+"""The local service with the real default model: auth, Host and Origin checks, caps, malformed
+input, every endpoint on real Lieder scores, and many concurrent clients."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import threading
+
+import pytest
+from bridge_util import (
+    SCORES,
+    cursor_payload,
+    musicxml_text,
+    mxl_payload,
+    raw_request,
+    shared_clamp,
+)
+
+from clamp_core.errors import ClampError
+from musescore_bridge.discovery import read_discovery
+from musescore_bridge.service import host_header_ok, request, start_service
+
+CAP = 2 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """A real index of the Lieder fixtures, built with the shared model."""
+    from clamp_core.index import Index
+
+    root = tmp_path_factory.mktemp("lib")
+    for name in ("lieder_6053984.mxl", "lieder_5071622.mxl", "small.mid", "two_tunes.abc"):
+        (root / name).write_bytes((SCORES / name).read_bytes())
+    folder = tmp_path_factory.mktemp("idx") / "index"
+    clamp = shared_clamp()
+    with Index.create(folder, clamp) as idx:
+        idx.update(root, clamp, workers=0, progress=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory, library):
+    disc = tmp_path_factory.mktemp("cfg") / "clamp-notation" / "service.json"
+    handle = start_service(shared_clamp(), max_body_bytes=CAP, discovery_file=disc,
+                           indexes=[str(library)])
+    yield handle
+    handle.stop()
+    assert not disc.exists(), "the discovery file must go when the service stops"
+
+
+def auth(svc) -> dict:
+    return {"Host": f"127.0.0.1:{svc.port}", "Authorization": f"Bearer {svc.token}"}
+
+
+def test_discovery_file_is_private_and_complete(svc):
+    path = svc.discovery_file
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    info = read_discovery(path)
+    assert info["url"] == svc.url and info["token"] == svc.token and info["pid"] == os.getpid()
+    assert info["version"] and info["model"] == "default"
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong-token", "Basic abc", "Bearer", "token"])
+def test_missing_or_wrong_token_is_401(svc, header):
+    headers = {"Host": f"127.0.0.1:{svc.port}"}
+    if header is not None:
+        headers["Authorization"] = header
+    for method, path in (("GET", "/health"), ("GET", "/info"), ("POST", "/caption")):
+        body = b"{}" if method == "POST" else None
+        h = {**headers, "Content-Length": "2"} if body else headers
+        status, data, resp_headers = raw_request(svc.url, method, path, body, h)
+        assert status == 401 and data["ok"] is False and "token" in data["error"]
+        assert resp_headers.get("WWW-Authenticate", "").startswith("Bearer")
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "127.0.0.1.evil.example",
+                                  "192.168.1.5", None])
+def test_foreign_host_is_refused(svc, host):
+    headers = {"Authorization": f"Bearer {svc.token}"}
+    if host is not None:
+        headers["Host"] = host
+    status, data, _ = raw_request(svc.url, "GET", "/health", None, headers)
+    assert status == 403 and "Host" in data["error"]
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "LOCALHOST:1234", "[::1]:99"])
+def test_loopback_host_names_pass(svc, host):
+    status, data, _ = raw_request(svc.url, "GET", "/health", None,
+                                  {**auth(svc), "Host": host})
+    assert status == 200 and data["ok"] is True
+
+
+def test_browser_origin_gets_no_cors(svc):
+    status, data, headers = raw_request(svc.url, "GET", "/health", None,
+                                        {**auth(svc), "Origin": "http://evil.example"})
+    assert status == 403
+    assert not any(k.lower().startswith("access-control") for k in headers)
+    status, _, headers = raw_request(svc.url, "OPTIONS", "/caption", None, auth(svc))
+    assert status == 405 and not any(k.lower().startswith("access-control") for k in headers)
+
+
+def test_body_over_the_cap_is_413_before_reading_it(svc):
+    status, data, _ = raw_request(svc.url, "POST", "/caption", b"",
+                                  {**auth(svc), "Content-Type": "application/json",
+                                   "Content-Length": str(CAP + 1)})
+    assert status == 413 and str(CAP) in data["error"]
+    big = json.dumps({"musicxml": "x" * (CAP + 10)}).encode()
+    try:
+        status, data, _ = raw_request(svc.url, "POST", "/caption", big,
+                                      {**auth(svc), "Content-Type": "application/json",
+                                       "Content-Length": str(len(big))})
+        assert status == 413
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server answered 413 and closed while the client was still sending
+    assert svc.request("GET", "/health")[0] == 200  # and it keeps serving
+
+
+@pytest.mark.parametrize("body,ctype,needle", [
+    (b"{not json", "application/json", "not valid JSON"),
+    (b"[1, 2]", "application/json", "must be an object"),
+    (b"{}", "application/json", "exactly one score"),
+    (json.dumps({"musicxml": "<score-partwise><part"}).encode(), "application/json", "MusicXML"),
+    (json.dumps({"musicxml": 5}).encode(), "application/json", "string"),
+    (json.dumps({"musicxml_base64": "%%%"}).encode(), "application/json", "base64"),
+    (json.dumps({"cursor": {"format": "other"}}).encode(), "application/json", "cursor-walk"),
+    (json.dumps({"cursor": [1]}).encode(), "application/json", "cursor-walk"),
+    (b"<not xml", "application/vnd.recordare.musicxml+xml", "MusicXML"),
+    (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><score-partwise/>', "text/xml", "ntit"),
+])
+def test_malformed_input_is_400(svc, body, ctype, needle):
+    status, data, _ = raw_request(svc.url, "POST", "/caption", body,
+                                  {**auth(svc), "Content-Type": ctype,
+                                   "Content-Length": str(len(body))})
+    assert status == 400 and data["ok"] is False
+    assert needle.lower() in data["error"].lower(), data["error"]
+    assert "\n" not in data["error"]
+
+
+@pytest.mark.parametrize("options,needle", [
+    ({}, "exactly one of"),
+    ({"labels": ["only one"]}, "two different labels"),
+    ({"labels": "a, a"}, "two different labels"),
+    ({"labels": [1, 2]}, "list of strings"),
+    ({"label_set": "../../etc/passwd"}, "unknown label set"),
+    ({"labels": "a,b", "label_set": "genres"}, "exactly one of"),
+])
+def test_bad_classify_options_are_400(svc, options, needle):
+    status, data = svc.request("POST", "/classify", {**mxl_payload(), **options})
+    assert status == 400 and needle in data["error"], data
+
+
+def test_unknown_paths_methods_and_bodies(svc):
+    h = auth(svc)
+    assert raw_request(svc.url, "GET", "/nope", None, h)[0] == 404
+    assert raw_request(svc.url, "GET", "/caption", None, h)[0] == 405
+    assert raw_request(svc.url, "DELETE", "/caption", None, h)[0] == 405
+    assert raw_request(svc.url, "POST", "/caption", None, h)[0] == 411
+    assert raw_request(svc.url, "POST", "/nope", b"{}", {**h, "Content-Length": "2"})[0] == 404
+    status, data, _ = raw_request(svc.url, "POST", "/caption", b"abc",
+                                  {**h, "Content-Type": "image/png", "Content-Length": "3"})
+    assert status == 415 and "application/json" in data["error"]
+    status, data = svc.request("POST", "/similar", {**mxl_payload(), "index": "/no/such/index"})
+    assert status == 400 and "clamp index" in data["error"]
+    status, data = svc.request("POST", "/similar", {**mxl_payload(), "index": "x", "k": 0})
+    assert status == 400 and "'k'" in data["error"]
+
+
+def test_health_and_info(svc, library):
+    status, data = svc.request("GET", "/health")
+    assert status == 200 and data == {"ok": True, "version": data["version"], "pid": os.getpid()}
+    status, info = svc.request("GET", "/info")
+    assert status == 200 and info["model"] == "default" and info["dim"] == shared_clamp().dim
+    assert "art song" in info["label_sets"]["genres"]
+    assert info["indexes"][0]["path"] == os.path.realpath(library)
+    assert info["limits"]["max_body_bytes"] == CAP
+
+
+def test_caption_from_every_input_kind_agrees(svc):
+    """writeScore MusicXML text, .mxl bytes, a raw upload and the cursor walk of the same song."""
+    text = musicxml_text()
+    results = {}
+    status, results["musicxml"] = svc.request("POST", "/caption", {"musicxml": text})
+    assert status == 200
+    status, results["mxl"] = svc.request("POST", "/caption", mxl_payload())
+    assert status == 200
+    body = text.encode("utf-8")
+    status, results["raw"], _ = raw_request(
+        svc.url, "POST", "/caption", body,
+        {**auth(svc), "Content-Type": "application/vnd.recordare.musicxml+xml; charset=UTF-8",
+         "Content-Length": str(len(body))})
+    assert status == 200
+    status, results["cursor"] = svc.request("POST", "/caption", cursor_payload())
+    assert status == 200
+    for kind, res in results.items():
+        assert res["ok"] and res["action"] == "caption" and res["model"] == "default"
+        facts = res["caption"]["facts"]
+        assert facts["title"] == "An eine Blume", kind
+        assert facts["key"] == "F major" and facts["meter"] == "6/8" and facts["bars"] == 8
+        assert facts["ensemble"] == "voice and piano"
+        assert res["text"].startswith("An eine Blume by Corona")
+    assert results["cursor"]["score"]["input"] == "cursor"
+    assert results["mxl"]["score"]["input"] == "mxl"
+    # MusicXML routes read the same notes (grace notes included); the walk skips 6 grace notes
+    assert results["musicxml"]["score"]["notes"] == results["mxl"]["score"]["notes"] == 126
+    assert results["cursor"]["score"]["notes"] == 120
+
+
+def test_classify_preset_and_free_labels(svc):
+    status, res = svc.request("POST", "/classify", {**mxl_payload(), "label_set": "genres"})
+    assert status == 200 and res["label_set"] == "genres"
+    probs = [r["probability"] for r in res["labels"]]
+    assert probs == sorted(probs, reverse=True) and abs(sum(probs) - 1) < 1e-2
+    status, res = svc.request("POST", "/classify", {**cursor_payload(),
+                                                     "labels": "art song, jig ,hymn,jig"})
+    assert status == 200 and sorted(r["label"] for r in res["labels"]) == ["art song", "hymn", "jig"]
+    # a raw upload carries its options in the query string
+    body = musicxml_text().encode()
+    status, res, _ = raw_request(svc.url, "POST", "/classify?labels=waltz,march", body,
+                                 {**auth(svc), "Content-Type": "application/xml",
+                                  "Content-Length": str(len(body))})
+    assert status == 200 and {r["label"] for r in res["labels"]} == {"waltz", "march"}
+
+
+def test_similar_and_search_on_a_real_library(svc, library):
+    status, res = svc.request("POST", "/similar", {**cursor_payload(), "index": str(library),
+                                                    "k": 3})
+    assert status == 200 and len(res["results"]) == 3
+    top = res["results"][0]
+    assert top["path"].endswith("lieder_6053984.mxl") and top["score"] > 0.9  # itself, from MS
+    assert os.path.isabs(top["path"]) and [h["rank"] for h in res["results"]] == [1, 2, 3]
+    status, res = svc.request("POST", "/search", {"query": "a German art song for voice and piano",
+                                                   "index": str(library), "k": 2})
+    assert status == 200 and len(res["results"]) == 2 and res["query"].startswith("a German")
+    assert svc.request("POST", "/search", {"query": " ", "index": str(library)})[0] == 400
+
+
+def test_eight_clients_fifty_requests_each(svc):
+    """Concurrent clients mixing cheap and model requests (and a refused one) all get answers."""
+    xml = musicxml_text()
+    errors, counts = [], {}
+
+    def client(n: int) -> None:
+        done = 0
+        for i in range(50):
+            kind = i % 5
+            try:
+                if kind == 0:
+                    status, res = request(svc.url, "POST", "/classify",
+                                          {"musicxml": xml, "labels": ["art song", "dance"]},
+                                          svc.token)
+                    ok = status == 200 and len(res["labels"]) == 2
+                elif kind == 1:
+                    status, res = request(svc.url, "GET", "/info", None, svc.token)
+                    ok = status == 200 and res["model"] == "default"
+                elif kind == 2:
+                    status, res = request(svc.url, "GET", "/health", None, "wrong")
+                    ok = status == 401
+                else:
+                    status, res = request(svc.url, "GET", "/health", None, svc.token)
+                    ok = status == 200 and res["ok"]
+                if not ok:
+                    errors.append((n, i, status, res))
+                done += 1
+            except Exception as e:  # noqa: BLE001 - every failure is recorded for the assert
+                errors.append((n, i, repr(e)))
+        counts[n] = done
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    assert not errors, errors[:5]
+    assert sum(counts.values()) == 400
+
+
+def test_per_request_timeout_is_504(tmp_path):
+    with start_service(shared_clamp(), timeout_s=0.001) as slow:
+        status, data = slow.request("POST", "/caption", cursor_payload("lieder_5071622_cursor.json"))
+        assert status == 504 and "--timeout" in data["error"]
+        assert slow.request("GET", "/health")[0] == 200
+
+
+def test_loopback_only_unless_allowed():
+    with pytest.raises(ClampError, match="allow-remote"):
+        start_service(shared_clamp(), host="0.0.0.0")
+    assert host_header_ok("anything.example", allow_remote=True)
+    assert not host_header_ok("", allow_remote=False)
+    assert not host_header_ok("localhost.evil:80", allow_remote=False)
+
+
+def test_stop_is_idempotent_and_frees_the_port(tmp_path):
+    disc = tmp_path / "cfg" / "service.json"
+    handle = start_service(shared_clamp(), discovery_file=disc)
+    port = handle.port
+    handle.stop()
+    handle.stop()
+    assert not disc.exists()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+
+
+def test_raw_mxl_upload(svc):
+    body = (SCORES / "lieder_5071622.mxl").read_bytes()
+    status, res, _ = raw_request(svc.url, "POST", "/caption", body,
+                                 {**auth(svc), "Content-Type": "application/vnd.recordare.musicxml",
+                                  "Content-Length": str(len(body))})
+    assert status == 200 and res["score"]["input"] == "mxl"
+    assert res["caption"]["facts"]["meter"] == "2/4"
