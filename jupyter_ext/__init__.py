@@ -10,7 +10,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {"ClampSearch": "search", "ClampClassify": "classify", "ClampCaption": "caption",
-            "ScoreView": "show", "show": "show"}
+            "ScoreView": "score_view", "show": "score_view"}
 __all__ = ["ClampCaption", "ClampClassify", "ClampSearch", "ScoreView", "load_ipython_extension", "show"]
 
 

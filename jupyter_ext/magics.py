@@ -50,7 +50,7 @@ class ClampMagics(Magics):
         from .caption import ClampCaption
         from .classify import ClampClassify
         from .search import ClampSearch
-        from .show import ScoreView
+        from .score_view import ScoreView
 
         try:
             args = _parser().parse_args(shlex.split(line))

@@ -80,7 +80,7 @@ def split_bars(music: str) -> list[str]:
             elif bars:
                 bars[-1] += " " + bar  # a lone bar line (e.g. "|:" on its own) joins the last
             else:
-                cur = [bar + " "]
+                cur = [bar]
                 i = j
                 continue
             cur = []

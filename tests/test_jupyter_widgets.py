@@ -1,0 +1,217 @@
+"""jupyter_ext on the Python side: notation layout, the composed front-end modules, traits and
+the browser-message handlers of every widget, with the real default model and a real index."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("anywidget", reason="pip install 'clamp-notation[test]'")
+
+from jupyter_helpers import FIXTURES, default_clamp, small_index  # noqa: E402, F401
+
+from clamp_core.errors import ClampError  # noqa: E402
+from jupyter_ext import assets  # noqa: E402
+from jupyter_ext.notation import MAX_BARS, notation, split_bars  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TWO_TUNES = FIXTURES / "scores" / "two_tunes.abc"
+LIED = FIXTURES / "scores" / "lieder_6053984.mxl"
+
+
+def frontend_message(widget, content: dict, buffers: list | None = None) -> None:
+    """Deliver ``content`` as the browser would (through ipywidgets' own comm dispatcher)."""
+    widget._handle_msg({"content": {"data": {"method": "custom", "content": content}},
+                        "buffers": buffers or []})
+
+
+def capture_sends(widget) -> list:
+    sent = []
+    widget.send = lambda content, buffers=None: sent.append((content, buffers))
+    return sent
+
+
+# -- notation ---------------------------------------------------------------------------------
+def test_split_bars_keeps_chords_fields_decorations_and_endings_whole():
+    bars = split_bars('|: A>B c2 [CEG]2 "Am|x"A2 | !trill!B4 [K:D] d2 :|1 e2 f2 :|2 g4 |]')
+    assert bars == ['|: A>B c2 [CEG]2 "Am|x"A2 |', "!trill!B4 [K:D] d2 :|1", "e2 f2 :|2", "g4 |]"]
+
+
+def test_multi_voice_score_is_laid_out_in_aligned_systems():
+    from clamp_core import to_abc
+
+    n = notation(to_abc(LIED))
+    assert n.bars == 8 and not n.truncated
+    systems = [line for line in n.full.splitlines() if line.startswith("[V:")]
+    voices = sorted({line.split("]")[0] for line in systems})
+    assert len(voices) == 4 and len(systems) == 2 * 4  # 8 bars, 4 per system
+    # each system line of each voice holds the same number of bars as its partners
+    for start in range(0, len(systems), len(voices)):
+        group = systems[start:start + len(voices)]
+        counts = {len(split_bars(line.split("] ", 1)[1])) for line in group}
+        assert len(counts) == 1, group
+    preview_systems = [line for line in n.preview.splitlines() if line.startswith("[V:")]
+    assert len(preview_systems) == len(voices)
+    assert n.preview.startswith("X:1\n") and "K:" in n.preview
+
+
+def test_long_tunes_are_cut_at_max_bars_and_tunes_without_bars_pass_through():
+    abc = "X:1\nM:4/4\nL:1/4\nK:C\n" + " ".join(["C D E F |"] * (MAX_BARS + 10)) + "\n"
+    n = notation(abc)
+    assert (n.bars, n.shown, n.truncated) == (MAX_BARS + 10, MAX_BARS, True)
+    assert len(split_bars(n.preview.split("K:C\n", 1)[1])) == 4
+    bare = notation("T:nothing here\n")
+    assert bare.bars == 0 and "T:nothing here" in bare.full
+
+
+# -- front-end modules ------------------------------------------------------------------------
+def test_widget_modules_hold_no_abcjs_and_reach_no_network():
+    vendored = assets.abcjs_bytes().decode()
+    assert assets.abcjs_version() == "6.7.2"
+    for view in assets.VIEWS:
+        esm = assets.widget_esm(view)
+        assert len(esm) < 40_000, "a widget's module travels in its state: keep it small"
+        assert "abcjs_basic v" not in esm and vendored[1000:1200] not in esm
+        assert f'const ABCJS_VERSION = "{assets.abcjs_version()}"' in esm
+        assert "export default" in esm
+    for js in (assets.STATIC.rglob("*.js")):
+        if "vendor" not in js.parts:
+            assert not re.search(r"https?://", js.read_text()), f"{js} names a URL"
+
+
+def test_vendored_abcjs_matches_its_record_and_ships_as_package_data():
+    vendor = assets.STATIC / "vendor"
+    record = (vendor / "VENDORED.txt").read_text()
+    assert hashlib.sha256(assets.abcjs_bytes()).hexdigest() in record
+    assert "abcjs 6.7.2" in record and "sha512-" in record
+    assert "Paul Rosen" in (vendor / "abcjs-LICENSE.md").read_text()
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["jupyter_ext"]
+    for f in assets.STATIC.rglob("*"):
+        if f.is_file():
+            rel = f.relative_to(assets.STATIC.parent).as_posix()
+            assert any(fnmatch.fnmatch(rel, p) for p in patterns), f"{rel} is not package data"
+
+
+def test_abcjs_command_sends_the_vendored_file_as_one_buffer():
+    from jupyter_ext import ScoreView
+    from jupyter_ext.base import ABCJS_SENDS
+
+    view = ScoreView(TWO_TUNES)
+    sent = capture_sends(view)
+    before = ABCJS_SENDS["count"]
+    frontend_message(view, {"id": "42", "kind": "anywidget-command", "name": "_clamp_abcjs",
+                            "msg": {"version": "6.7.2"}})
+    (content, buffers), = sent
+    assert content["id"] == "42" and content["kind"] == "anywidget-command-response"
+    assert content["response"]["version"] == "6.7.2"
+    assert content["response"]["sha256"] == assets.abcjs_sha256()
+    assert buffers == [assets.abcjs_bytes()]
+    assert ABCJS_SENDS["count"] == before + 1
+    assert "abcjs_basic" not in view.get_state()["_esm"]
+
+
+# -- widgets ----------------------------------------------------------------------------------
+def test_search_by_trait_and_by_browser_message(default_clamp, small_index):
+    from jupyter_ext import ClampSearch
+
+    w = ClampSearch(default_clamp, small_index, k=4)
+    assert w.results == []
+    w.query = "a fiddle reel"
+    assert len(w.results) == 4 and w.error == "" and w.status == ""
+    assert "a fiddle reel" in w.heading
+    first = w.results[0]
+    assert {"rank", "score", "id", "title", "composer", "abc", "abc_preview", "bars"} <= set(first)
+    assert first["rank"] == 1 and first["abc"].startswith("X:1") and "K:" in first["abc"]
+    assert [r["score"] for r in w.results] == sorted((r["score"] for r in w.results), reverse=True)
+    frontend_message(w, {"action": "search", "query": "  a   solemn   chorale "})
+    assert w.query == "a solemn chorale" and "a solemn chorale" in w.heading
+    frontend_message(w, {"action": "search", "query": ""})
+    assert "non-empty" in w.error
+
+
+def test_more_like_this_leaves_the_score_itself_out(default_clamp, small_index):
+    from jupyter_ext import ClampSearch
+
+    w = ClampSearch(default_clamp, small_index, query="a hornpipe", k=3)
+    target = w.results[0]["id"]
+    frontend_message(w, {"action": "similar", "id": target})
+    assert w.error == "" and len(w.results) == 3
+    assert target not in [r["id"] for r in w.results]
+    assert [r["rank"] for r in w.results] == [1, 2, 3]
+    assert w.heading.startswith("Scores like")
+    frontend_message(w, {"action": "similar", "id": "no/such/score.abc"})
+    assert "run the search again" in w.error
+
+
+def test_search_rejects_bad_arguments(default_clamp, small_index, tmp_path):
+    from jupyter_ext import ClampSearch
+
+    with pytest.raises(ClampError, match="not a clamp index"):
+        ClampSearch(default_clamp, tmp_path, k=3)
+    with pytest.raises(ClampError, match="model must be"):
+        ClampSearch(3.5, small_index)
+
+
+def test_classify_labels_are_editable(default_clamp):
+    from jupyter_ext import ClampClassify
+
+    w = ClampClassify(default_clamp, TWO_TUNES, ["jig", "reel", "waltz"])
+    probs = w.probabilities
+    assert [p["label"] for p in probs] != [] and sum(p["probability"] for p in probs) == pytest.approx(1, abs=1e-4)
+    assert w.notation["bars"] > 0 and w.title == "The First Test Jig"
+    w.labels = ["jig", "march"]  # as the browser does (set + save_changes)
+    assert {p["label"] for p in w.probabilities} == {"jig", "march"}
+    w.labels = ["jig"]
+    assert "two labels" in w.error and w.probabilities == []
+    preset = ClampClassify(default_clamp, TWO_TUNES, "tune_types")
+    assert len(preset.labels) > 3 and len(preset.probabilities) == len(preset.labels)
+    with pytest.raises(ClampError, match="two labels"):
+        ClampClassify(default_clamp, TWO_TUNES, ["only one"])
+
+
+def test_caption_widget_carries_facts_and_facets(default_clamp):
+    from jupyter_ext import ClampCaption
+
+    w = ClampCaption(default_clamp, TWO_TUNES)
+    assert w.caption["text"] == default_clamp.caption(TWO_TUNES).text == w.text
+    assert w.caption["facts"]["meter"] == "6/8"
+    assert set(w.caption["facets"]) >= {"genres", "moods"}
+    assert all(0 <= x["probability"] <= 1 for x in w.caption["facets"]["genres"])
+
+
+def test_show_takes_paths_abc_text_and_music21_streams():
+    from music21 import converter
+
+    from jupyter_ext import ScoreView, show
+
+    text = TWO_TUNES.read_text()
+    stream = converter.parse("tinyNotation: 3/4 c4 d e f2 g4 a b c'")
+    for score in (str(LIED), text, stream):
+        view = ScoreView(score)
+        assert view.notation["bars"] > 0 and "K:" in view.notation["abc_preview"]
+    assert ScoreView(LIED).composer
+    assert show(text) is None
+    with pytest.raises(ClampError):
+        ScoreView(str(FIXTURES / "nope.abc"))
+
+
+def test_clamp_magic(small_index):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from jupyter_ext import ClampSearch, ScoreView
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "jupyter_ext")
+    w = ip.run_line_magic("clamp", f"search --index {small_index} -k 2 a lively reel")
+    assert isinstance(w, ClampSearch) and len(w.results) == 2 and w.query == "a lively reel"
+    again = ip.run_line_magic("clamp", "search a slow chorale")  # the index is remembered
+    assert "a slow chorale" in again.heading
+    assert isinstance(ip.run_line_magic("clamp", f"show {TWO_TUNES}"), ScoreView)
+    with pytest.raises(ClampError, match="usage"):
+        ip.run_line_magic("clamp", "frobnicate")
