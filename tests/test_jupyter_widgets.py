@@ -6,18 +6,20 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
-import tomllib
 from pathlib import Path
 
+import jupyter_helpers
 import pytest
 
 pytest.importorskip("anywidget", reason="pip install 'clamp-notation[test]'")
 
-from jupyter_helpers import FIXTURES, default_clamp, small_index  # noqa: E402, F401
+from clamp_core.errors import ClampError
+from jupyter_ext import assets
+from jupyter_ext.notation import MAX_BARS, notation, split_bars
 
-from clamp_core.errors import ClampError  # noqa: E402
-from jupyter_ext import assets  # noqa: E402
-from jupyter_ext.notation import MAX_BARS, notation, split_bars  # noqa: E402
+FIXTURES = jupyter_helpers.FIXTURES
+default_clamp = jupyter_helpers.default_clamp  # session fixtures shared with the browser tests
+small_index = jupyter_helpers.small_index
 
 ROOT = Path(__file__).resolve().parent.parent
 TWO_TUNES = FIXTURES / "scores" / "two_tunes.abc"
@@ -85,6 +87,7 @@ def test_widget_modules_hold_no_abcjs_and_reach_no_network():
 
 
 def test_vendored_abcjs_matches_its_record_and_ships_as_package_data():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     vendor = assets.STATIC / "vendor"
     record = (vendor / "VENDORED.txt").read_text()
     assert hashlib.sha256(assets.abcjs_bytes()).hexdigest() in record

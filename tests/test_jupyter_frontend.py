@@ -1,0 +1,193 @@
+"""The widgets' JavaScript on a blank page in headless Chromium, with a fake anywidget model:
+rendering with abcjs, abcjs fetched once per page, playback scheduling, and the messages and
+trait changes each view sends back. No kernel and no model here (see test_jupyter_e2e.py)."""
+
+from __future__ import annotations
+
+import json
+
+import jupyter_helpers
+import pytest
+
+pytest.importorskip("anywidget", reason="pip install 'clamp-notation[test]'")
+
+from jupyter_ext import assets
+from jupyter_ext.notation import notation
+
+FIXTURES = jupyter_helpers.FIXTURES
+
+# A stand-in for anywidget's model (get/set/on/off/save_changes/send) and for
+# experimental.invoke, which answers "_clamp_abcjs" with the vendored file as a buffer.
+FAKE_HOST = """
+window.fakeModel = (state) => {
+  const listeners = {};
+  const model = {
+    state, sent: [], saved: 0,
+    get: (k) => state[k],
+    set(k, v) { state[k] = v; (listeners["change:" + k] || []).slice().forEach((f) => f()); },
+    save_changes() { this.saved += 1; },
+    on(e, f) { (listeners[e] ||= []).push(f); },
+    off(e, f) { listeners[e] = (listeners[e] || []).filter((g) => g !== f); },
+    send(msg) { this.sent.push(msg); },
+  };
+  return model;
+};
+window.fakeExperimental = {
+  invocations: 0,
+  fail: false,
+  async invoke(name, msg) {
+    this.invocations += 1;
+    if (this.fail) throw new Error("kernel gone");
+    if (name !== "_clamp_abcjs") throw new Error("unknown command " + name);
+    await new Promise((r) => setTimeout(r, 50));  // replies come later, as over a websocket
+    return [{ version: msg.version }, [window.abcjsBytes.buffer]];
+  },
+};
+window.mount = async (esm, state) => {
+  const url = URL.createObjectURL(new Blob([esm], { type: "text/javascript" }));
+  const mod = (await import(url)).default;
+  const el = document.createElement("div");
+  document.body.append(el);
+  const model = window.fakeModel(state);
+  const cleanup = mod.render({ model, el, experimental: window.fakeExperimental });
+  return { el, model, cleanup };
+};
+"""
+
+
+def _item(path, **extra) -> dict:
+    from clamp_core import to_abc
+
+    return {**notation(to_abc(path)).to_dict(), **extra}
+
+
+@pytest.fixture(scope="module")
+def page():
+    from playwright.sync_api import sync_playwright
+
+    chromium = jupyter_helpers.chromium_or_skip()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=jupyter_helpers.CHROMIUM_ARGS)
+        ctx = browser.new_context()
+        requests: list[str] = []
+        ctx.on("request", lambda r: requests.append(r.url))
+        pg = ctx.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.set_content("<!doctype html><html><body></body></html>")
+        pg.add_script_tag(content=FAKE_HOST)
+        pg.evaluate("(src) => { window.abcjsBytes = new TextEncoder().encode(src); }",
+                    assets.abcjs_bytes().decode())
+        pg.add_style_tag(content=assets.widget_css())
+        yield pg
+        assert errors == [], errors
+        assert all(jupyter_helpers.is_local(u) for u in requests), requests
+        browser.close()
+
+
+def test_search_view_renders_plays_and_asks_the_kernel(page):
+    hits = [_item(FIXTURES / "scores" / "lieder_6053984.mxl", rank=1, score=0.31, id="lied.mxl",
+                  title="Ein Lied", composer="Someone"),
+            _item(FIXTURES / "scores" / "two_tunes.abc", rank=2, score=0.22, id="two_tunes.abc#1",
+                  title="The First Test Jig", composer="")]
+    state = {"query": "", "results": hits, "heading": "2 best matches", "status": "", "error": ""}
+    page.evaluate("async ([esm, state]) => { window.search = await mount(esm, state); }",
+                  [assets.widget_esm("search"), state])
+    page.wait_for_function("document.querySelectorAll('.clamp-result svg .abcjs-note').length > 10")
+    # two score cards, one abcjs transfer
+    assert page.evaluate("fakeExperimental.invocations") == 1
+    assert page.evaluate("__clampNotation.transfers") == 1
+    assert page.locator(".clamp-result").count() == 2
+    assert page.locator(".clamp-result .clamp-title").first.inner_text().startswith("Ein Lied")
+    assert page.locator(".clamp-score-value").first.inner_text() == "0.310"
+    # the query box sends a search message
+    page.fill(".clamp-query", "a slow air")
+    page.press(".clamp-query", "Enter")
+    page.click(".clamp-result >> nth=1 >> .clamp-similar")
+    sent = page.evaluate("search.model.sent")
+    assert sent == [{"action": "search", "query": "a slow air"},
+                    {"action": "similar", "id": "two_tunes.abc#1"}]
+    # expanding draws all bars (more notes than the preview)
+    first = page.locator(".clamp-result").first
+    preview_notes = first.locator(".abcjs-note").count()
+    first.locator(".clamp-expand").click()
+    page.wait_for_function(
+        f"document.querySelector('.clamp-result').querySelectorAll('.abcjs-note').length > {preview_notes}")
+    page.screenshot(path=str(_artifact("frontend-search.png")), full_page=True)
+    # play schedules the tune's notes on an oscillator
+    first.locator(".clamp-play").click()
+    page.wait_for_function("window.__clampNotation.lastPlayback !== null")
+    played = page.evaluate("__clampNotation.lastPlayback")
+    assert played["notes"] > 50 and played["seconds"] > 5
+    assert int(first.locator(".clamp-play").get_attribute("data-scheduled-notes")) == played["notes"]
+    assert first.locator(".clamp-play").inner_text().endswith("Stop")
+    first.locator(".clamp-play").click()  # stop
+    assert first.locator(".clamp-play").inner_text().endswith("Play")
+    # the kernel's new results replace the list; status and error show in one line
+    page.evaluate("([hits]) => { search.model.set('results', hits); search.model.set('error', 'bad query'); }",
+                  [hits[1:]])
+    assert page.locator(".clamp-result").count() == 1
+    assert page.locator(".clamp-search .clamp-status.clamp-error").inner_text() == "bad query"
+
+
+def test_second_page_widget_reuses_abcjs_and_classify_edits_labels(page):
+    before = page.evaluate("fakeExperimental.invocations")
+    state = {"labels": ["jig", "reel", "waltz"], "title": "The First Test Jig", "composer": "",
+             "notation": _item(FIXTURES / "scores" / "two_tunes.abc"), "status": "", "error": "",
+             "probabilities": [{"label": "jig", "probability": 0.7},
+                               {"label": "reel", "probability": 0.2},
+                               {"label": "waltz", "probability": 0.1}]}
+    page.evaluate("async ([esm, state]) => { window.cls = await mount(esm, state); }",
+                  [assets.widget_esm("classify"), state])
+    page.wait_for_function("document.querySelectorAll('.clamp-classify svg .abcjs-note').length > 5")
+    assert page.evaluate("fakeExperimental.invocations") == before  # cached on the page
+    widths = page.eval_on_selector_all(".clamp-classify .clamp-bar", "els => els.map(e => e.style.width)")
+    assert widths == ["100%", "28.6%", "14.3%"]
+    page.click(".clamp-chip[data-label='reel'] .clamp-chip-remove")
+    page.fill(".clamp-add-label", "march, hornpipe")
+    page.press(".clamp-add-label", "Enter")
+    assert page.evaluate("cls.model.get('labels')") == ["jig", "waltz", "march", "hornpipe"]
+    assert page.evaluate("cls.model.saved") == 2
+    assert page.locator(".clamp-chip").count() == 4
+
+
+def test_caption_view_shows_text_facts_and_facets(page):
+    caption = {"text": "The First Test Jig: 4 bars in D major in 6/8 for a single melodic line.",
+               "facts": {"key": "D major", "meter": "6/8", "bars": 4, "tempo_bpm": None,
+                         "ensemble": "a single melodic line"},
+               "facets": {"genres": [{"label": "folk", "probability": 0.6},
+                                     {"label": "dance", "probability": 0.3}],
+                          "tune_types": [{"label": "jig", "probability": 0.8},
+                                         {"label": "reel", "probability": 0.1}]},
+               "sentence": {"text": "A lively folk tune.", "cosine": 0.2345}}
+    state = {"caption": caption, "title": "The First Test Jig", "composer": "Trad.",
+             "notation": _item(FIXTURES / "scores" / "two_tunes.abc"), "status": "", "error": ""}
+    page.evaluate("async ([esm, state]) => { window.cap = await mount(esm, state); }",
+                  [assets.widget_esm("caption"), state])
+    page.wait_for_function("document.querySelectorAll('.clamp-caption svg .abcjs-note').length > 5")
+    assert page.inner_text(".clamp-caption-text") == caption["text"]
+    facts = page.eval_on_selector_all(".clamp-facts tr", "rows => rows.map(r => r.dataset.fact)")
+    assert facts == ["key", "meter", "ensemble", "bars"]  # missing facts are left out
+    assert page.locator(".clamp-facet").count() == 2
+    assert "A lively folk tune." in page.inner_text(".clamp-sentence")
+    page.screenshot(path=str(_artifact("frontend-caption.png")), full_page=True)
+
+
+def test_without_a_kernel_the_abc_text_is_shown(page):
+    page.evaluate("() => { fakeExperimental.fail = true; delete __clampNotation.abcjs[Object.keys(__clampNotation.abcjs)[0]]; }")
+    item = _item(FIXTURES / "scores" / "two_tunes.abc")
+    state = {"title": "x", "composer": "", "notation": item, "status": "", "error": ""}
+    page.evaluate("async ([esm, state]) => { window.view = await mount(esm, state); }",
+                  [assets.widget_esm("score"), state])
+    page.wait_for_selector(".clamp-show .clamp-abc-text")
+    assert "kernel gone" in page.inner_text(".clamp-show .clamp-error")
+    assert page.inner_text(".clamp-show .clamp-abc-text").strip() == item["abc_preview"].strip()
+    page.evaluate("() => { fakeExperimental.fail = false; }")  # a later widget may retry
+    page.evaluate("async ([esm, state]) => { window.view2 = await mount(esm, state); }",
+                  [assets.widget_esm("score"), json.loads(json.dumps(state))])
+    page.wait_for_function("document.querySelectorAll('.clamp-show svg').length > 0")
+
+
+def _artifact(name: str):
+    jupyter_helpers.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return jupyter_helpers.ARTIFACTS / name
