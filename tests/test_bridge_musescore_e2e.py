@@ -1,0 +1,138 @@
+"""End to end in real MuseScore 3 (Debian's mscore3, headless): the installed plugin runs on a
+real Lieder .mscz, calls the running service and writes what came back; the test reads it.
+
+The plugin's test mode: a ``clamp_test.json`` beside the installed plugin names one action and
+the result file; ``mscore3 -p`` runs it synchronously and exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+from bridge_util import SCORES, have, shared_clamp
+
+from musescore_bridge.install import install
+from musescore_bridge.service import start_service
+
+missing = have("mscore3")
+pytestmark = pytest.mark.skipif(missing is not None,
+                                reason="MuseScore 3 (mscore3, Debian package musescore3) is not "
+                                       "installed")
+BAD_STDERR = ("TypeError", "ReferenceError", "SyntaxError", "failed line", "is not a type",
+              "Cannot assign", "Error:")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="module")
+def env(home):
+    return {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+            "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(home / "run")}
+
+
+@pytest.fixture(scope="module")
+def plugin_dir(home, env, tmp_path_factory):
+    """The plugin installed by the installer, with the discovery path of this test's HOME."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HOME", env["HOME"])
+    mp.setenv("XDG_CONFIG_HOME", env["XDG_CONFIG_HOME"])
+    try:
+        (folder,) = install(folder=str(tmp_path_factory.mktemp("plugins")))
+    finally:
+        mp.undo()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    from clamp_core.index import Index
+
+    root = tmp_path_factory.mktemp("lieder")
+    for name in ("lieder_6053984.mxl", "lieder_5071622.mxl", "small.mid"):
+        shutil.copy(SCORES / name, root / name)
+    folder = tmp_path_factory.mktemp("idx") / "index"
+    with Index.create(folder, shared_clamp()) as idx:
+        idx.update(root, shared_clamp(), workers=0, progress=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def service(home, library):
+    svc = start_service(shared_clamp(), discovery_file=home / ".config" / "clamp-notation" /
+                        "service.json", indexes=[str(library)])
+    yield svc
+    svc.stop()
+
+
+def run_plugin(plugin_dir, env, tmp_path, action: str, **test) -> dict:
+    score = tmp_path / "song.mscz"
+    shutil.copy(SCORES / "lieder_6053984_ms3.mscz", score)
+    result = tmp_path / f"{action}.json"
+    (plugin_dir / "clamp_test.json").write_text(json.dumps(
+        {"action": action, "result": str(result), **test}))
+    try:
+        proc = subprocess.run(["mscore3", "-p", str(plugin_dir / "clamp.qml"), str(score)],
+                              env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    finally:
+        (plugin_dir / "clamp_test.json").unlink()
+    bad = [line for line in proc.stderr.splitlines() if any(b in line for b in BAD_STDERR)]
+    assert not bad, proc.stderr[-2000:]
+    assert result.is_file(), f"the plugin wrote no result (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    return json.loads(result.read_text(encoding="utf-8"))
+
+
+def test_caption_via_writescore(service, plugin_dir, env, tmp_path):
+    res = run_plugin(plugin_dir, env, tmp_path, "caption")
+    assert res["mscore_version"] // 10000 == 3
+    assert res["export_via"] == "writeScore" and res["http_status"] == 200
+    body = res["response"]
+    assert body["ok"] and body["score"]["input"] == "musicxml" and body["score"]["notes"] == 126
+    facts = body["caption"]["facts"]
+    assert facts["title"] == "An eine Blume"
+    assert facts["composer"] == "Corona Elisabeth Wilhelmine Schröter"  # UTF-8 all the way
+    assert (facts["key"], facts["meter"], facts["ensemble"]) == ("F major", "6/8", "voice and piano")
+    assert body["text"].startswith("An eine Blume by Corona")
+
+
+def test_classify_via_the_cursor_walk(service, plugin_dir, env, tmp_path):
+    res = run_plugin(plugin_dir, env, tmp_path, "classify", force_cursor=True,
+                     options={"labels": ["art song", "opera aria", "jig", "march"]})
+    assert res["export_via"] == "cursor" and res["notes_sent"] == 120
+    assert res["http_status"] == 200
+    body = res["response"]
+    assert body["score"]["input"] == "cursor" and body["score"]["title"] == "An eine Blume"
+    labels = body["labels"]
+    assert sorted(x["label"] for x in labels) == ["art song", "jig", "march", "opera aria"]
+    assert [x["probability"] for x in labels] == sorted((x["probability"] for x in labels),
+                                                        reverse=True)
+
+
+def test_similar_finds_the_song_in_the_library(service, plugin_dir, env, tmp_path, library):
+    res = run_plugin(plugin_dir, env, tmp_path, "similar",
+                     options={"index": str(library), "k": 3})
+    assert res["http_status"] == 200
+    hits = res["response"]["results"]
+    assert len(hits) == 3 and hits[0]["path"].endswith("lieder_6053984.mxl")
+    assert hits[0]["score"] > 0.95
+
+
+def test_wrong_token_and_missing_service_are_reported(service, plugin_dir, env, tmp_path, home):
+    disc = home / ".config" / "clamp-notation" / "service.json"
+    saved = disc.read_text()
+    try:
+        disc.write_text(saved.replace(service.token, "stale-token"))
+        res = run_plugin(plugin_dir, env, tmp_path, "caption")
+        assert res["http_status"] == 401 and "token" in res["response"]["error"]
+        disc.unlink()
+        res = run_plugin(plugin_dir, env, tmp_path, "caption")
+        assert "not running" in res["error"] and "clamp serve" in res["error"]
+    finally:
+        disc.write_text(saved)
+        os.chmod(disc, 0o600)
