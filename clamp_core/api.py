@@ -20,25 +20,42 @@ DEFAULT_TEMPLATES = ("{}", "a piece of music: {}", "this music is {}")
 class Clamp:
     """A loaded model plus the conversion pipeline; features come back L2-normalised."""
 
-    def __init__(self, model, name: str, device: str = "cpu", precision: str = "fp32"):
-        self.model = model
+    def __init__(self, model, name: str, device: str = "cpu", precision: str = "fp32",
+                 backend: str = "torch"):
+        self.model = model  # a torch ClampModel, or an onnx_backend.OnnxModel
         self.name = name
         self.device = device
         self.precision = precision
+        self.backend = backend
         self._runner = model  # the int8 copy when precision is int8
         self._text_cache: dict[Any, Any] = {}  # label prompts and caption bank, embedded once
 
     @classmethod
-    def load(cls, name_or_path: str = "default", backend: str = "auto", device: str = "cpu",
-             precision: str = "auto") -> Clamp:
-        """Load a model folder (``"default"``: the model shipped with clamp-notation)."""
+    def load(cls, name_or_path: str = "default", backend: str = "auto", device: str | None = None,
+             precision: str = "auto", threads: int | None = None) -> Clamp:
+        """Load a model folder (``"default"``: the model shipped with clamp-notation) or an ONNX
+        bundle made by ``clamp-export`` (``backend="auto"`` picks ONNX for a bundle folder).
+
+        ``device``: torch "cpu" (default) / "cuda[:N]"; ONNX "auto" (default: CUDA when its
+        libraries load, else CPU), "cpu" or "cuda[:N]". ``threads``: ONNX Runtime CPU threads.
+        """
+        if backend not in ("auto", "torch", "onnx"):
+            raise ClampError(f"backend must be 'auto', 'torch' or 'onnx', not {backend!r}")
+        from .onnx_backend import find_bundle
+
+        if backend == "onnx" or (backend == "auto" and find_bundle(name_or_path) is not None):
+            from .onnx_backend import load_bundle  # torch-free path
+
+            model = load_bundle(name_or_path, device=device, precision=precision, threads=threads)
+            log.info("loaded %s with ONNX Runtime on %s (%s)", name_or_path, model.provider,
+                     model.precision)
+            return cls(model, str(name_or_path), model.device, model.precision, backend="onnx")
         import torch
 
         from . import precision as prec
         from .checkpoint import load_model
 
-        if backend not in ("auto", "torch"):
-            raise ClampError(f"backend {backend!r} is not available in this version; use 'torch'")
+        device = device or "cpu"
         model = load_model(name_or_path, device=device)
         chosen = prec.choose(precision, torch.device(device))
         obj = cls(model, str(name_or_path), device, chosen)
@@ -53,6 +70,8 @@ class Clamp:
 
     @property
     def logit_scale(self) -> float:
+        if self.backend == "onnx":
+            return self.model.logit_scale_exp
         return float(self.model.logit_scale.detach().exp())
 
     # -- encoding --------------------------------------------------------------------------
@@ -64,6 +83,9 @@ class Clamp:
         return score_to_abc(score if isinstance(score, Score) else load_score(score))
 
     def encode_abc(self, abcs: Sequence[str], normalize: bool = True, batch_size: int = 16) -> np.ndarray:
+        if self.backend == "onnx":
+            feats = self.model.encode_abc(list(abcs), batch_size=batch_size)
+            return l2_normalise(feats) if normalize else feats
         from .encode import encode_abc
 
         amp = "bf16" if self.precision == "bf16" else "fp32"
@@ -77,10 +99,13 @@ class Clamp:
         return self.encode_abc([self.score_abc(s) for s in scores], normalize, batch_size)
 
     def encode_texts(self, texts: Sequence[str], normalize: bool = True, batch_size: int = 64) -> np.ndarray:
-        from .encode import encode_texts
-
         if isinstance(texts, str):
             raise ClampError("encode_texts takes a list of texts, not one string")
+        if self.backend == "onnx":
+            feats = self.model.encode_texts(list(texts), batch_size=batch_size)
+            return l2_normalise(feats) if normalize else feats
+        from .encode import encode_texts
+
         amp = "bf16" if self.precision == "bf16" else "fp32"
         feats = encode_texts(self._runner, list(texts), batch_size=batch_size, precision=amp)
         return l2_normalise(feats) if normalize else feats

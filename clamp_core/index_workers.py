@@ -11,8 +11,11 @@ import time
 
 def model_fingerprint(clamp) -> str:
     """Identifies the weights, not the folder name: config + both projection matrices."""
-    h = hashlib.sha256()
     model = getattr(clamp, "model", None)
+    recorded = getattr(model, "fingerprint", None)  # an ONNX bundle carries its torch model's
+    if recorded:
+        return recorded
+    h = hashlib.sha256()
     cfg = getattr(model, "config", None)
     h.update(json.dumps(cfg.to_dict() if hasattr(cfg, "to_dict") else str(cfg), sort_keys=True,
                         default=str).encode())

@@ -11,9 +11,11 @@ import copy
 import functools
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:  # torch stays unimported here: the ONNX backend reads cpu_flags() without it
+    import torch
+    from torch import nn
 
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
@@ -46,6 +48,8 @@ def choose(requested: str, device: torch.device) -> str:
         raise ClampError(f"precision must be one of {', '.join(PRECISIONS)}, not {requested!r}")
     if requested != "auto":
         return requested
+    import torch
+
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     if fast_bf16():
@@ -56,6 +60,9 @@ def choose(requested: str, device: torch.device) -> str:
 def quantize_int8(model: nn.Module) -> nn.Module:
     """A copy whose transformer Linear layers run dynamic int8 (the patch embedding, read as a
     lookup table, and the projections stay fp32)."""
+    import torch
+    from torch import nn
+
     q = copy.deepcopy(model)
     with warnings.catch_warnings():  # torch.ao's dynamic quantisation warns about its future home
         warnings.simplefilter("ignore")
@@ -66,5 +73,7 @@ def quantize_int8(model: nn.Module) -> nn.Module:
 
 def autocast_for(precision: str, device: torch.device):
     if precision == "bf16":
+        import torch
+
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()

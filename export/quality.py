@@ -1,0 +1,56 @@
+"""What quantisation costs in use: zero-shot accuracy of clamp evaluate's tasks on the frozen
+test split, for any encoder pair (fp32 bundle, int8 bundle, torch), on identical class sets."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from clamp_core.metrics import l2_normalise
+
+Encode = Callable[[Sequence[str]], np.ndarray]
+
+
+def task_sets(test: list[dict]) -> list[tuple[str, list[dict], dict[str, list[str]]]]:
+    """(task name, records, class -> prompts) for every evaluate task this split supports;
+    classes are those with at least the task's minimum of test works."""
+    from clamp_core.evaluate import TASKS, _task_records
+
+    out = []
+    for task in TASKS:
+        recs = _task_records(test, task)
+        counts = Counter(r["labels"][task.label] for r in recs)
+        classes = [c for c, n in counts.most_common(task.top) if n >= task.min_test]
+        if len(classes) < 2:
+            continue
+        recs = [r for r in recs if r["labels"][task.label] in classes]
+        out.append((task.name, recs, task.class_prompts(classes)))
+    return out
+
+
+def zero_shot_accuracy(encode_music: Encode, encode_text: Encode, test: list[dict]) -> dict:
+    """Accuracy per task: nearest class prototype (renormalised mean of prompt embeddings)."""
+    results = {}
+    for name, recs, prompts in task_sets(test):
+        classes = list(prompts)
+        protos = np.stack([l2_normalise(l2_normalise(encode_text(prompts[c])).mean(0))
+                           for c in classes])
+        music = l2_normalise(encode_music([r["abc"] for r in recs]))
+        pred = (music @ protos.T).argmax(1)
+        truth = np.array([classes.index(r["labels"][_label(name)]) for r in recs])
+        results[name] = {"accuracy": float((pred == truth).mean()), "n": len(recs),
+                         "classes": len(classes)}
+    return results
+
+
+def _label(task_name: str) -> str:
+    from clamp_core.evaluate import TASKS
+
+    return next(t.label for t in TASKS if t.name == task_name)
+
+
+def accuracy_change(base: dict, other: dict) -> dict:
+    """Per-task accuracy difference (other - base) in percentage points."""
+    return {k: round(100 * (other[k]["accuracy"] - base[k]["accuracy"]), 2) for k in base if k in other}
