@@ -1,0 +1,120 @@
+"""`clamp musescore install|uninstall|caption|classify`, `clamp serve` (refusals, --detach) and
+the platform folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import time
+from pathlib import Path
+
+import pytest
+from bridge_util import SCORES
+
+from musescore_bridge.discovery import config_dir, pid_alive, read_discovery
+from musescore_bridge.install import plugin_root
+
+
+@pytest.fixture
+def home_env(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    return home
+
+
+def test_platform_folders():
+    env = {"HOME": "/h", "USERPROFILE": r"C:\Users\ann", "APPDATA": r"C:\Users\ann\AppData\Roaming"}
+    assert plugin_root(3, "linux", {"HOME": "/h"}) == Path("/h/Documents/MuseScore3/Plugins")
+    assert plugin_root(4, "darwin", {"HOME": "/h"}) == Path("/h/Documents/MuseScore4/Plugins")
+    assert plugin_root(4, "win32", env) == Path(r"C:\Users\ann") / "Documents/MuseScore4/Plugins"
+    assert config_dir("linux", {"HOME": "/h"}) == Path("/h/.config/clamp-notation")
+    assert config_dir("linux", {"HOME": "/h", "XDG_CONFIG_HOME": "/x"}) == Path("/x/clamp-notation")
+    assert config_dir("darwin", {"HOME": "/h"}) == Path("/h/Library/Application Support/clamp-notation")
+    assert config_dir("win32", env) == Path(env["APPDATA"]) / "clamp-notation"
+
+
+def test_localised_documents_folder(tmp_path):
+    (tmp_path / ".config").mkdir()
+    (tmp_path / ".config" / "user-dirs.dirs").write_text('XDG_DOCUMENTS_DIR="$HOME/Dokumente"\n')
+    assert plugin_root(3, "linux", {"HOME": str(tmp_path)}) == tmp_path / "Dokumente/MuseScore3/Plugins"
+
+
+def test_install_and_uninstall(run_clamp, home_env, tmp_path):
+    env_note = run_clamp("musescore", "install", "--json", check=False)
+    assert env_note.returncode == 1 and "start MuseScore once" in env_note.stderr
+    (home_env / "Documents" / "MuseScore3").mkdir(parents=True)
+    res = run_clamp("musescore", "install", "--json")
+    (target,) = [Path(p) for p in json.loads(res.stdout)["installed"]]
+    assert target == home_env / "Documents/MuseScore3/Plugins/clamp-notation"
+    assert {"clamp.qml", "clamp_bridge.js", "clamp_install.json"} <= {p.name for p in target.iterdir()}
+    info = json.loads((target / "clamp_install.json").read_text())
+    assert info["discovery"] == str(home_env / ".config/clamp-notation/service.json")
+    assert Path(info["python"]).exists()
+    res = run_clamp("musescore", "install", "--version", "4")
+    assert "MuseScore4/Plugins/clamp-notation" in res.stdout
+    custom = tmp_path / "my plugins"
+    run_clamp("musescore", "install", "--dir", str(custom))
+    assert (custom / "clamp-notation" / "clamp.qml").is_file()
+    # a folder of the same name that is not ours is left alone
+    (tmp_path / "other" / "clamp-notation").mkdir(parents=True)
+    res = run_clamp("musescore", "install", "--dir", str(tmp_path / "other"), check=False)
+    assert res.returncode == 1 and "not made by" in res.stderr
+    res = run_clamp("musescore", "uninstall", "--json")
+    removed = json.loads(res.stdout)["removed"]
+    assert len(removed) == 2 and not target.exists()
+    run_clamp("musescore", "uninstall", "--dir", str(custom))
+    assert not (custom / "clamp-notation").exists()
+    assert "nothing removed" in run_clamp("musescore", "uninstall").stdout
+
+
+def test_serve_refuses_remote_without_the_flag(run_clamp, home_env):
+    res = run_clamp("serve", "--host", "0.0.0.0", check=False)
+    assert res.returncode == 1 and "--allow-remote" in res.stderr
+
+
+def test_caption_and_classify_musescore_files_from_scripts(run_clamp, home_env):
+    res = run_clamp("musescore", "caption", str(SCORES / "lieder_6053984.mscz"), "--json")
+    out = json.loads(res.stdout)
+    assert out["ok"] and out["caption"]["facts"]["title"] == "An eine Blume"
+    assert out["score"]["input"] == "mscz"
+    res = run_clamp("musescore", "classify", str(SCORES / "handmade.mscx"),
+                    "--labels", "waltz,march,lullaby")
+    assert sorted(line.split()[0] for line in res.stdout.splitlines()) == ["lullaby", "march", "waltz"]
+    res = run_clamp("musescore", "caption", str(SCORES / "nope.mscz"), check=False)
+    assert res.returncode == 1 and "file not found" in res.stderr
+
+
+@pytest.mark.slow
+def test_serve_detach_then_scripts_use_it(run_clamp, home_env):
+    """`clamp serve --detach` returns once the service answers; --service calls go to it; the
+    discovery file (0600) goes away when the service is stopped."""
+    res = run_clamp("serve", "--detach", "--no-warm", "--json", timeout=300)
+    info = json.loads(res.stdout)
+    disc = home_env / ".config" / "clamp-notation" / "service.json"
+    assert "token" not in info and info["discovery"] == str(disc)
+    pid = info["pid"]
+    try:
+        assert stat.S_IMODE(os.stat(disc).st_mode) == 0o600
+        assert read_discovery(disc)["url"] == info["url"]
+        again = run_clamp("serve", "--detach", "--json")
+        assert json.loads(again.stdout)["pid"] == pid  # already running: reused
+        res = run_clamp("musescore", "caption", "--service", "--json",
+                        str(SCORES / "lieder_6053984_ms3.mscz"))
+        out = json.loads(res.stdout)
+        assert out["ok"] and out["caption"]["facts"]["key"] == "F major"
+        res = run_clamp("serve", check=False)
+        assert res.returncode == 1 and "already running" in res.stderr
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        if not pid_alive(pid) or not disc.exists():
+            break
+        time.sleep(0.2)
+    assert not disc.exists()
+    res = run_clamp("musescore", "caption", "--service", str(SCORES / "lieder_6053984.mxl"),
+                    check=False)
+    assert res.returncode == 1 and "clamp serve" in res.stderr
