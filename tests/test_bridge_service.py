@@ -95,7 +95,7 @@ def test_loopback_host_names_pass(svc, host):
 
 
 def test_browser_origin_gets_no_cors(svc):
-    status, data, headers = raw_request(svc.url, "GET", "/health", None,
+    status, _data, headers = raw_request(svc.url, "GET", "/health", None,
                                         {**auth(svc), "Origin": "http://evil.example"})
     assert status == 403
     assert not any(k.lower().startswith("access-control") for k in headers)
