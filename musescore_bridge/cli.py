@@ -121,7 +121,8 @@ def _start_detached() -> None:
     if sys.platform.startswith("win"):
         kw = {"creationflags": subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP}
     with open(log_path, "ab") as log:
-        child = subprocess.Popen([sys.executable, "-m", "clamp_core", *args], stdin=subprocess.DEVNULL,
+        child = subprocess.Popen([sys.executable, "-m", "clamp_core", *args],
+                                 stdin=subprocess.DEVNULL,
                                  stdout=log, stderr=log, close_fds=True, **kw)
     deadline = time.monotonic() + START_WAIT_S
     while time.monotonic() < deadline:

@@ -231,7 +231,7 @@ def _fill(container: stream.Stream, chords: list[dict], m_tick: int, m_ticks: in
         if start < pos:
             continue  # a second chord at the same place of one voice: keep the first
         if start > pos:
-            container.insert(Fraction(pos, division), note.Rest(quarterLength=Fraction(start - pos, division)))
+            _rest(container, pos, start, division)
         nxt = chords[j + 1]["tick"] - m_tick if j + 1 < len(chords) else end
         length = min(_int(c, "ticks", 1, division * 256), max(nxt, start + 1) - start, end - start)
         if length <= 0:
@@ -245,10 +245,12 @@ def _fill(container: stream.Stream, chords: list[dict], m_tick: int, m_ticks: in
             for n in notes:
                 midi = _int(n, "pitch", 0, 127)
                 tpc = n.get("tpc")
-                nn = note.Note(spell(midi, tpc if isinstance(tpc, int) and not isinstance(tpc, bool) else None))
+                ok_tpc = isinstance(tpc, int) and not isinstance(tpc, bool)
+                nn = note.Note(spell(midi, tpc if ok_tpc else None))
                 if n.get("tie_back") is True and midi in tied:
                     prev = tied[midi]
-                    prev.tie = tie.Tie("continue" if prev.tie and prev.tie.type == "stop" else "start")
+                    joined = prev.tie is not None and prev.tie.type == "stop"
+                    prev.tie = tie.Tie("continue" if joined else "start")
                     nn.tie = tie.Tie("stop")
                 made.append(nn)
             el = made[0] if len(made) == 1 else m21chord.Chord(made)
@@ -258,6 +260,10 @@ def _fill(container: stream.Stream, chords: list[dict], m_tick: int, m_ticks: in
         container.insert(Fraction(start, division), el)
         pos = start + length
     if 0 < pos < end:
-        container.insert(Fraction(pos, division), note.Rest(quarterLength=Fraction(end - pos, division)))
+        _rest(container, pos, end, division)
     elif pos == 0 and not chords:
         container.insert(0, note.Rest(quarterLength=Fraction(end, division)))
+
+
+def _rest(container: stream.Stream, start: int, end: int, division: int) -> None:
+    container.insert(Fraction(start, division), note.Rest(quarterLength=Fraction(end - start, division)))

@@ -209,7 +209,8 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         action = parts.path.strip("/")
         if self.headers.get("Transfer-Encoding"):
-            self._error(411, "send the body with a Content-Length (no chunked encoding)", close=True)
+            self._error(411, "send the body with a Content-Length (no chunked encoding)",
+                        close=True)
             return
         length_text = self.headers.get("Content-Length")
         if length_text is None or not length_text.strip().isdigit():
