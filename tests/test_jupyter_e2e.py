@@ -24,7 +24,7 @@ pytest.importorskip("anywidget", reason="pip install 'clamp-notation[test]'")
 pytest.importorskip("jupyterlab", reason="pip install 'clamp-notation[test]'")
 pytest.importorskip("notebook", reason="pip install 'clamp-notation[test]'")
 
-import nbformat  # noqa: E402
+import nbformat
 
 pytestmark = pytest.mark.slow
 small_index = jupyter_helpers.small_index
@@ -178,7 +178,6 @@ class Page:
 def _exercise(pg: Page, name: str) -> None:
     """Search, render, play, "more like this" and the once-per-page abcjs check."""
     page = pg.page
-    pg.run_all()
     page.wait_for_selector(".clamp-search .clamp-query", timeout=KERNEL_READY_S * 1000)
     # the other widgets of the page render their notation from the same abcjs
     page.wait_for_function("document.querySelectorAll('.clamp-show svg .abcjs-note').length > 20",
@@ -230,39 +229,47 @@ def _check_clean(pg: Page) -> None:
     assert ours == [], ours
 
 
-def test_jupyterlab(server, browser, small_index):
+@pytest.fixture(scope="module")
+def pages(server, browser, small_index):
+    """Both front ends opened and their notebooks started together, so that the two kernels
+    load the model while the other page loads (each notebook its own copy: its own kernel)."""
+    opened = {}
+    try:
+        for name, path in (("jupyterlab", "/lab/tree/lab.ipynb?reset"),
+                           ("notebook7", "/notebooks/nb7.ipynb")):
+            _notebook(server["root"] / path.split("/")[-1].split("?")[0], small_index)
+            opened[name] = Page(browser, server)
+            opened[name].open(path)
+            opened[name].run_all()
+        yield opened
+    finally:
+        for pg in opened.values():
+            pg.close()
+
+
+def test_jupyterlab(pages, server):
+    pg = pages["jupyterlab"]
+    _exercise(pg, "jupyterlab")
+    # saved widget state: small, and no copy of abcjs in it
     nb_path = server["root"] / "lab.ipynb"
-    _notebook(nb_path, small_index)
-    pg = Page(browser, server)
-    try:
-        pg.open("/lab/tree/lab.ipynb?reset")
-        _exercise(pg, "jupyterlab")
-        # saved widget state: small, and no copy of abcjs in it
-        pg.page.evaluate("() => jupyterapp.commands.execute('docmanager:save')")
-        deadline = time.monotonic() + 30
-        while "widget-state" not in nb_path.read_text() and time.monotonic() < deadline:
-            time.sleep(0.5)
-        saved = nbformat.read(nb_path, as_version=4)
-        state = saved.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-        ours = [s for s in state.values() if s["state"].get("_anywidget_id", "").startswith("jupyter_ext.")]
-        assert len(ours) == 3
-        text = json.dumps(saved.metadata["widgets"])
-        assert "abcjs_basic v" not in text
-        assert len(text) < 200_000, f"widget state is {len(text)} characters"
-        _check_clean(pg)
-    finally:
-        pg.close()
+    pg.page.evaluate("() => jupyterapp.commands.execute('docmanager:save')")
+    deadline = time.monotonic() + 30
+    while "widget-state" not in nb_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    saved = nbformat.read(nb_path, as_version=4)
+    state = saved.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    ours = [s for s in state.values() if s["state"].get("_anywidget_id", "").startswith("jupyter_ext.")]
+    assert len(ours) == 3
+    text = json.dumps(saved.metadata["widgets"])
+    assert "abcjs_basic v" not in text
+    assert len(text) < 200_000, f"widget state is {len(text)} characters"
+    _check_clean(pg)
 
 
-def test_notebook7(server, browser, small_index):
-    _notebook(server["root"] / "nb7.ipynb", small_index)  # its own copy: its own kernel
-    pg = Page(browser, server)
-    try:
-        pg.open("/notebooks/nb7.ipynb")
-        _exercise(pg, "notebook7")
-        _check_clean(pg)
-    finally:
-        pg.close()
+def test_notebook7(pages):
+    pg = pages["notebook7"]
+    _exercise(pg, "notebook7")
+    _check_clean(pg)
 
 
 def _artifact(name: str) -> Path:
