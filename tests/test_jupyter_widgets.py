@@ -218,3 +218,16 @@ def test_clamp_magic(small_index):
     assert isinstance(ip.run_line_magic("clamp", f"show {TWO_TUNES}"), ScoreView)
     with pytest.raises(ClampError, match="usage"):
         ip.run_line_magic("clamp", "frobnicate")
+
+
+def test_example_notebook_is_valid_and_its_code_compiles():
+    import nbformat
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    nb = nbformat.read(ROOT / "examples" / "jupyter_widgets.ipynb", as_version=4)
+    nbformat.validate(nb)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert any("ClampSearch" in c for c in code) and any("%clamp search" in c for c in code)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "strip outputs"
+    for source in code:
+        compile(TransformerManager().transform_cell(source), "<cell>", "exec")
