@@ -49,8 +49,8 @@ class ClampMagics(Magics):
     def clamp(self, line: str):
         from .caption import ClampCaption
         from .classify import ClampClassify
-        from .search import ClampSearch
         from .score_view import ScoreView
+        from .search import ClampSearch
 
         try:
             args = _parser().parse_args(shlex.split(line))
