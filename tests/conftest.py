@@ -54,3 +54,17 @@ def run_clamp():
         return res
 
     return run
+
+
+@pytest.fixture(scope="session")
+def default_bundle(tmp_path_factory) -> Path:
+    """The shipped default model exported once by the real `clamp-export` CLI (fp32, int8, fp16),
+    shared by tests/test_export*.py and tests/test_onnx_backend*.py."""
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    out = tmp_path_factory.mktemp("onnx") / "default-bundle"
+    res = subprocess.run([sys.executable, "-m", "export.cli", "default", "-o", str(out), "--int8",
+                          "--fp16"], check=False, capture_output=True, text=True, timeout=900,
+                         env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+    assert res.returncode == 0, res.stderr[-3000:]
+    return out

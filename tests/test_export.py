@@ -1,0 +1,175 @@
+"""clamp-export: bundles of the shipped model and of an official-shaped model, verified against
+torch on real inputs; int8/fp16 variants; loud failures on bad input and out-of-tolerance graphs."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import FIXTURES
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+
+def _manifest(bundle):
+    return json.loads((bundle / "manifest.json").read_text())
+
+
+def test_bundle_holds_models_tokenizer_config_and_manifest(default_bundle):
+    m = _manifest(default_bundle)
+    assert m["format"] == "clamp-onnx" and m["opset"] == 18 and m["verified"] is True
+    for pkg in ("torch", "onnx", "onnxruntime-gpu" if "onnxruntime-gpu" in m["versions"]
+                else "onnxruntime", "transformers", "clamp-notation"):
+        assert m["versions"][pkg]
+    assert set(m["variants"]) == {"fp32", "int8", "fp16"}
+    for files in m["variants"].values():
+        for tower in ("music", "text"):
+            path = default_bundle / files[tower]
+            assert path.stat().st_size == files["bytes"][tower]
+            assert not list(default_bundle.glob("*.data"))  # single-file models
+    assert (default_bundle / "tokenizer" / "tokenizer.json").is_file()
+    assert json.loads((default_bundle / "config.json").read_text())["projection_dim"] == 384
+    assert m["projection_dim"] == 384 and m["logit_scale_exp"] > 1
+
+
+def test_graphs_have_dynamic_batch_and_length(default_bundle):
+    for name, inputs in (("music.onnx", ("patches", "patch_mask")),
+                         ("text.onnx", ("input_ids", "attention_mask"))):
+        graph = onnx.load(str(default_bundle / name), load_external_data=False).graph
+        assert [i.name for i in graph.input] == list(inputs)
+        for inp in graph.input:
+            dims = inp.type.tensor_type.shape.dim
+            assert dims[0].dim_param and dims[1].dim_param  # symbolic, not fixed
+        onnx.checker.check_model(str(default_bundle / name), full_check=True)
+    patch_dims = onnx.load(str(default_bundle / "music.onnx")).graph.input[0].type.tensor_type.shape.dim
+    assert patch_dims[2].dim_value == 64
+
+
+def test_parity_figures_are_recorded_and_within_tolerance(default_bundle):
+    m = _manifest(default_bundle)
+    shapes = {tuple(r["shape"]) for r in m["parity"]["fp32"]["batches"]["music"]}
+    assert len(shapes) == 4 and (1, 512, 64) in shapes  # several shapes, one full window
+    assert len({tuple(r["shape"]) for r in m["parity"]["fp32"]["batches"]["text"]}) == 4
+    for tower in ("music", "text"):
+        assert m["parity"]["fp32"]["worst"][tower]["min_cosine"] > 0.99999
+        assert m["parity"]["fp32"]["worst"][tower]["max_abs_diff"] < 1e-4
+        assert m["parity"]["fp16"]["worst"][tower]["min_cosine"] > 0.999
+        assert m["parity"]["int8"]["worst"][tower]["min_cosine"] >= 0.99
+
+
+def test_int8_cost_is_measured_and_smaller(default_bundle):
+    m = _manifest(default_bundle)
+    q = m["quantisation"]["int8"]
+    assert q["reduce_range"] is True and q["cosine_to_fp32"]["music"]["min_cosine"] >= 0.99
+    for tower in ("music", "text"):
+        cal = q[f"{tower}_calibration"]
+        assert cal["min_cosine"] >= cal["target"]
+        assert len(cal["min_cosine_by_level"]) == cal["level"] + 1
+    sizes = {v: sum(f["bytes"].values()) for v, f in m["variants"].items()}
+    assert sizes["int8"] < 0.7 * sizes["fp32"] and sizes["fp16"] < 0.6 * sizes["fp32"]
+
+
+def test_int8_zero_shot_change_on_test_records(default_bundle):
+    """The manifest's zero-shot measure, here on the tune-type fixture records (the frozen test
+    split of a built dataset is used by bench/onnx_speed.py)."""
+    from clamp_core.onnx_backend import load_bundle
+    from export.quality import accuracy_change, zero_shot_accuracy
+
+    recs = _tune_type_records()
+    fp32 = load_bundle(default_bundle, device="cpu", precision="fp32")
+    int8 = load_bundle(default_bundle, device="cpu", precision="int8")
+    a = zero_shot_accuracy(fp32.encode_abc, fp32.encode_texts, recs)
+    b = zero_shot_accuracy(int8.encode_abc, int8.encode_texts, recs)
+    assert set(a) == {"tune_type"} and a["tune_type"]["n"] == len(recs)
+    assert abs(accuracy_change(a, b)["tune_type"]) <= 15  # a few works may flip, not the task
+
+
+def _tune_type_records() -> list[dict]:
+    """Ryan's Mammoth tunes with their R: field as the tune type (real labels, real ABC)."""
+    from music21 import corpus
+
+    from clamp_core.abc_filter import filter_abc_header
+
+    recs = []
+    paths = sorted(p for p in corpus.getPaths(fileExtensions=("abc",)) if "ryansMammoth" in str(p))
+    for p in paths[:60]:
+        text = p.read_text(encoding="utf-8", errors="replace")
+        kind = next((ln[2:].strip().lower() for ln in text.splitlines() if ln.startswith("R:")), "")
+        if kind in ("reel", "hornpipe", "jig"):
+            recs.append({"abc": filter_abc_header(text),
+                         "labels": {"collection": "ryans", "tune_type_coarse": kind}})
+    return recs
+
+
+def test_tolerance_breaches_are_reported():
+    from export.verify import failures
+
+    figures = {"music": [{"batch": "8 tunes", "min_cosine": 0.95, "max_rel_diff": 1e-6,
+                          "max_abs_diff": 1e-6}],
+               "text": [{"batch": "1 prompt", "min_cosine": 1.0, "max_rel_diff": 0.01,
+                         "max_abs_diff": 0.02}]}
+    bad = failures("fp32", figures)
+    assert len(bad) == 2 and "cosine 0.950000" in bad[0] and "relative diff" in bad[1]
+    assert failures("int8", {"music": [{"batch": "x", "min_cosine": 0.995, "max_rel_diff": 1,
+                                        "max_abs_diff": 1}]}) == []
+
+
+def _cli(*args, timeout=900):
+    return subprocess.run([sys.executable, "-m", "export.cli", *args], check=False, capture_output=True,
+                          text=True, timeout=timeout,
+                          env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+
+
+def test_bad_inputs_fail_with_one_line(tmp_path):
+    res = _cli(str(tmp_path / "missing"), "-o", str(tmp_path / "b"))
+    assert res.returncode == 1 and res.stderr.count("\n") == 1
+    assert "no such model folder" in res.stderr
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    res = _cli("default", "-o", str(busy))
+    assert res.returncode == 1 and "not empty" in res.stderr
+    assert (busy / "notes.txt").read_text() == "mine"
+
+
+def _byte_level_vocab() -> dict[str, int]:
+    """A minimal RoBERTa byte-level vocabulary (no DistilRoBERTa files exist offline)."""
+    visible = set(range(33, 127)) | set(range(161, 173)) | set(range(174, 256))
+    vocab, extra = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}, 0
+    for b in range(256):
+        if b in visible:
+            vocab[chr(b)] = len(vocab)
+        else:
+            vocab[chr(256 + extra)] = len(vocab)
+            extra += 1
+    vocab["<mask>"] = len(vocab)
+    return vocab
+
+
+@pytest.mark.slow
+def test_official_shaped_model_exports(tmp_path):
+    """clamp-small-512's exact shapes (random weights, official folder layout) export, verify
+    and run through the ONNX backend like the torch model."""
+    from clamp_core import Clamp
+    from clamp_core.checkpoint import create_model, load_model
+    from clamp_core.config import preset
+
+    folder = tmp_path / "clamp-small-512"
+    create_model(preset("clamp-small-512"), seed=0).save_pretrained(folder)
+    (folder / "vocab.json").write_text(json.dumps(_byte_level_vocab()))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    bundle = tmp_path / "bundle"
+    res = _cli(str(folder), "-o", str(bundle))
+    assert res.returncode == 0, res.stderr[-3000:]
+    m = _manifest(bundle)
+    assert m["verified"] and m["tokenizer"]["unidecode"] is True
+    assert m["parity"]["fp32"]["worst"]["music"]["min_cosine"] > 0.99999
+    onnx_clamp = Clamp.load(str(bundle))
+    torch_clamp = Clamp(load_model(folder), str(folder))
+    texts = ["a jig in D major", "Étude für Klavier"]  # unidecode applies to both
+    assert np.abs(onnx_clamp.encode_texts(texts) - torch_clamp.encode_texts(texts)).max() < 1e-4
+    abc = (FIXTURES / "abc" / "wikimt_sample.abc").read_text()
+    assert np.abs(onnx_clamp.encode_abc([abc]) - torch_clamp.encode_abc([abc])).max() < 1e-4
