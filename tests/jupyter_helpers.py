@@ -18,11 +18,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
 
-def chromium_or_skip() -> str:
+def chromium_or_skip(module_level: bool = False) -> str:
     """The chromium binary, or a skip that says how to get it (CI installs it)."""
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         pytest.skip(f"no chromium at {CHROMIUM}: install Debian's `chromium` package "
-                    "(apt-get install chromium) or set CHROMIUM=/path/to/chromium")
+                    "(apt-get install chromium) or set CHROMIUM=/path/to/chromium",
+                    allow_module_level=module_level)
     pytest.importorskip("playwright.sync_api", reason="pip install 'clamp-notation[test]'")
     return CHROMIUM
 

@@ -21,6 +21,7 @@ import jupyter_helpers
 import pytest
 
 pytest.importorskip("anywidget", reason="pip install 'clamp-notation[test]'")
+jupyter_helpers.chromium_or_skip(module_level=True)  # before any costly session fixture
 pytest.importorskip("jupyterlab", reason="pip install 'clamp-notation[test]'")
 pytest.importorskip("notebook", reason="pip install 'clamp-notation[test]'")
 

@@ -10,6 +10,7 @@ import jupyter_helpers
 import pytest
 
 pytest.importorskip("anywidget", reason="pip install 'clamp-notation[test]'")
+jupyter_helpers.chromium_or_skip(module_level=True)  # before any costly session fixture
 
 from jupyter_ext import assets
 from jupyter_ext.notation import notation
