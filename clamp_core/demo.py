@@ -14,7 +14,7 @@ QUERIES = ("a lively reel for the fiddle", "a solemn chorale in a minor key",
            "a Chinese folk song", "a slow air in 3/4")
 
 
-def _corpus_slice(dest: Path) -> list[Path]:
+def corpus_slice(dest: Path) -> list[Path]:
     """Copy a mixed slice of the music21 corpus (fiddle tunes, chorales, folk songs) once."""
     import shutil
 
@@ -72,7 +72,7 @@ def main() -> int:
     t0 = time.time()
     clamp, name = _model()
     library = WORK / "library"
-    files = _corpus_slice(library)
+    files = corpus_slice(library)
     print(f"Model: {name}.  Library: {len(files)} files from the music21 corpus in {library}")
     index = WORK / f"index-{model_fingerprint(clamp)[:12]}"  # a new model gets a new index
     report = build_index(library, index, clamp)
