@@ -14,9 +14,8 @@ from clamp_core.errors import ClampError
 
 
 def _quiet_exporter_logs() -> None:
-    """The torch exporter logs optional-op registrations (torchvision) and progress on every run."""
-    for name in ("torch.onnx._internal.exporter._registration", "torch.onnx._internal.exporter",
-                 "onnxscript", "onnx_ir"):
+    """The torch exporter and onnxscript log progress on every run."""
+    for name in ("torch.onnx._internal.exporter", "onnxscript", "onnx_ir"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
 

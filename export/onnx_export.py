@@ -66,6 +66,8 @@ def _export(graph: nn.Module, example: tuple, names: tuple[str, str], output: st
             max_len: int, path: Path, opset: int) -> None:
     from torch.export import Dim
 
+    # The exporter logs optional-op registrations (torchvision) on every run: not the user's news.
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     batch = Dim("batch", min=1, max=4096)
     length = Dim("length", min=1, max=max_len)
     shapes = {names[0]: {0: batch, 1: length}, names[1]: {0: batch, 1: length}}
