@@ -85,10 +85,10 @@ def parse_file(path: str, rel: str) -> list[dict]:
     tune of a multi-tune ABC file, else one. Runs in a worker: never raises."""
     try:
         if path.lower().endswith(".abc"):
-            from .scores_formats import split_abc
+            from .scores_formats import decode_abc, split_abc
+            from .scores_safety import read_file
 
-            with open(path, "rb") as f:
-                tunes = split_abc(f.read().decode("utf-8", errors="replace"))
+            tunes = split_abc(decode_abc(read_file(Path(path))))  # size-capped read
             if len(tunes) > 1:
                 return _parse_tunes(tunes, rel)
         return [{"id": rel, "tune": None, "status": "ok", **_read(Path(path), rel)}]

@@ -14,6 +14,7 @@ from music21 import stream
 
 from clamp_core.errors import ClampError
 from clamp_core.scores_formats import (
+    decode_abc,
     looks_like_abc,
     parse_abc_tune,
     read_musicxml,
@@ -117,7 +118,10 @@ def _from_path(path: Path, tune: int | None,
     # .abc
     if path.stat().st_size > MAX_FILE_BYTES:
         raise ClampError(f"{path}: ABC file over {MAX_FILE_BYTES // 2**20} MB; split it")
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    text = decode_abc(path.read_bytes())
+    if not looks_like_abc(text):
+        raise ClampError(f"{path}: no ABC tune found (no K: line, and no header fields followed "
+                         "by bars of notes); check that this is an ABC file")
     t = select_abc_tune(text, tune, str(path))
     return parse_abc_tune(t, str(path)), t.text
 

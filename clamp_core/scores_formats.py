@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import codecs
+import logging
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from music21 import converter, stream
+from music21 import abcFormat, converter, stream
+from music21.abcFormat import translate as abc_translate
 
 from clamp_core.errors import ClampError
 from clamp_core.scores_safety import (
+    check_bars,
     check_xml,
     container_rootfiles,
     decode_xml,
+    midi_bars,
+    musicxml_bars,
     one_line,
     open_zip,
     read_file,
     read_zip_member,
 )
+
+log = logging.getLogger(__name__)
 
 _MUSICXML_SUFFIXES = (".xml", ".musicxml")
 _ABC_FIELD = re.compile(r"^[A-Za-z+]:")
@@ -44,6 +53,7 @@ def _as_score(obj: object, name: str) -> stream.Score:
 def parse_musicxml_bytes(data: bytes, name: str) -> stream.Score:
     """Parse uncompressed MusicXML after the entity check (music21 itself does not guard)."""
     check_xml(data, name)
+    check_bars(musicxml_bars(data), name)
     text = decode_xml(data, name)
     head = text[:4000]
     if "<score-timewise" in head:
@@ -84,7 +94,11 @@ def read_mxl(path: Path) -> stream.Score:
 
 def read_with_music21(path: Path, fmt: str, label: str) -> stream.Score:
     """MIDI and Humdrum: music21 reads them directly (binary or line-based, no XML)."""
-    read_file(path)  # size cap before music21 loads it whole
+    data = read_file(path)  # size cap before music21 loads it whole
+    if fmt == "midi":
+        check_bars(midi_bars(data), str(path))
+    elif fmt == "humdrum":  # one barline record ("=...") per bar for all spines
+        check_bars(data.count(b"\n="), str(path))
     try:
         obj = converter.parseFile(path, format=fmt, forceSource=True, storePickle=False)
     except Exception as exc:  # noqa: BLE001 - music21 raises many types on malformed input
@@ -102,8 +116,39 @@ class AbcTune:
     text: str
 
 
+def decode_abc(data: bytes) -> str:
+    """ABC bytes as text: a BOM or a UTF-16 byte pattern wins, then UTF-8, then Latin-1 (ABC 2.1
+    allows other charsets, and old collections are often ISO-8859-1); never raises."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace")
+    head = data[:4096]
+    if len(head) >= 4 and head.count(b"\0") * 3 > len(head):  # ASCII text stored as UTF-16
+        nul_odd = head[1::2].count(b"\0") > head[0::2].count(b"\0")
+        return data.decode("utf-16-le" if nul_odd else "utf-16-be", errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def abc_bars(text: str) -> float:
+    """Bars per voice of one ABC tune: barlines in music lines over the voices named by V:."""
+    voices = set(re.findall(r"^V:\s*(\S+)", text, re.MULTILINE)) | set(
+        re.findall(r"\[V:\s*([^\]\s]+)", text))
+    music = "\n".join(ln for ln in text.split("\n") if not _ABC_FIELD.match(ln)
+                      and not ln.startswith("%"))
+    return len(re.findall(r"\|+|::", music)) / max(1, len(voices))
+
+
 def looks_like_abc(text: str) -> bool:
-    """A K: line, or header fields followed by a line of notes."""
+    """A K: line, or header fields followed by a line of notes; never binary data (ABC is text:
+    control characters other than tab and line breaks are rare)."""
+    head = text[:8192]
+    controls = sum(1 for c in head if c < " " and c not in "\t\n\r\f")
+    if controls > 0.01 * len(head) or "\0" in head:
+        return False
     if _ABC_KEY_LINE.search(text):
         return True
     seen_field = False
@@ -170,23 +215,68 @@ def simplify_abc_for_music21(text: str) -> str:
     return "\n".join(out)
 
 
+# music21's ABC reader beams every bar through whole-part context searches, quadratic in the
+# number of bars (a 300-bar tune: 16 s instead of 0.5 s). Nothing downstream needs those beams
+# (the model reads the ABC as written; our ABC writer beams ABC imports by beat itself), so
+# beaming is skipped while this thread reads ABC; other threads and callers are unaffected.
+_READING_ABC = threading.local()
+_music21_make_beams = stream.Part.makeBeams
+
+
+def _make_beams_unless_reading_abc(self, *args, **kwargs):
+    if getattr(_READING_ABC, "active", False):
+        return None if kwargs.get("inPlace") else self
+    return _music21_make_beams(self, *args, **kwargs)
+
+
+stream.Part.makeBeams = _make_beams_unless_reading_abc
+
+
+def _quiet_while_reading_abc(env) -> None:
+    """music21's ABC reader prints warnings ("assuming C") straight to stderr; while we read,
+    they go to our debug log instead, so a bad file's error stays one line."""
+    music21_warn = env.warn
+
+    def warn(msg, header=None):
+        if getattr(_READING_ABC, "active", False):
+            log.debug("music21 ABC reader: %s", " ".join(map(str, msg)) if isinstance(
+                msg, (list, tuple)) else msg)
+        else:
+            music21_warn(msg, header)
+
+    env.warn = warn
+
+
+_quiet_while_reading_abc(abcFormat.environLocal)
+_quiet_while_reading_abc(abc_translate.environLocal)
+
+
+def _parse_abc_data(text: str) -> object:
+    _READING_ABC.active = True
+    try:
+        return converter.parseData(text, format="abc")
+    finally:
+        _READING_ABC.active = False
+
+
 def parse_abc_tune(tune: AbcTune, name: str) -> stream.Score:
     """music21 stream of one tune; when music21's reader fails on annotations or decorations
     (valid ABC it does not support) it reads a copy without them; the ABC kept for the model is
     the original either way."""
     text = tune.text
+    check_bars(abc_bars(text), name)
     if not re.search(r"^\s*[LM]:", text, re.MULTILINE):
         # ABC 2.1: without L: and M: the unit note length is 1/8; music21 refuses to guess
         first, _, rest = text.partition("\n")
         text = f"{first}\nL:1/8\n{rest}" if _ABC_X.match(first) else f"L:1/8\n{text}"
     try:
-        obj = converter.parseData(text, format="abc")
+        obj = _parse_abc_data(text)
     except Exception as exc:  # noqa: BLE001 - music21 ABC reader raises many types
         simpler = simplify_abc_for_music21(text)
         try:
             if simpler == text:
                 raise exc
-            obj = converter.parseData(simpler, format="abc")
+            obj = _parse_abc_data(simpler)
         except Exception:  # noqa: BLE001
             raise ClampError(f"{name}: cannot read ABC tune X:{tune.number} ({one_line(exc)}); "
                              "check its header (K: line) and note syntax") from None

@@ -18,8 +18,10 @@ from clamp_core.errors import ClampError
 from clamp_core.scores_formats import parse_musicxml_bytes
 from clamp_core.scores_mscx import read_mscx
 from clamp_core.scores_safety import (
+    check_bars,
     check_xml,
     container_rootfiles,
+    mscx_bars,
     one_line,
     open_zip,
     read_file,
@@ -141,7 +143,11 @@ def load_musescore(path: Path, route: MuseScoreRoute = "auto") -> stream.Score:
     """
     if route not in ("auto", "executable", "reader"):
         raise ClampError(f"musescore route must be 'auto', 'executable' or 'reader', not {route!r}")
-    data: bytes | None = None
+    # every route: entity and size checks before any parser, MuseScore's own included
+    data = read_mscx_bytes(path)
+    check_xml(data, str(path))
+    check_bars(mscx_bars(data), str(path))
+    fallback_reason: ClampError | None = None
     if route != "reader":
         exe = find_musescore()
         if exe is None and route == "executable":
@@ -150,7 +156,6 @@ def load_musescore(path: Path, route: MuseScoreRoute = "auto") -> stream.Score:
         if exe is not None and route == "auto":
             # MuseScore cannot open files saved by a newer major version: skip the slow
             # failing start-up (common with Debian's MuseScore 3 and MuseScore 4 files)
-            data = read_mscx_bytes(path)
             file_major, exe_major = file_major_version(data), musescore_major_version(exe)
             if file_major and exe_major and file_major > exe_major:
                 log.debug("%s: MuseScore %s file, %s is version %s; using the reader",
@@ -162,14 +167,15 @@ def load_musescore(path: Path, route: MuseScoreRoute = "auto") -> stream.Score:
             except ClampError as exc:
                 if route == "executable":
                     raise
-                log.warning("%s; using the built-in MuseScore reader instead", exc)
-    if data is None:
-        data = read_mscx_bytes(path)
-    check_xml(data, str(path))
+                fallback_reason = exc
     try:
-        return read_mscx(data, str(path))
+        score = read_mscx(data, str(path))
     except ClampError:
         raise
     except Exception as exc:  # noqa: BLE001 - a construct the reader does not model
         raise ClampError(f"{path}: the built-in MuseScore reader failed ({one_line(exc)}); "
                          f"{_INSTALL_HINT} so it can be converted exactly") from None
+    if fallback_reason is not None:  # info, not warning: "auto" falls back by design, and a
+        # bad file's one-line error must stay one line
+        log.info("%s; used the built-in MuseScore reader instead", fallback_reason)
+    return score

@@ -7,8 +7,10 @@ goes through here first.
 from __future__ import annotations
 
 import codecs
+import os
 import re
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from clamp_core.errors import ClampError
@@ -17,6 +19,12 @@ from clamp_core.errors import ClampError
 # while stopping a zip bomb long before it exhausts memory.
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_MEMBER_BYTES = 200 * 1024 * 1024
+
+# music21 builds every bar as Python objects (and its ABC reader is quadratic in bars per voice),
+# so a 20,000-bar file would take many minutes; the longest real works stay under ~3,000 bars
+# per part. Counted cheaply from the raw file before any parser sees it.
+DEFAULT_MAX_BARS = 5000
+MAX_BARS_ENV = "CLAMP_MAX_BARS"
 
 _ENTITY_PATTERNS = tuple(
     "<!ENTITY".encode(enc) for enc in ("utf-8", "utf-16-le", "utf-16-be")
@@ -85,7 +93,8 @@ def read_zip_member(zf: zipfile.ZipFile, member: str, name: str,
             data = fh.read(limit + 1)
     except ClampError:
         raise
-    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, EOFError, ValueError,
+            zlib.error) as exc:
         raise ClampError(
             f"{name}: damaged archive, cannot unpack {member!r} ({one_line(exc)}); "
             "re-save or re-export the file"
@@ -132,6 +141,53 @@ def safe_member_name(member: str) -> bool:
     """Member names are only looked up, never extracted, but reject absurd ones anyway."""
     p = PurePosixPath(member)
     return bool(member) and not p.is_absolute() and ".." not in p.parts
+
+
+def max_bars() -> int:
+    """The bar limit: $CLAMP_MAX_BARS if set to a positive number, else the default."""
+    try:
+        value = int(os.environ.get(MAX_BARS_ENV, ""))
+    except ValueError:
+        return DEFAULT_MAX_BARS
+    return value if value > 0 else DEFAULT_MAX_BARS
+
+
+def check_bars(bars: float, name: str) -> None:
+    """Refuse a score longer than the bar limit before it is parsed (a clear limit, not a hang)."""
+    limit = max_bars()
+    if bars > limit:
+        raise ClampError(
+            f"{name}: about {int(bars)} bars, over the {limit}-bar limit for one score; split it, "
+            f"or set {MAX_BARS_ENV}={int(bars) + 1} to read it anyway (slow: minutes)"
+        )
+
+
+def musicxml_bars(data: bytes) -> float:
+    """Bars per part of partwise MusicXML (measures over parts), from the raw bytes."""
+    parts = len(re.findall(rb"<part[\s>]", data))
+    return data.count(b"<measure") / max(1, parts)
+
+
+def mscx_bars(data: bytes) -> float:
+    """Bars per staff of MuseScore XML: each staff is declared in its Part and again with music."""
+    return data.count(b"<Measure") / max(1, data.count(b"<Staff id=") // 2)
+
+
+def midi_bars(data: bytes) -> float:
+    """Length of a MIDI file in 4/4 bars (its last event, in quarter notes over four). music21
+    turns silence into bars, so a single huge delta time is a long score too. 0 if unreadable:
+    the reader then reports what is wrong."""
+    from music21 import midi
+
+    mf = midi.MidiFile()
+    try:
+        mf.readstr(data)
+        tpq = mf.ticksPerQuarterNote or 0
+        ticks = max((sum(e.time for e in t.events if isinstance(e, midi.DeltaTime))
+                     for t in mf.tracks), default=0)
+    except Exception:  # noqa: BLE001 - malformed MIDI: the music21 reader gives the error
+        return 0.0
+    return ticks / tpq / 4 if tpq > 0 else 0.0
 
 
 def one_line(exc: BaseException, limit: int = 160) -> str:
