@@ -1,0 +1,42 @@
+"""kill -9 at random moments: `clamp index` on the hostile corpus (20 trials) and `clamp train`
+(issue 8, part 3). tests/test_index.py kills index runs on a clean library at fixed commit
+steps and random moments; here the library is full of bad files, and the failures list must
+come out right too. tests/test_train.py resumes after a clean stop; here after kill -9."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from crash import TRAIN_ARGS, clean_index, index_crash_trials, run, train_crash_trials
+from safetensors.torch import load_file
+
+INDEX_TRIALS = 20
+
+
+@pytest.mark.slow
+def test_kill_index_at_random_moments(hostile, tiny_model_dir, tmp_path):
+    _, folder, _ = hostile
+    lib = tmp_path / "lib"
+    shutil.copytree(folder, lib, symlinks=True)
+    clean, clean_failed = clean_index(lib, tmp_path / "clean", tiny_model_dir)
+    assert len(clean) >= 10 and len(clean_failed) >= 40
+    outcomes = index_crash_trials(lib, tmp_path / "idx", tiny_model_dir, INDEX_TRIALS, seed=8,
+                                  clean=clean, clean_failed=clean_failed)
+    assert sum(o["killed"] for o in outcomes) >= INDEX_TRIALS // 2  # most runs were cut short
+
+
+def test_kill_training_then_resume_at_the_checkpoint_step(pairs_dataset, tmp_path):
+    out = tmp_path / "run"
+    outcomes = train_crash_trials(pairs_dataset, out, trials=2, seed=5)
+    assert all(o["killed"] for o in outcomes[:-1])
+    assert outcomes[-1]["final_step"] == 8  # 32 examples / 8 per batch x 2 epochs
+    # the killed-and-resumed run ends on the weights of a run that was never interrupted
+    straight = tmp_path / "straight"
+    res = run("train", str(pairs_dataset), "--out", str(straight), *TRAIN_ARGS)
+    assert res.returncode == 0, res.stderr[-2000:]
+    a, b = load_file(straight / "model.safetensors"), load_file(out / "model.safetensors")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert np.allclose(a[k].numpy(), b[k].numpy(), atol=1e-5), k
