@@ -89,23 +89,25 @@ def init_model(folder: str, preset_name: str, seed: int, force: bool) -> None:
 @cli.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--model", "model_name", default="default", show_default=True,
-              help="Model folder, or 'default' for the model shipped with clamp-notation.")
+              help="Model folder, ONNX bundle, or 'default' for the model shipped with clamp-notation.")
+@click.option("--backend", default="auto", show_default=True, type=click.Choice(["auto", "torch", "onnx"]),
+              help="auto: ONNX Runtime for a clamp-export bundle, else torch.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write features here (.npy).")
 @click.option("--batch-size", default=16, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def encode(files: tuple[str, ...], model_name: str, out: str | None, batch_size: int,
+def encode(files: tuple[str, ...], model_name: str, backend: str, out: str | None, batch_size: int,
            as_json: bool) -> None:
-    """Encode scores into the shared music-text space (projected, unnormalised features)."""
+    """Encode scores into the shared music-text space (projected, unnormalised fp32 features)."""
     import numpy as np
 
-    from .checkpoint import load_model
-    from .encode import encode_abc
+    from .api import Clamp
     from .patches import patchify
 
-    model = load_model(model_name)  # first, so a bad model fails before any parsing
+    # first, so a bad model fails before any parsing
+    clamp = Clamp.load(model_name, backend=backend, precision="fp32")
     done, failures = _convert_all(files)
-    feats = encode_abc(model, [abc for _, _, abc in done], batch_size=batch_size) if done else (
-        np.zeros((0, model.config.projection_dim), dtype=np.float32))
+    feats = (clamp.encode_abc([abc for _, _, abc in done], normalize=False, batch_size=batch_size)
+             if done else np.zeros((0, clamp.dim), dtype=np.float32))
     rows = [{"file": f, "title": s.meta.title, "patches": len(patchify(abc, None)),
              "norm": round(float(np.linalg.norm(v)), 4)} for (f, s, abc), v in zip(done, feats)]
     if out:

@@ -2,6 +2,7 @@
 its libraries load, CPU here), precision choice, and a venv without torch that runs a bundle."""
 
 import importlib.metadata as md
+import json
 import os
 import subprocess
 import venv
@@ -186,3 +187,14 @@ print("OK", c.backend, c.model.provider, c.precision, best)
                          env=env, cwd=tmp_path, check=False)
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.startswith("OK onnx CPUExecutionProvider int8")
+
+
+def test_encode_cli_runs_a_bundle_like_the_torch_model(default_bundle, run_clamp):
+    score = str(FIXTURES / "scores" / "lieder_5071622.mxl")
+    runs = {b: json.loads(run_clamp("encode", score, "--model", m, "--backend", b, "--json").stdout)
+            for b, m in (("onnx", str(default_bundle)), ("torch", "default"))}
+    onnx_f, torch_f = (np.array(runs[b]["features"][0]) for b in ("onnx", "torch"))
+    assert onnx_f.shape == torch_f.shape == (runs["torch"]["dim"],)
+    cos = onnx_f @ torch_f / (np.linalg.norm(onnx_f) * np.linalg.norm(torch_f))
+    assert cos > 0.999  # fp32 graph on both sides; features are unnormalised
+    assert abs(np.linalg.norm(onnx_f) / np.linalg.norm(torch_f) - 1) < 1e-3
