@@ -6,6 +6,7 @@ import codecs
 import logging
 import re
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,16 @@ from clamp_core.scores_safety import (
 )
 
 log = logging.getLogger(__name__)
+
+
+
+def _silence_music21_measure_warning() -> None:
+    """music21's MusicXML reader warns "The following exception took place in m. N" on stderr
+    right before it raises that exception, which we turn into our one-line error: the warning
+    only makes that error two lines. Re-installed per parse (idempotent) because code that
+    wraps us in ``warnings.catch_warnings`` (pytest, notebooks) resets the filters."""
+    warnings.filterwarnings("ignore", message="The following exception took place",
+                            module=r"music21\.")
 
 _MUSICXML_SUFFIXES = (".xml", ".musicxml")
 _ABC_FIELD = re.compile(r"^[A-Za-z+]:")
@@ -61,6 +72,7 @@ def parse_musicxml_bytes(data: bytes, name: str) -> stream.Score:
                          "(partwise) MusicXML from your notation program")
     if "<score-partwise" not in head and "<museScore" in head:
         raise ClampError(f"{name}: this is a MuseScore file, not MusicXML; rename it to .mscx")
+    _silence_music21_measure_warning()
     try:
         return _as_score(converter.parseData(text, format="musicxml"), name)
     except ClampError:
