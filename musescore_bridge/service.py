@@ -239,7 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
         if media == "application/json" or (media == "" and body[:1] in (b"{", b" ")):
             try:
                 payload = json.loads(body.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError) as e:
+            except (UnicodeDecodeError, ValueError, RecursionError) as e:
                 self._error(400, f"the body is not valid JSON ({e}); send a JSON object")
                 return
             if not isinstance(payload, dict):
