@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,6 +27,10 @@ SUBPROCESS_CASES = ("zip_bomb.mxl", "zip_bomb.mscz", "billion_laughs.musicxml", 
                     "xxe.mscx", "deeply_nested.xml", "huge_20000_bars.abc",
                     "huge_20000_bars.musicxml", "huge_delta.mid", "crc_error.mxl",
                     "oversized_sparse.xml", "garbage.abc")
+
+
+_HIDDEN_BY_DEFAULT = (DeprecationWarning, PendingDeprecationWarning, ImportWarning,
+                      ResourceWarning)
 
 
 class _Hang(Exception):
@@ -70,16 +75,20 @@ def test_single_file_cli_on_every_input(hostile):
     try:
         for case, path in written:
             signal.alarm(PER_FILE_LIMIT_S)
-            try:
-                res = runner.invoke(cli, ["info", str(path)], catch_exceptions=True)
-            except _Hang:
-                pytest.fail(f"{case.name}: no answer within {PER_FILE_LIMIT_S} s")
-            finally:
-                signal.alarm(0)
+            # warnings a real process would print on stderr count as stderr lines here
+            with warnings.catch_warnings(record=True) as caught:
+                try:
+                    res = runner.invoke(cli, ["info", str(path)], catch_exceptions=True)
+                except _Hang:
+                    pytest.fail(f"{case.name}: no answer within {PER_FILE_LIMIT_S} s")
+                finally:
+                    signal.alarm(0)
             if res.exception is not None and not isinstance(res.exception, SystemExit):
                 pytest.fail(f"{case.name}: uncaught {type(res.exception).__name__}: "
                             f"{res.exception}")
-            check_outcome(case, res.exit_code, res.stdout, res.stderr)
+            shown = [f"{w.category.__name__}: {w.message}" for w in caught
+                     if not issubclass(w.category, _HIDDEN_BY_DEFAULT)]
+            check_outcome(case, res.exit_code, res.stdout, "\n".join([*shown, res.stderr]))
     finally:
         signal.signal(signal.SIGALRM, old)
 
