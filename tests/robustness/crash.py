@@ -89,16 +89,29 @@ def index_vectors(folder: Path) -> dict[str, np.ndarray]:
         return idx.vectors()
 
 
-def index_crash_trials(lib: Path, idx_dir: Path, model_dir: Path, trials: int, seed: int,
+def add_tunes(lib: Path, n: int) -> None:
+    """n short WikiMT lead sheets (MIT, tests/fixtures/wikimt) as .abc files: more work for each
+    run, so more kills land mid-run."""
+    src = Path(__file__).resolve().parents[1] / "fixtures" / "wikimt" / "wikimt_abc.jsonl"
+    rows = [json.loads(x) for x in src.read_text(encoding="utf-8").splitlines()]
+    (lib / "tunes").mkdir(exist_ok=True)
+    for i, row in enumerate(sorted(rows, key=lambda r: len(r["abc"]))[:n]):
+        (lib / "tunes" / f"t{i:02d}.abc").write_text(row["abc"], encoding="utf-8")
+
+
+def index_crash_trials(lib: Path, idx_dir: Path, model_dir: Path, kills: int, seed: int,
                        clean: dict[str, np.ndarray], clean_failed: set[str]) -> list[dict]:
-    """``trials`` kill -9 of `clamp index` on ``lib``, the index checked after each; then a
-    full re-run that must leave exactly the clean build's entries, vectors and failures."""
+    """Runs of `clamp index` on ``lib`` until ``kills`` of them were killed (-9) mid-run, the
+    index checked after each; then a full re-run that must leave exactly the clean build's
+    entries, vectors and failures."""
     rng = random.Random(seed)
     cmd = clamp_cmd("index", str(lib), "--index", str(idx_dir), "--model", str(model_dir),
                     "--batch-size", "2", "--workers", "2")
     db = idx_dir / "index.sqlite-wal"
-    outcomes = []
-    for trial in range(trials):
+    outcomes: list[dict] = []
+    for trial in range(3 * kills):
+        if sum(o["killed"] for o in outcomes) >= kills:
+            break
         if trial % 2:  # anywhere: start-up, recovery, the walk, model load, reading, committing
             out = kill_at(cmd, None, rng.uniform(0.3, 6.0))
         else:  # once this run has begun writing (the WAL grows), a little later
@@ -132,7 +145,7 @@ def clean_index(lib: Path, idx_dir: Path, model_dir: Path) -> tuple[dict, set[st
 
 
 # ------------------------------------------------------------------ training
-TRAIN_ARGS = ("--batch-size", "8", "--epochs", "2", "--save-every-steps", "1", "--preset",
+TRAIN_ARGS = ("--batch-size", "8", "--epochs", "3", "--save-every-steps", "1", "--preset",
               "tiny", "--dropout", "0", "--lr", "1e-3", "--warmup-steps", "2", "--device",
               "cpu", "--seed", "3")
 
@@ -155,7 +168,7 @@ def train_crash_trials(data: Path, out: Path, trials: int, seed: int) -> list[di
         before = checkpoint_step(out) or 0
         target = before + 1
         out_ = kill_at(cmd, lambda t=target: (checkpoint_step(out) or 0) >= t,
-                       rng.uniform(0.0, 0.8))
+                       rng.uniform(0.0, 0.3))
         out_.update(trial=trial, checkpoint_step=checkpoint_step(out))
         outcomes.append(out_)
     left = checkpoint_step(out)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
 import socket
 import threading
 import time
@@ -150,10 +151,10 @@ def _raw(svc, data: bytes, timeout: float = 60) -> bytes:
 
 
 def _status(raw: bytes) -> int | None:
-    try:
-        return int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/") else None
-    except (IndexError, ValueError):
-        return None
+    """The status of a raw answer; http.server answers a request line that is not HTTP in the
+    HTTP/0.9 way (an HTML page saying "Error code: 400", no status line)."""
+    m = re.match(rb"HTTP/\d\.\d (\d{3})", raw) or re.search(rb"Error code: (\d{3})", raw)
+    return int(m.group(1)) if m else None
 
 
 def slow_body(svc, stall_s: float) -> dict:
@@ -176,8 +177,8 @@ def slow_headers(svc, stall_s: float) -> dict:
 
 
 def attacks(svc) -> dict[str, dict]:
-    """Each attack: its status (or None for a closed connection) and whether it was clean:
-    a 4xx (or an immediate close), never a 5xx, never a hang."""
+    """Each attack: its status (None: the connection closed without an answer) and whether it
+    was clean: a 4xx answer, never a 5xx, a dropped connection or a hang."""
     port = svc.port
     body, js = _json({"musicxml": musicxml(2).decode()})
     cap = svc.max_body_bytes
@@ -219,6 +220,6 @@ def attacks(svc) -> dict[str, dict]:
         except (ConnectionError, OSError) as e:  # closed before answering: also a refusal
             status, text = None, repr(e)
         out[name] = {"status": status,
-                     "clean": (status is None or 400 <= status < 500)
+                     "clean": status is not None and 400 <= status < 500
                      and SECRET_MARKER not in text}
     return out

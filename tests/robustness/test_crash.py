@@ -9,10 +9,10 @@ import shutil
 
 import numpy as np
 import pytest
-from crash import TRAIN_ARGS, clean_index, index_crash_trials, run, train_crash_trials
+from crash import TRAIN_ARGS, add_tunes, clean_index, index_crash_trials, run, train_crash_trials
 from safetensors.torch import load_file
 
-INDEX_TRIALS = 20
+INDEX_KILLS = 20
 
 
 @pytest.mark.slow
@@ -20,18 +20,20 @@ def test_kill_index_at_random_moments(hostile, tiny_model_dir, tmp_path):
     _, folder, _ = hostile
     lib = tmp_path / "lib"
     shutil.copytree(folder, lib, symlinks=True)
+    add_tunes(lib, 30)
     clean, clean_failed = clean_index(lib, tmp_path / "clean", tiny_model_dir)
-    assert len(clean) >= 10 and len(clean_failed) >= 40
-    outcomes = index_crash_trials(lib, tmp_path / "idx", tiny_model_dir, INDEX_TRIALS, seed=8,
+    assert len(clean) >= 40 and len(clean_failed) >= 40
+    outcomes = index_crash_trials(lib, tmp_path / "idx", tiny_model_dir, INDEX_KILLS, seed=8,
                                   clean=clean, clean_failed=clean_failed)
-    assert sum(o["killed"] for o in outcomes) >= INDEX_TRIALS // 2  # most runs were cut short
+    assert sum(o["killed"] for o in outcomes) == INDEX_KILLS
 
 
 def test_kill_training_then_resume_at_the_checkpoint_step(pairs_dataset, tmp_path):
     out = tmp_path / "run"
     outcomes = train_crash_trials(pairs_dataset, out, trials=2, seed=5)
     assert all(o["killed"] for o in outcomes[:-1])
-    assert outcomes[-1]["final_step"] == 8  # 32 examples / 8 per batch x 2 epochs
+    assert outcomes[-1]["final_step"] == 12  # 32 examples / 8 per batch x 3 epochs
+    assert outcomes[-1]["resume_step"] < 12  # the kills left work for the resumed run
     # the killed-and-resumed run ends on the weights of a run that was never interrupted
     straight = tmp_path / "straight"
     res = run("train", str(pairs_dataset), "--out", str(straight), *TRAIN_ARGS)
