@@ -10,7 +10,6 @@ import random
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import FIXTURES
+from robustness.crash import index_state
 
 from clamp_core import Clamp, ClampError, index_store
 from clamp_core import index as index_mod
@@ -84,37 +84,17 @@ def cached_parse(monkeypatch):
     return calls
 
 
-def check_consistent(folder: Path, complete: bool = False, clean: dict | None = None) -> dict:
-    """The on-disk invariants that must hold after any crash (and, given a clean build's
-    vectors, that every entry already indexed has its right vector); returns id -> row."""
-    db = sqlite3.connect(folder / "index.sqlite")
-    try:
-        state = dict(db.execute("SELECT key, value FROM state"))
-        rows = db.execute("SELECT id, path, sha256, status, row FROM files").fetchall()
-    finally:
-        db.close()
-    n_rows = int(state.get("n_rows", 0))
-    dim = json.loads((folder / "index.json").read_text())["dim"]
-    matrix = folder / "embeddings.f32"
-    if state.get("pending_compact") == "1" and (folder / "embeddings.f32.compact").exists():
-        matrix = folder / "embeddings.f32.compact"  # the rename is rolled forward on open
-    size = matrix.stat().st_size
-    assert size >= n_rows * 4 * dim, "SQLite references rows that are not on disk"
-    ok_rows = [r for _, _, _, status, r in rows if status == "ok"]
-    assert None not in ok_rows and len(set(ok_rows)) == len(ok_rows)
-    assert all(0 <= r < n_rows for r in ok_rows)
-    assert all(r is None for *_, status, r in rows if status == "failed")
-    shas: dict[str, set] = {}
-    for _, path, sha, _, _ in rows:
-        shas.setdefault(path, set()).add(sha)
-    assert all(len(s) == 1 for s in shas.values()), "a file recorded with two contents"
+def check_consistent(folder: Path, complete: bool = False, clean: dict | None = None) -> None:
+    """The on-disk invariants that must hold after any crash (robustness.crash.index_state), and,
+    given a clean build's vectors, that every entry already indexed has its right vector."""
+    st = index_state(folder)
     if complete:
-        assert size == n_rows * 4 * dim and len(ok_rows) == n_rows, "free or stray matrix rows"
+        assert st["matrix_bytes"] == st["n_rows"] * st["row_bytes"] and len(st["ok"]) == st["n_rows"], (
+            "free or stray matrix rows")
     if clean is not None:
         with Index(folder) as idx:
             for k, v in idx.vectors().items():
                 np.testing.assert_allclose(v, clean[k], atol=1e-5, err_msg=k)
-    return {i: r for i, _, _, status, r in rows if status == "ok"}
 
 
 def assert_same_vectors(folder: Path, clean: dict[str, np.ndarray]) -> None:

@@ -73,6 +73,7 @@ def index_state(folder: Path) -> dict:
     ok_rows = [r for *_, status, r in rows if status == "ok"]
     assert None not in ok_rows and len(set(ok_rows)) == len(ok_rows), "two entries share a row"
     assert all(0 <= r < n_rows for r in ok_rows), "an entry points past the committed rows"
+    assert all(r is None for *_, status, r in rows if status == "failed"), "a failure holds a row"
     shas: dict[str, set] = {}
     for _, path, sha, _, _ in rows:
         shas.setdefault(path, set()).add(sha)
