@@ -114,7 +114,9 @@ def read_with_music21(path: Path, fmt: str, label: str) -> stream.Score:
     try:
         obj = converter.parseFile(path, format=fmt, forceSource=True, storePickle=False)
     except Exception as exc:  # noqa: BLE001 - music21 raises many types on malformed input
-        raise ClampError(f"{path}: cannot read the {label} file ({one_line(exc)}); check that it "
+        why = ("a tempo or time division of zero" if isinstance(exc, ZeroDivisionError)
+               else one_line(exc))
+        raise ClampError(f"{path}: cannot read the {label} file ({why}); check that it "
                          f"is a valid {label} file or re-export it") from None
     return _as_score(obj, str(path))
 

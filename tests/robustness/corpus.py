@@ -336,8 +336,10 @@ def cases() -> list[Case]:
         Case("header_only.mid", "midi_structure", "refuse", _const(b"MThd\x00\x00\x00\x06\x00")),
         Case("track_no_notes.mid", "midi_structure", "refuse",
              _const(midi([midi_track(notes=[])])), ("no notes",)),
-        Case("zero_division.mid", "absurd_values", "refuse", _const(midi([midi_track()], division=0))),
-        Case("tempo_zero.mid", "absurd_values", "refuse", _const(midi([midi_track(tempo_us=0)]))),
+        Case("zero_division.mid", "absurd_values", "refuse", _const(midi([midi_track()], division=0)),
+             ("division of zero",)),
+        Case("tempo_zero.mid", "absurd_values", "refuse", _const(midi([midi_track(tempo_us=0)])),
+             ("division of zero",)),
         Case("tempo_max.mid", "absurd_values", "accept", _const(midi([midi_track(tempo_us=0xFFFFFF)]))),
         Case("huge_delta.mid", "absurd_values", "refuse", _const(midi([midi_track(
             notes=[(0, 480), (0x0FFFFFFF, 480)])]))),
