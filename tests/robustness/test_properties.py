@@ -8,11 +8,13 @@ from fractions import Fraction
 from itertools import pairwise
 
 import numpy as np
+import pytest
 from abc_roundtrip_util import compare
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from music21 import chord, key, meter, note, stream, tie
 
+from clamp_core import ClampError
 from clamp_core.abc import stream_to_abc
 from clamp_core.patches import (
     EOS_ID,
@@ -74,6 +76,10 @@ def scores(draw) -> stream.Score:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scores())
 def test_generated_streams_round_trip_through_abc(sc):
+    if not sc.recurse().notes:  # only rests: the writer refuses it, by design, with a clear error
+        with pytest.raises(ClampError, match="no notes"):
+            stream_to_abc(sc)
+        return
     abc = stream_to_abc(sc)
     assert compare(sc, abc) is None, abc
 
