@@ -24,8 +24,16 @@ $CLAMP pretrain-music "$DATA" --out "$WORK/pretrain" --preset small --epochs 1 -
 # 2. Contrastive training with CLaMP text dropout; all-MiniLM-L6-v2 locked, text_proj trained.
 $CLAMP train "$DATA" --init "$WORK/pretrain" --out "$WORK/contrastive" --epochs "$EPOCHS" \
   --batch-size 64 --lr 3e-4 --warmup-steps 50 --max-patches 64 --save-every-steps 50 --seed "$SEED"
-# 3. Evaluation on the frozen test split, then the fp16 package copy with its model card.
-$CLAMP evaluate "$WORK/contrastive" --data "$DATA" --out bench/results/quality.json --max-probe 1000
-.venv/bin/python -m clamp_core.model_card "$WORK/contrastive" clamp_core/data/default_model \
+# 3. Two continuations (CPU budget: each stops at --max-steps, which leaves its schedule as
+#    planned for --epochs). The second sees the small collections more often: Lieder 4x,
+#    Ryan's and O'Neill's 2x (8,500 Essen songs otherwise dominate every batch).
+$CLAMP train "$DATA" --init "$WORK/contrastive" --out "$WORK/contrastive2" --epochs 2 --max-steps 210 \
+  --batch-size 64 --lr 1.5e-4 --warmup-steps 20 --max-patches 64 --save-every-steps 50 --seed 1
+$CLAMP train "$DATA" --init "$WORK/contrastive2" --out "$WORK/contrastive4" --epochs 3 --max-steps 375 \
+  --batch-size 64 --lr 2e-4 --warmup-steps 30 --max-patches 64 --save-every-steps 25 --seed 1 \
+  --repeat lieder=4 --repeat ryans=2 --repeat oneills=2
+# 4. Evaluation on the frozen test split, then the fp16 package copy with its model card.
+$CLAMP evaluate "$WORK/contrastive4" --data "$DATA" --out bench/results/quality.json --max-probe 1000
+.venv/bin/python -m clamp_core.model_card "$WORK/contrastive4" clamp_core/data/default_model \
   --quality bench/results/quality.json --recipe "scripts/train_default_model.sh (SEED=$SEED PRE_STEPS=$PRE_STEPS EPOCHS=$EPOCHS)" \
   --data-summary "${DATA%.jsonl}.summary.json"
