@@ -83,7 +83,11 @@ def test_widget_modules_hold_no_abcjs_and_reach_no_network():
         assert "export default" in esm
     for js in (assets.STATIC.rglob("*.js")):
         if "vendor" not in js.parts:
-            assert not re.search(r"https?://", js.read_text()), f"{js} names a URL"
+            code = js.read_text()
+            assert not re.search(r"https?://", code), f"{js} names a URL"
+            # abcjs's own synth loads sound fonts from the web (its default URLs are in the
+            # vendored file); playback must stay on our oscillator, so nothing may call it.
+            assert not re.search(r"CreateSynth|SynthController|soundFontUrl|getMidiFile", code), js
 
 
 def test_vendored_abcjs_matches_its_record_and_ships_as_package_data():
