@@ -71,6 +71,7 @@ MAX_BODY_BYTES = 32 * 1024 * 1024   # a large orchestral MusicXML as JSON or bas
 REQUEST_TIMEOUT_S = 120.0           # model work per request (a first caption takes seconds)
 SOCKET_TIMEOUT_S = 30.0             # a client that stops sending is dropped after this
 MAX_CONNECTIONS = 64
+DRAIN_S, DRAIN_BYTES = 1.0, 1 << 20  # unread input drained before closing a refused request
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 ACTIONS = ("caption", "classify", "similar", "search")
 _RAW_TYPES = {
@@ -109,6 +110,9 @@ def host_header_ok(value: str | None, allow_remote: bool) -> bool:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False  # a second service must not share a port with a live one
+    # socketserver's backlog of 5 overflows when a burst of clients connects while the GIL is
+    # busy; Linux then resets some of those connections (seen under 16 clients on 2 cores)
+    request_queue_size = 128
 
     def __init__(self, addr, handler, service: ServiceHandle):
         self.service = service
@@ -149,22 +153,45 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, message: str, close: bool = False) -> None:
         self._send(status, {"ok": False, "error": message}, close=close)
 
+    def _refuse_unread(self, status: int, message: str) -> None:
+        """Answer and close a request whose body is not read: on close, drain a little of it, as
+        closing with unread input makes the kernel reset the connection, which can destroy the
+        answer before the client reads it."""
+        self._error(status, message, close=True)
+        self._drain_on_close = True
+
+    def finish(self) -> None:
+        super().finish()
+        if not getattr(self, "_drain_on_close", False):
+            return
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(DRAIN_S)
+            left, end = DRAIN_BYTES, time.monotonic() + DRAIN_S
+            while left > 0 and time.monotonic() < end:
+                chunk = self.connection.recv(min(65536, left))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:
+            pass
+
     def _guard(self) -> bool:
         """Host, Origin and token checks shared by every method; False when answered already."""
         svc = self.server.service
         if not host_header_ok(self.headers.get("Host"), svc.allow_remote):
-            self._error(403, "the Host header must name this computer (127.0.0.1 or localhost)",
-                        close=True)
+            self._refuse_unread(403, "the Host header must name this computer (127.0.0.1 or "
+                                "localhost)")
             return False
         if self.headers.get("Origin") is not None:
-            self._error(403, "requests from web pages are not accepted", close=True)
+            self._refuse_unread(403, "requests from web pages are not accepted")
             return False
         auth = self.headers.get("Authorization") or ""
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
                 token.strip().encode("utf-8", "replace"), svc.token.encode()):
-            self._error(401, "missing or wrong token: send 'Authorization: Bearer <token>' with "
-                        "the token from the service's discovery file", close=True)
+            self._refuse_unread(401, "missing or wrong token: send 'Authorization: Bearer "
+                                "<token>' with the token from the service's discovery file")
             return False
         return True
 
@@ -175,7 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 self.raw_requestline = self.rfile.readline(65537)
                 if self.parse_request():
-                    self._error(503, "the service is busy; retry in a moment", close=True)
+                    self._refuse_unread(503, "the service is busy; retry in a moment")
             except OSError:
                 pass
             self.close_connection = True
@@ -209,22 +236,21 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         action = parts.path.strip("/")
         if self.headers.get("Transfer-Encoding"):
-            self._error(411, "send the body with a Content-Length (no chunked encoding)",
-                        close=True)
+            self._refuse_unread(411, "send the body with a Content-Length (no chunked encoding)")
             return
         length_text = self.headers.get("Content-Length")
         if length_text is None or not length_text.strip().isdigit():
-            self._error(411, "a Content-Length header is required", close=True)
+            self._refuse_unread(411, "a Content-Length header is required")
             return
         length = int(length_text)
         if length > svc.max_body_bytes:
-            self._error(413, f"request body of {length} bytes is over the service's cap of "
-                        f"{svc.max_body_bytes} bytes; send a smaller score", close=True)
+            self._refuse_unread(413, f"request body of {length} bytes is over the service's cap "
+                                f"of {svc.max_body_bytes} bytes; send a smaller score")
             return
         if action not in ACTIONS:
-            self._error(404 if action not in ("health", "info") else 405,
-                        f"no POST endpoint {parts.path}; use /caption, /classify, /similar or "
-                        "/search", close=True)
+            self._refuse_unread(404 if action not in ("health", "info") else 405,
+                                f"no POST endpoint {parts.path}; use /caption, /classify, "
+                                "/similar or /search")
             return
         try:
             body = self.rfile.read(length)
@@ -272,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _refuse(self) -> None:
         if self._guard():
-            self._error(405, f"method {self.command} is not supported", close=True)
+            self._refuse_unread(405, f"method {self.command} is not supported")
 
     do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse
 

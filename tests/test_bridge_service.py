@@ -8,6 +8,7 @@ import os
 import socket
 import stat
 import threading
+import time
 
 import pytest
 from bridge_util import (
@@ -311,3 +312,27 @@ def test_raw_mxl_upload(svc):
                                   "Content-Length": str(len(body))})
     assert status == 200 and res["score"]["input"] == "mxl"
     assert res["caption"]["facts"]["meter"] == "2/4"
+
+
+def test_busy_service_answers_503_without_resetting(tmp_path):
+    """Over the connection limit a request is shed with a readable 503 (its body never read) and
+    the service goes on serving."""
+    with start_service(shared_clamp(), max_connections=1) as busy:
+        holder = socket.create_connection((busy.host, busy.port))  # idle keep-alive: holds the slot
+        try:
+            holder.sendall(f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{busy.port}\r\n"
+                           f"Authorization: Bearer {busy.token}\r\n\r\n".encode())
+            assert b" 200 " in holder.recv(65536).split(b"\r\n", 1)[0]
+            body = json.dumps({"musicxml": "x" * 200_000}).encode()
+            for _ in range(10):
+                status, data, _ = raw_request(busy.url, "POST", "/caption", body,
+                                              {**auth(busy), "Content-Type": "application/json",
+                                               "Content-Length": str(len(body))})
+                assert status == 503 and "retry" in data["error"]
+        finally:
+            holder.close()
+        # the holder's thread frees the slot once it sees the close; then requests pass again
+        deadline = time.monotonic() + 10
+        while busy.request("GET", "/health")[0] != 200:
+            assert time.monotonic() < deadline, "the service stayed busy after the holder left"
+            time.sleep(0.05)
