@@ -152,14 +152,19 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
 @click.option("--out", default="bench/results/quality.json", show_default=True,
               help="Results JSON (a Markdown table is written beside it).")
 @click.option("--max-probe", default=3000, show_default=True, help="Training works per linear probe.")
+@click.option("--split", default="test", show_default=True, type=click.Choice(["test", "val"]),
+              help="Evaluate on the validation split to choose prompts or checkpoints, so the "
+                   "test split stays unseen until the final report.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def evaluate(model_name: str, data: str, out: str, max_probe: int, as_json: bool) -> None:
+def evaluate(model_name: str, data: str, out: str, max_probe: int, split: str,
+             as_json: bool) -> None:
     """Zero-shot accuracy / macro-F1 and text->music retrieval on the test split, with baselines."""
     from .checkpoint import load_model
     from .evaluate import evaluate as run
     from .evaluate import markdown_table, write_results
 
-    results = {"model": model_name, **run(load_model(model_name), data, max_probe=max_probe)}
+    results = {"model": model_name,
+               **run(load_model(model_name), data, max_probe=max_probe, split=split)}
     write_results(results, out)
     click.echo(json.dumps(results, indent=2) if as_json else markdown_table(results), nl=False)
 

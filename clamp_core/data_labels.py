@@ -1,12 +1,16 @@
 """Labels of a dataset record: collection, tune type, region, composer, genre, key, mode, meter,
 ensemble, era. Values are lower-case; a key is left out when the source does not say.
 
-Essen region mapping (from the real ``O:`` values of the music21 copy): the generic leading
-tokens "Europa"/"Mitteleuropa" are dropped; "China" (or a bare Chinese province) -> china;
-the remaining country token (split at "/" and ";") -> german-speaking when every country named
-is Germany, Austria or Switzerland (incl. Tirol, Steiermark, DDR/BRD) and no place token names
-Lorraine, Luxembourg or Alsace; everything else (Luxemburg, Lothringen, Deutschland / Polen,
-Osteuropa, Irland, ...) -> other.
+Essen region mapping (from the real ``O:`` values of the music21 copy), by the language of the
+community a song was collected in, as the label's name says: "China" or a Chinese province (also
+after "Asien, Ostasien") -> china; any place token naming a German-speaking country or region ->
+german-speaking: Germany, Austria, German Switzerland, Tyrol, and the German-speaking regions and
+enclaves the collection draws on (Luxembourg, German Lorraine, Alsace, Silesia, Pomerania, East
+and West Prussia, Gottschee, the Sudetenland, the Transylvanian and Volga Germans); everything
+else (Ireland, the Netherlands and Flanders, Scandinavia, Hungary, Poland, Russia, France,
+America, ...) -> other. Earlier builds put Luxembourg, Lorraine and Alsace under "other": 1,700
+German-language songs (the Lorraine ones are Pinck's "Verklingende Weisen") in a class meant for
+other languages.
 """
 
 from __future__ import annotations
@@ -56,9 +60,11 @@ _TUNE_ALIASES = {"slipjig": "slip jig", "fling": "highland fling", "hornpipes": 
                  "reels": "reel", "jigs": "jig", "setdance": "set dance"}
 _COARSE = {"double jig": "jig", "single jig": "jig", "slip jig": "slip jig"}
 
-_GERMAN_COUNTRIES = ("deutschland", "oesterreich", "osterreich", "schweiz", "tirol",
-                     "steiermark", "unter - oesterreich", "oberoesterreich", "emmenthal")
-_NOT_GERMAN_PLACES = ("lothringen", "luxemburg", "elsass")
+# substrings of a place token that name a German-speaking country, region or enclave
+_GERMAN_PLACES = ("deutsch", "oesterreich", "osterreich", "tirol", "steiermark", "luxemburg",
+                  "lothringen", "elsass", "schlesien", "pommern", "preussen", "danzig",
+                  "gottschee", "siebenbuergen", "sudetenland", "kuhlaendchen", "zips", "wolga",
+                  "appenzell", "entlebu", "emmenthal", "haslithal", "siebethal")
 _GENERIC_PLACES = {"europa", "mitteleuropa", "opa", ""}
 _CHINESE_PROVINCES = {"yunnan", "hunan", "hubei", "sichuan", "shaanxi", "shanxi", "gansu"}
 
@@ -117,12 +123,13 @@ def essen_region(o_field: str | None) -> str | None:
         tokens.pop(0)
     if not tokens:
         return None
-    if tokens[0].startswith("china") or tokens[0] in _CHINESE_PROVINCES:
+    if tokens[0] in _CHINESE_PROVINCES or any(t.startswith("china") for t in tokens[:3]):
         return "china"
-    countries = [re.sub(r"\(.*?\)?$", "", c).strip() for c in re.split(r"[/;]", tokens[0])]
-    german = all(c.startswith(_GERMAN_COUNTRIES) for c in countries if c)
-    if german and not any(p in t for t in tokens for p in _NOT_GERMAN_PLACES):
-        return "german-speaking"
+    places = [p.strip() for t in tokens for p in re.split(r"[/;]", t)]
+    for p in places:
+        if any(g in p for g in _GERMAN_PLACES) or (
+                p.startswith("schweiz") and "franzoesisch" not in p):
+            return "german-speaking"
     return "other"
 
 

@@ -36,19 +36,25 @@ class Task:
 
 TUNE_TEMPLATES = ("a {}", "an Irish {}", "a {}, a traditional fiddle tune", "this tune is a {}")
 COMPOSER_TEMPLATES = ("music by {}", "a piece composed by {}", "{}")
+# chosen on the validation split (30 songs: 0.30 -> 0.43 with the previous model), as the works
+# are all songs; the test split was not consulted
+SONG_COMPOSER_TEMPLATES = ("a song by {}", "a Lied by {}", "composed by {}", "by {}")
 
 TASKS = [
     Task("tune_type", "tune_type_coarse", ("ryans", "oneills"), templates=TUNE_TEMPLATES),
     Task("essen_region", "region", ("essen",), prompts={
         "china": ["a Chinese folk song", "a folk song from China", "a Han Chinese folk melody"],
         "german-speaking": ["a German folk song", "a folk song from Germany",
-                            "a Volkslied from the German-speaking lands", "an Austrian folk song"],
-        "other": ["a folk song from Luxembourg", "a folk song from Lorraine",
-                  "an Eastern European folk song", "a folk song from south-eastern Europe"],
+                            "a Volkslied from the German-speaking lands", "an Austrian folk song",
+                            "a German folk song from Lorraine", "a folk song from Luxembourg"],
+        "other": ["an Irish folk song", "a Dutch or Flemish folk song",
+                  "a folk song from Eastern Europe", "a Scandinavian folk song",
+                  "a Hungarian folk song"],
     }),
     Task("composer", "composer", ("bach", "palestrina", "monteverdi", "trecento", "beethoven",
                                   "mozart", "haydn"), templates=COMPOSER_TEMPLATES, min_test=2),
-    Task("lieder_composer", "composer", ("lieder",), templates=COMPOSER_TEMPLATES, top=8, min_test=1),
+    Task("lieder_composer", "composer", ("lieder",), templates=SONG_COMPOSER_TEMPLATES, top=8,
+         min_test=1),
 ]
 
 
@@ -130,10 +136,12 @@ def evaluate_retrieval(model: ClampModel, test: list[dict], max_n: int = 1000, s
             "description_examples": [q for _, q in described[:3]]}
 
 
-def evaluate(model: ClampModel, data: str | Path, max_probe: int = 3000, seed: int = 0) -> dict:
-    """All tasks on the test split of a dataset JSONL."""
-    train, test = load_records(data, "train"), load_records(data, "test")
-    results = {"data": str(data), "n_test": len(test), "tasks": {}}
+def evaluate(model: ClampModel, data: str | Path, max_probe: int = 3000, seed: int = 0,
+             split: str = "test") -> dict:
+    """All tasks on the test split of a dataset JSONL (or on ``split="val"``, for choices made
+    before the test split is looked at)."""
+    train, test = load_records(data, "train"), load_records(data, split)
+    results = {"data": str(data), "split": split, "n_test": len(test), "tasks": {}}
     for task in TASKS:
         out = evaluate_task(model, task, train, test, max_probe, seed)
         if out is not None:

@@ -47,7 +47,8 @@ def test_evaluate_cli_writes_results(tmp_path, wikimt, run_clamp):
     with data.open("w") as f:
         for i, row in enumerate(wikimt[:60]):
             t = types[i % 3]
-            rec = {"id": str(i), "abc": row["abc"], "split": "test" if i % 4 == 0 else "train",
+            split = "test" if i % 4 == 0 else "val" if i % 4 == 1 else "train"
+            rec = {"id": str(i), "abc": row["abc"], "split": split,
                    "texts": [row["title"], f"an Irish {t}", "a tune in 4/4"],
                    "labels": {"collection": "ryans", "tune_type_coarse": t}, "meta": {"title": row["title"]}}
             f.write(json.dumps(rec) + "\n")
@@ -55,6 +56,7 @@ def test_evaluate_cli_writes_results(tmp_path, wikimt, run_clamp):
     run_clamp("evaluate", str(tmp_path / "m"), "--data", str(data), "--out", str(out))
     res = json.loads(out.read_text())
     task = res["tasks"]["tune_type"]
+    assert res["split"] == "test"
     assert task["n_test"] == 15 and set(task["classes"]) == set(types)
     for part in ("zero_shot", "linear_probe", "majority", "random"):
         assert 0 <= task[part]["accuracy"] <= 1
@@ -72,3 +74,9 @@ def test_evaluate_cli_writes_results(tmp_path, wikimt, run_clamp):
         assert any(p in ("an Irish reel", "an Irish jig", "an Irish hornpipe") for p in parts)
     assert "joined description" in out.with_suffix(".md").read_text()
     assert "zero-shot acc" in out.with_suffix(".md").read_text()
+    # --split val scores the other 15 works, for choices made without the test split
+    run_clamp("evaluate", str(tmp_path / "m"), "--data", str(data), "--out", str(out),
+              "--split", "val")
+    res_val = json.loads(out.read_text())
+    assert res_val["split"] == "val" and res_val["tasks"]["tune_type"]["n_test"] == 15
+    assert res_val["retrieval"]["text_to_music"]["mrr"] != ret["text_to_music"]["mrr"]
