@@ -40,7 +40,7 @@ def run_collection(name: str, n: int, budget_s: float) -> dict:
         work_id = f"{path}#{number}" if number else path
         try:
             score = load_work(path, number)
-        except Exception as exc:  # corpus files music21 itself cannot read are not counted
+        except Exception as exc:  # noqa: BLE001 - corpus files music21 itself cannot read are not counted
             print(f"skip {work_id}: {exc}", file=sys.stderr)
             continue
         done += 1
@@ -49,7 +49,7 @@ def run_collection(name: str, n: int, budget_s: float) -> dict:
             abc = stream_to_abc(score)
             write_ms.append((time.perf_counter() - t) * 1000)
             reason = compare(score, abc)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             reason = f"{type(exc).__name__}: {str(exc)[:120]}"
         if reason:
             failures.append({"id": work_id, "reason": reason})
@@ -77,7 +77,7 @@ def dialect_check(n: int) -> dict:
     for row in rows:
         try:
             ours = stream_to_abc(converter.parse(row["abc"], format="abc"))
-        except Exception:
+        except Exception:  # noqa: BLE001
             errors += 1
             continue
         a, b = _header_set(row["abc"]), _header_set(ours)

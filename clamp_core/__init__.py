@@ -27,7 +27,7 @@ _EXPORTS = {
     "contrastive_loss": "loss",
 }
 
-__all__ = ["ClampError", "__version__", *list(_EXPORTS)]
+__all__ = ["ClampError", "__version__", *list(_EXPORTS)]  # noqa: PLE0604 - names from a dict
 
 
 def __getattr__(name: str):

@@ -252,7 +252,7 @@ def _measure_length(part: _Part, index: int, m: stream.Measure) -> Fraction:
     if longest == 0:
         try:
             longest = frac(m.barDuration.quarterLength)
-        except Exception:  # a measure without any time signature context
+        except Exception:  # noqa: BLE001 - a measure without any time signature context
             longest = Fraction(0)
     return longest
 

@@ -153,7 +153,7 @@ def chord_symbol_text(h: harmony.Harmony) -> str | None:
         return "N.C."
     try:
         root = h.root()
-    except Exception:  # music21 raises assorted errors on degenerate symbols
+    except Exception:  # noqa: BLE001 - music21 raises assorted errors on degenerate symbols
         root = None
     if root is None:
         figure = getattr(h, "figure", None)
@@ -171,7 +171,7 @@ def chord_symbol_text(h: harmony.Harmony) -> str | None:
     text = _note_name(root) + suffix
     try:
         bass = h.bass()
-    except Exception:
+    except Exception:  # noqa: BLE001
         bass = None
     if bass is not None and bass.name != root.name:
         text += "/" + _note_name(bass)

@@ -51,7 +51,7 @@ def _number(n: int) -> str:
 
 
 def _duration(seconds: float) -> str:
-    m, s = divmod(int(round(seconds)), 60)
+    m, s = divmod(round(seconds), 60)
     return f"{m}:{s:02d}" if m else f"{s} s"
 
 

@@ -204,7 +204,7 @@ def classify(file: str, labels: str | None, label_set: str | None, templates: tu
         return
     width = max(len(a) for a, _ in ranked)
     for a, p in ranked:
-        click.echo(f"{a:<{width}}  {p * 100:5.1f}%  {'#' * int(round(p * 40))}")
+        click.echo(f"{a:<{width}}  {p * 100:5.1f}%  {'#' * round(p * 40)}")
 
 
 @cli.command()

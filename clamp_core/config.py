@@ -161,10 +161,10 @@ class ClampConfig:
 def preset(name: str) -> ClampConfig:
     """Named architectures: ``clamp-small-512`` / ``-1024`` are the official shapes."""
     presets = {
-        "tiny": dict(music_hidden_size=64, music_num_layers=2, music_num_heads=4,
-                     music_intermediate_size=128, projection_dim=64, max_length=128),
-        "small": dict(music_hidden_size=384, music_num_layers=4, music_num_heads=6,
-                      music_intermediate_size=1536, projection_dim=384, max_length=512),
+        "tiny": {"music_hidden_size": 64, "music_num_layers": 2, "music_num_heads": 4,
+                 "music_intermediate_size": 128, "projection_dim": 64, "max_length": 128},
+        "small": {"music_hidden_size": 384, "music_num_layers": 4, "music_num_heads": 6,
+                  "music_intermediate_size": 1536, "projection_dim": 384, "max_length": 512},
     }
     if name in ("clamp-small-512", "clamp-small-1024"):
         length = int(name.rsplit("-", 1)[1])

@@ -152,8 +152,8 @@ def evaluate(model: ClampModel, data: str | Path, max_probe: int = 3000, seed: i
 
 def markdown_table(results: dict) -> str:
     """A short Markdown summary of evaluate()'s results."""
-    lines = ["| task | n test | classes | zero-shot acc | zero-shot macro-F1 | random acc | majority acc"
-             " | linear probe acc |", "|---|---|---|---|---|---|---|---|"]
+    lines = [("| task | n test | classes | zero-shot acc | zero-shot macro-F1 | random acc | majority acc"
+             " | linear probe acc |"), "|---|---|---|---|---|---|---|---|"]
     for name, r in results["tasks"].items():
         lines.append(
             f"| {name} | {r['n_test']} | {len(r['classes'])} | {r['zero_shot']['accuracy']:.3f} | "

@@ -49,7 +49,7 @@ def load_label_set(name_or_path: str) -> LabelSet:
     return _read(Path(name_or_path), name_or_path)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _builtin(name: str) -> LabelSet:
     """Built-in sets never change while running: caption reads five per call, so read once."""
     return _read(BUILTIN_DIR / f"{name}.json", name)

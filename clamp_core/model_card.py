@@ -22,25 +22,25 @@ def model_card(name: str, model, recipe: str, quality: dict | None, data_summary
         f"# {name}", "",
         "A CLaMP model for notated music: bar-patch music encoder + text encoder in one space.", "",
         "## Architecture",
-        f"- Music encoder: BERT, {cfg.music_num_layers} layers, hidden {cfg.music_hidden_size}, "
+        (f"- Music encoder: BERT, {cfg.music_num_layers} layers, hidden {cfg.music_hidden_size}, "
         f"{cfg.music_num_heads} heads, up to {cfg.max_length} bar patches (longer scores: "
-        f"{cfg.long_score.replace('_', ' ')}); {music / 1e6:.1f} M parameters with the projections.",
-        f"- Text encoder: `{cfg.text_package or 'stored in this folder'}` (all-MiniLM-L6-v2), "
-        "locked during training; only its projection was trained.",
-        f"- Shared space: {cfg.projection_dim} dimensions; temperature learned "
-        f"(logit scale {float(model.logit_scale.detach().exp()):.1f}).", "",
+        f"{cfg.long_score.replace('_', ' ')}); {music / 1e6:.1f} M parameters with the projections."),
+        (f"- Text encoder: `{cfg.text_package or 'stored in this folder'}` (all-MiniLM-L6-v2), "
+        "locked during training; only its projection was trained."),
+        (f"- Shared space: {cfg.projection_dim} dimensions; temperature learned "
+        f"(logit scale {float(model.logit_scale.detach().exp()):.1f})."), "",
         "## Training recipe", f"`{recipe}`", "",
-        "Masked-patch pre-training (45% of patches; 80% masked, 10% shuffled, 10% kept) then "
+        ("Masked-patch pre-training (45% of patches; 80% masked, 10% shuffled, 10% kept) then "
         "contrastive training with CLaMP text dropout (each text candidate kept with p=0.5, "
-        "shuffled, joined).", "",
+        "shuffled, joined)."), "",
     ]
     if data_summary:
         lines += ["## Data", "```", json.dumps(data_summary, indent=1)[:3000], "```", ""]
     if quality:
         lines += ["## Quality on the frozen test split", "", markdown_table(quality), ""]
     lines += ["## Licences",
-              "Training data: music21 corpus (some encodings not for commercial use) and OpenScore "
-              "Lieder (CC0). Text encoder: Apache-2.0.", ""]
+              ("Training data: music21 corpus (some encodings not for commercial use) and OpenScore "
+              "Lieder (CC0). Text encoder: Apache-2.0."), ""]
     return "\n".join(lines)
 
 

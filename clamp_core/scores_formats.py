@@ -289,7 +289,7 @@ def parse_abc_tune(tune: AbcTune, name: str) -> stream.Score:
         simpler = simplify_abc_for_music21(text)
         try:
             if simpler == text:
-                raise exc
+                raise
             obj = _parse_abc_data(simpler)
         except Exception:  # noqa: BLE001
             raise ClampError(f"{name}: cannot read ABC tune X:{tune.number} ({one_line(exc)}); "

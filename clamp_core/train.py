@@ -41,9 +41,8 @@ def load_records(path: str | Path, split: str | None = None) -> list[dict]:
                 rec = json.loads(line)
             except ValueError as e:
                 raise ClampError(f"{path}:{n}: not JSON ({e}); rebuild the dataset") from e
-            if split is None or rec.get("split") == split:
-                if rec.get("abc") and rec.get("texts"):
-                    out.append(rec)
+            if (split is None or rec.get("split") == split) and rec.get("abc") and rec.get("texts"):
+                out.append(rec)
     return out
 
 

@@ -395,7 +395,7 @@ def test_roundtrip_music21_corpus():
         score = load_work(path, number)
         try:
             reason = compare(score, stream_to_abc(score))
-        except Exception as exc:  # a crash counts as a failure, with its reason
+        except Exception as exc:  # noqa: BLE001 - a crash counts as a failure, with its reason
             reason = f"{type(exc).__name__}: {exc}"
         if reason:
             failures.append((collection, path, number, reason))
