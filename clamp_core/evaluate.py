@@ -47,9 +47,12 @@ TASKS = [
         "german-speaking": ["a German folk song", "a folk song from Germany",
                             "a Volkslied from the German-speaking lands", "an Austrian folk song",
                             "a German folk song from Lorraine", "a folk song from Luxembourg"],
+        # the countries of the class's training songs; the set chosen on the validation split
         "other": ["an Irish folk song", "a Dutch or Flemish folk song",
                   "a folk song from Eastern Europe", "a Scandinavian folk song",
-                  "a Hungarian folk song"],
+                  "a Hungarian folk song", "a folk song from the Netherlands",
+                  "a folk song from Ireland", "a Swedish folk song", "a Polish folk song",
+                  "a Russian folk song"],
     }),
     Task("composer", "composer", ("bach", "palestrina", "monteverdi", "trecento", "beethoven",
                                   "mozart", "haydn"), templates=COMPOSER_TEMPLATES, min_test=2),
