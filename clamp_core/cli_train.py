@@ -34,6 +34,9 @@ def _train_options(f):
         click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto."),
         click.option("--max-patches", type=int, default=None,
                      help="Random training window for long pieces (default: the model's max_length)."),
+        click.option("--time-budget", type=float, default=None, metavar="MINUTES",
+                     help="Fit the schedule into this wall time of training (e.g. a GPU lease)."),
+        click.option("--val-every", default=1, show_default=True, help="Validate every N epochs."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -60,7 +63,8 @@ def _common(kw: dict) -> dict:
         output_dir=kw["output_dir"], epochs=kw["epochs"], batch_size=kw["batch_size"], lr=kw["lr"],
         warmup_steps=kw["warmup_steps"], grad_accum=kw["grad_accum"], max_steps=kw["max_steps"],
         save_every_steps=kw["save_every_steps"], seed=kw["seed"], autocast=kw["autocast"],
-        resume=not kw["no_resume"])
+        resume=not kw["no_resume"], val_every=kw["val_every"],
+        time_budget_s=kw["time_budget"] * 60 if kw["time_budget"] else None)
     return {"cfg": train_cfg, "init": kw["init"], "model_config": cfg, "device": device,
             "max_patches": kw["max_patches"]}
 
@@ -77,12 +81,16 @@ def _report(metrics: dict) -> None:
 @click.option("--keep-prob", default=0.5, show_default=True, help="Text dropout keep probability.")
 @click.option("--repeat", "repeat", multiple=True, metavar="COLLECTION=N",
               help="See a collection's training works N times per epoch (repeatable), e.g. lieder=4.")
-def train(data: str, train_text: bool, keep_prob: float, repeat: tuple[str, ...], **kw) -> None:
+@click.option("--plain-prob", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Annotation dropout: chance a piece is seen without text, dynamics, grace notes "
+                   "and slurs.")
+def train(data: str, train_text: bool, keep_prob: float, repeat: tuple[str, ...], plain_prob: float,
+          **kw) -> None:
     """Contrastive training on a dataset JSONL (multi-process: launch with torchrun)."""
     from .train import train_contrastive
 
     _report(train_contrastive(data, freeze_text=not train_text, keep_prob=keep_prob,
-                              repeats=_parse_repeats(repeat), **_common(kw)))
+                              repeats=_parse_repeats(repeat), plain_prob=plain_prob, **_common(kw)))
 
 
 def _parse_repeats(items: tuple[str, ...]) -> dict[str, int]:

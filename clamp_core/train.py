@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .abc_plain import plain_abc
 from .checkpoint import create_model, load_model
 from .config import ClampConfig
 from .distributed import DistInfo, cleanup, gather_with_grad, init_distributed
@@ -57,6 +58,18 @@ def oversample(records: list[dict], repeats: dict[str, int] | None) -> list[dict
     return out
 
 
+def _patch_table(abcs: list[str]) -> list[np.ndarray]:
+    """Patches of each piece, stored as uint8 (ids < 98): an eighth of int64's memory, which
+    matters when a corpus of 20,000 pieces is held twice (as written and plain)."""
+    cache: dict[str, np.ndarray] = {}  # oversampled records repeat a piece: patchify it once
+    out = []
+    for a in abcs:
+        if a not in cache:
+            cache[a] = patchify(a, max_length=None).astype(np.uint8)
+        out.append(cache[a])
+    return out
+
+
 def text_dropout(candidates: list[str], rng: np.random.Generator, keep_prob: float = 0.5,
                  sep: str = ". ") -> str:
     """CLaMP text dropout: keep each candidate with ``keep_prob`` (at least one), shuffle, join."""
@@ -85,12 +98,20 @@ class PairBatcher:
     seed: int = 0
     keep_prob: float = 0.5
     max_patches: int | None = None  # training window; None: the model's max_length
+    plain_patches: list[np.ndarray] | None = None  # the plain-notes view (annotation dropout)
+    plain_prob: float = 0.0
+
+    def _training_view(self, i: int, rng: np.random.Generator) -> np.ndarray:
+        """The piece as written, or with probability ``plain_prob`` its plain-notes view."""
+        if self.plain_patches is not None and self.plain_prob > 0 and rng.random() < self.plain_prob:
+            return self.plain_patches[i]
+        return self.patches[i]
 
     def __call__(self, indices: list[int], epoch: int, train: bool = True) -> dict:
         max_len = min(self.max_patches or self.model.config.max_length, self.model.config.max_length)
         if train:  # one generator per example: the same batch whatever the process split
             rngs = [np.random.default_rng([self.seed, epoch, i]) for i in indices]
-            crops = [crop_patches(self.patches[i], max_len, r) for i, r in zip(indices, rngs)]
+            crops = [crop_patches(self._training_view(i, r), max_len, r) for i, r in zip(indices, rngs)]
             texts = [text_dropout(self.texts[i], r, self.keep_prob) for i, r in zip(indices, rngs)]
         else:
             crops = [crop_patches(self.patches[i], max_len, None) for i in indices]
@@ -142,11 +163,14 @@ def train_contrastive(
     max_val: int = 512,
     max_patches: int | None = None,
     repeats: dict[str, int] | None = None,
+    plain_prob: float = 0.0,
 ) -> dict:
     """Train (or resume) into ``cfg.output_dir``; ``init`` is a model folder to start from (e.g.
     the output of masked-patch pre-training), else a new model from ``model_config``.
     ``max_patches`` bounds the random training window of long pieces (speed); ``repeats`` maps a
-    collection to how many times its training works are seen per epoch."""
+    collection to how many times its training works are seen per epoch; ``plain_prob`` is the
+    chance that a training piece is seen without annotations, decorations, grace notes and slurs
+    (annotation dropout: what MIDI and MuseScore 4's cursor walk give must encode alike)."""
     info = init_distributed()
     try:
         torch.manual_seed(cfg.seed)
@@ -158,10 +182,11 @@ def train_contrastive(
         if freeze_text:
             model.freeze_text_encoder()
         recs = train_recs + val_recs
-        patches = [patchify(r["abc"], max_length=None) for r in recs]
-        batcher = PairBatcher(model, patches, [r["texts"] for r in recs], cfg.seed, keep_prob,
-                              max_patches)
         n_train = len(train_recs)
+        patches = _patch_table([r["abc"] for r in recs])
+        plain = _patch_table([plain_abc(r["abc"]) for r in train_recs]) if plain_prob > 0 else None
+        batcher = PairBatcher(model, patches, [r["texts"] for r in recs], cfg.seed, keep_prob,
+                              max_patches, plain, plain_prob)
         val_idx = list(range(n_train, n_train + min(len(val_recs), max_val)))
         out = Path(cfg.output_dir)
 
@@ -176,7 +201,7 @@ def train_contrastive(
         metrics = train_loop(
             model, n_train, lambda idx, ep: batcher(idx, ep), make_step_loss(info), cfg, info,
             save, validate=(lambda m: retrieval_metrics(m, batcher, val_idx)) if val_idx else None,
-            load_model_state=load_state, device=device,
+            load_model_state=load_state, device=device, best_metric="text_to_music_mrr",
             lengths=[min(len(p), max_patches or model.config.max_length) for p in patches[:n_train]])
         if info.is_main:
             save(out)

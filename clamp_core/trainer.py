@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,6 +46,10 @@ class TrainConfig:
     save_every_steps: int = 0  # 0: at the end of each epoch only
     max_steps: int | None = None
     resume: bool = True
+    # Wall-clock budget of the training loop (e.g. a GPU lease): once the speed is measured, the
+    # schedule is shortened to end inside it, and training stops there with a checkpoint.
+    time_budget_s: float | None = None
+    val_every: int = 1  # validate every N epochs (and after the last)
 
 
 def epoch_order(n: int, seed: int, epoch: int, info: DistInfo, batch_size: int,
@@ -80,10 +85,13 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def _lr_lambda(cfg: TrainConfig, total_steps: int) -> Callable[[int], float]:
+def _lr_lambda(cfg: TrainConfig, plan: dict) -> Callable[[int], float]:
+    """Warm-up then cosine to ``min_lr_ratio`` at ``plan["total"]`` (read at each step, so a
+    time budget can shorten the schedule once the speed is known)."""
     def f(step: int) -> float:
         if step < cfg.warmup_steps:
             return (step + 1) / cfg.warmup_steps
+        total_steps = plan["total"]
         progress = min(1.0, (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps))
         return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
     return f
@@ -94,6 +102,59 @@ def autocast_context(mode: str, device: torch.device):
     if mode == "off" or (mode == "auto" and device.type != "cuda"):
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+_PROBE_STEPS = (5, 30)  # the speed under a time budget is measured between these steps of a run
+
+
+class TimeBudget:
+    """Fits the schedule into ``seconds`` of training loop, from the speed between the probe
+    steps (the first few are slow: allocation, autotuning); 8% is kept for validation and
+    checkpoints."""
+
+    def __init__(self, seconds: float | None, plan: dict, first_step: int):
+        self.seconds, self.plan, self.first = seconds, plan, first_step
+        self.start = time.monotonic()
+        self.probe_start: float | None = None
+
+    def after_step(self, step: int) -> bool:
+        """Called after each optimizer step; True when training must stop now."""
+        if not self.seconds:
+            return False
+        now = time.monotonic()
+        done = step - self.first
+        if done == _PROBE_STEPS[0]:
+            self.probe_start = now
+        elif done == _PROBE_STEPS[1] and self.probe_start is not None:
+            per_step = (now - self.probe_start) / (_PROBE_STEPS[1] - _PROBE_STEPS[0])
+            fits = step + int((self.seconds * 0.92 - (now - self.start)) / per_step)
+            if fits < self.plan["total"]:
+                self.plan["total"] = max(step + 1, fits)
+                log.info("time budget: %.0f ms/step, schedule shortened to %d steps",
+                         per_step * 1000, self.plan["total"])
+        return step >= self.plan["total"] or now - self.start > self.seconds
+
+
+class _Prefetcher:
+    """Builds batch b+1 in a thread while batch b trains, so an accelerator does not wait for
+    tokenisation and padding; batches are pure functions of (indices, epoch), so order and
+    results are those of building them in line."""
+
+    def __init__(self, make_batch, batches: list[list[int]], epoch: int, start: int, end: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.make, self.batches, self.epoch, self.end = make_batch, batches, epoch, end
+        self.pool = ThreadPoolExecutor(1)
+        self.next = self.pool.submit(make_batch, batches[start], epoch) if start < end else None
+
+    def take(self, b: int) -> dict:
+        batch = self.next.result()
+        self.next = (self.pool.submit(self.make, self.batches[b + 1], self.epoch)
+                     if b + 1 < self.end else None)
+        return batch
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Checkpointer:
@@ -141,11 +202,13 @@ def train_loop(
     load_model_state: Callable[[Path], None] | None = None,
     device: torch.device | str = "cpu",
     lengths: list[int] | None = None,
+    best_metric: str | None = None,
 ) -> dict:
     """Run (or resume) training; returns the final metrics.
 
     ``make_batch(indices, epoch)`` builds a batch; ``step_loss(model, batch)`` returns the loss;
-    ``lengths`` (per example) turns on length-bucketed batches.
+    ``lengths`` (per example) turns on length-bucketed batches; ``best_metric`` (a key of the
+    validation metrics, higher is better) keeps the best validated model in ``best/``.
     """
     device = torch.device(device)
     model.to(device)
@@ -153,9 +216,10 @@ def train_loop(
     if steps_per_epoch == 0:
         raise ValueError(f"{n_train} examples are too few for batch {cfg.batch_size} x "
                          f"{info.world_size} processes x {cfg.grad_accum} accumulation")
-    total = steps_per_epoch * cfg.epochs  # max_steps only stops early: the schedule stays the same
+    # max_steps only stops early: the schedule stays the same; a time budget shortens it.
+    plan = {"total": steps_per_epoch * cfg.epochs}
     opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, total))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, plan))
     ckpt = Checkpointer(cfg.output_dir, save_model)
     step, start_epoch, skip, metrics = 0, 0, 0, {}
     found = ckpt.find() if cfg.resume else None
@@ -167,6 +231,7 @@ def train_loop(
         sched.load_state_dict(state["scheduler"])
         step, start_epoch, skip = state["step"], state["epoch"], state["batch_in_epoch"]
         metrics = state.get("metrics", {})
+        plan["total"] = state.get("total_steps", plan["total"])
         if info.is_main:
             log.info("resumed from %s at step %d (epoch %d, batch %d)", found, step, start_epoch, skip)
     net = model
@@ -179,12 +244,15 @@ def train_loop(
         if info.is_main:
             ckpt.save({"step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch,
                        "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                       "metrics": metrics, "config": asdict(cfg)})
+                       "metrics": metrics, "config": asdict(cfg), "total_steps": plan["total"],
+                       "best": best})
         if info.enabled:
             torch.distributed.barrier()
 
     from tqdm import tqdm
 
+    budget = TimeBudget(cfg.time_budget_s, plan, step)
+    best = state.get("best") if found is not None else None
     for epoch in range(start_epoch, cfg.epochs):
         batches = epoch_order(n_train, cfg.seed, epoch, info, cfg.batch_size, lengths)
         usable = len(batches) - len(batches) % cfg.grad_accum
@@ -192,9 +260,9 @@ def train_loop(
         bar = tqdm(total=usable // cfg.grad_accum, initial=skip // cfg.grad_accum, disable=not info.is_main,
                    desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
         running, stopped_at = [], None
+        prefetch = _Prefetcher(make_batch, batches, epoch, skip, usable)
         for b in range(skip, usable):
-            batch = {k: v.to(device) if torch.is_tensor(v) else v
-                     for k, v in make_batch(batches[b], epoch).items()}
+            batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in prefetch.take(b).items()}
             sync = (b + 1) % cfg.grad_accum == 0
             no_sync = net.no_sync() if info.enabled and not sync else contextlib.nullcontext()
             with no_sync, autocast_context(cfg.autocast, device):
@@ -213,16 +281,22 @@ def train_loop(
             bar.set_postfix(loss=f"{np.mean(running[-20:]):.4f}", lr=f"{sched.get_last_lr()[0]:.2e}")
             if cfg.save_every_steps and step % cfg.save_every_steps == 0:
                 checkpoint(epoch, b + 1)
-            if cfg.max_steps and step >= cfg.max_steps:
+            if budget.after_step(step) or (cfg.max_steps and step >= cfg.max_steps):
                 stopped_at = b + 1
                 break
         bar.close()
+        prefetch.close()
         skip = 0
         metrics = {"epoch": epoch + 1, "step": step,
                    "train_loss": all_reduce_mean(float(np.mean(running)) if running else float("nan"), info)}
-        if validate is not None and info.is_main:
+        last = stopped_at is not None or epoch + 1 == cfg.epochs
+        if validate is not None and info.is_main and (last or (epoch + 1) % cfg.val_every == 0):
             model.eval()
             metrics.update(validate(model))
+            if best_metric and metrics.get(best_metric, -math.inf) > (best or {}).get(best_metric, -math.inf):
+                best = dict(metrics)
+                save_model(Path(cfg.output_dir) / "best")
+                (Path(cfg.output_dir) / "best" / "metrics.json").write_text(json.dumps(best, indent=2))
         if info.is_main:
             log.info("epoch %d: %s", epoch + 1, json.dumps(metrics))
         if stopped_at is not None and stopped_at < usable:

@@ -105,3 +105,16 @@ def test_two_process_ddp_step_equals_single_process(pairs_dataset, run_clamp, tm
     fresh = create_model(preset("tiny"), seed=3).state_dict()
     moved = sum(not np.allclose(fresh[k].numpy(), a[k].numpy()) for k in a)
     assert moved > len(a) // 2  # the step really changed the music tower
+
+
+def test_time_budget_ends_the_schedule_early_and_keeps_the_best(pairs_dataset, run_clamp, tmp_path):
+    out = tmp_path / "budget"
+    # 50 epochs of 4 steps would be 200 steps; 0.1 minute of training allows far fewer on CPU.
+    run_clamp("train", str(pairs_dataset), "--out", str(out), "--batch-size", "8", "--epochs", "50",
+              "--time-budget", "0.1", "--val-every", "5", "--plain-prob", "0.5", *COMMON)
+    state = json.loads((out / "last" / "trainer_state.json").read_text())
+    assert 0 < state["step"] < 200
+    best = json.loads((out / "best" / "metrics.json").read_text())
+    final = json.loads((out / "metrics.json").read_text())
+    assert best["text_to_music_mrr"] >= final["text_to_music_mrr"] and final["step"] == state["step"]
+    assert set(_weights(out / "best")) == set(_weights(out))

@@ -1,0 +1,51 @@
+"""The plain-notes view used for annotation dropout: a song's MusicXML, made plain, has the
+notes MuseScore 4's cursor walk sends for it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+from bridge_util import CURSOR, SCORES
+
+from clamp_core.abc_plain import plain_abc
+from clamp_core.convert import score_to_abc
+from clamp_core.scores import load_score
+from clamp_core.train import PairBatcher
+from musescore_bridge.cursor_json import cursor_json_to_stream
+
+
+def test_marks_go_and_notes_tuplets_and_headers_stay():
+    abc = 'X:1\nT:Da "Capo" (1)\nK:G\n"^Lento" (3ABc (de) !p! "Am" {/g}a2 !fermata!g |]\n'
+    assert plain_abc(abc) == 'X:1\nT:Da "Capo" (1)\nK:G\n (3ABc de   a2 g |]\n'
+
+
+def _voice_bodies(abc: str) -> dict[str, str]:
+    """Music of each voice, spaces removed (beaming is not what the plain view is about)."""
+    out: dict[str, str] = {}
+    voice = None
+    for line in abc.split("\n"):
+        if re.match(r"V:\S+$", line):
+            voice = line
+        elif voice and line and not re.match(r"[A-Za-z]:|%%", line):
+            out[voice] = out.get(voice, "") + line.replace(" ", "")
+    return out
+
+
+def test_plain_musicxml_matches_the_cursor_walk():
+    written = score_to_abc(load_score(SCORES / "lieder_6053984.mxl"))
+    walk = json.loads((CURSOR / "lieder_6053984_cursor.json").read_text(encoding="utf-8"))
+    walked = _voice_bodies(score_to_abc(load_score(cursor_json_to_stream(walk))))
+    plain = _voice_bodies(plain_abc(written))
+    assert _voice_bodies(written)["V:1"] != walked["V:1"]  # dynamics, grace notes, tempo text
+    for voice in ("V:1", "V:2", "V:4"):  # voice 3 differs only in a trailing rest
+        assert plain[voice] == walked[voice], voice
+
+
+def test_training_sees_the_plain_view_at_the_asked_rate():
+    written, plain = np.zeros((3, 64), np.uint8), np.ones((3, 64), np.uint8)
+    for prob in (0.0, 0.3, 1.0):
+        batcher = PairBatcher(None, [written], [["a text"]], plain_patches=[plain], plain_prob=prob)
+        seen = [batcher._training_view(0, np.random.default_rng([0, e, 0]))[0, 0] for e in range(400)]
+        assert abs(np.mean(seen) - prob) < 0.06
