@@ -104,16 +104,18 @@ def autocast_context(mode: str, device: torch.device):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
-_PROBE_STEPS = (5, 30)  # the speed under a time budget is measured between these steps of a run
+_PROBE_STEPS = (5, 30)  # the speed under a time budget is first measured between these steps
 
 
 class TimeBudget:
-    """Fits the schedule into ``seconds`` of training loop, from the speed between the probe
-    steps (the first few are slow: allocation, autotuning); 8% is kept for validation and
-    checkpoints."""
+    """Fits the schedule into ``seconds`` of training loop. The speed is measured from the 5th
+    step of the run (the first few are slow: allocation, autotuning) and re-measured every 25
+    steps, validation and checkpoints included, and the cosine schedule is re-aimed to end 5%
+    before the budget (never later than the planned epochs)."""
 
     def __init__(self, seconds: float | None, plan: dict, first_step: int):
         self.seconds, self.plan, self.first = seconds, plan, first_step
+        self.planned = plan["total"]
         self.start = time.monotonic()
         self.probe_start: float | None = None
 
@@ -125,13 +127,14 @@ class TimeBudget:
         done = step - self.first
         if done == _PROBE_STEPS[0]:
             self.probe_start = now
-        elif done == _PROBE_STEPS[1] and self.probe_start is not None:
-            per_step = (now - self.probe_start) / (_PROBE_STEPS[1] - _PROBE_STEPS[0])
-            fits = step + int((self.seconds * 0.92 - (now - self.start)) / per_step)
-            if fits < self.plan["total"]:
-                self.plan["total"] = max(step + 1, fits)
-                log.info("time budget: %.0f ms/step, schedule shortened to %d steps",
-                         per_step * 1000, self.plan["total"])
+        elif done >= _PROBE_STEPS[1] and (done - _PROBE_STEPS[1]) % 25 == 0 and self.probe_start:
+            per_step = (now - self.probe_start) / (done - _PROBE_STEPS[0])
+            fits = step + int((self.seconds * 0.95 - (now - self.start)) / per_step)
+            total = max(step + 1, min(self.planned, fits))
+            if done == _PROBE_STEPS[1]:
+                log.info("time budget: %.0f ms/step, schedule aimed at %d steps",
+                         per_step * 1000, total)
+            self.plan["total"] = total
         return step >= self.plan["total"] or now - self.start > self.seconds
 
 
