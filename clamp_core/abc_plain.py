@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from .patches import _is_header_line
 
 # Order matters: quoted text may hold "!" or "(", so it goes first.
@@ -21,13 +23,27 @@ _STRIP = (
 )
 
 
+def _music_lines(abc: str, edit) -> str:
+    return "\n".join(line if _is_header_line(line) else edit(line) for line in abc.split("\n"))
+
+
 def plain_abc(abc: str) -> str:
     """``abc`` with annotations, chord symbols, decorations, grace notes and slurs removed from
     its music lines; header lines (K:, M:, V: ...) and every note, rest and barline stay."""
-    out = []
-    for line in abc.split("\n"):
-        if not _is_header_line(line):
-            for pattern in _STRIP:
-                line = pattern.sub("", line)
-        out.append(line)
-    return "\n".join(out)
+    def strip(line: str) -> str:
+        for pattern in _STRIP:
+            line = pattern.sub("", line)
+        return line
+    return _music_lines(abc, strip)
+
+
+def rebeam_abc(abc: str, rng: np.random.Generator, drop: float = 0.5) -> str:
+    """``abc`` with each space of its music lines dropped with probability ``drop``. In ABC a
+    space between notes breaks a beam, and programs beam differently (MusicXML of a song often
+    leaves syllabic eighths unbeamed; MuseScore's cursor walk and MIDI get default beaming), so
+    training on re-beamed copies keeps the encoder from telling scores apart by beaming."""
+    def rebeam(line: str) -> str:
+        keep = rng.random(line.count(" ")) >= drop
+        parts = line.split(" ")
+        return parts[0] + "".join((" " if k else "") + p for k, p in zip(keep, parts[1:]))
+    return _music_lines(abc, rebeam)

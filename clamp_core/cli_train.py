@@ -81,16 +81,16 @@ def _report(metrics: dict) -> None:
 @click.option("--keep-prob", default=0.5, show_default=True, help="Text dropout keep probability.")
 @click.option("--repeat", "repeat", multiple=True, metavar="COLLECTION=N",
               help="See a collection's training works N times per epoch (repeatable), e.g. lieder=4.")
-@click.option("--plain-prob", default=0.0, show_default=True, type=click.FloatRange(0, 1),
-              help="Annotation dropout: chance a piece is seen without text, dynamics, grace notes "
-                   "and slurs.")
-def train(data: str, train_text: bool, keep_prob: float, repeat: tuple[str, ...], plain_prob: float,
-          **kw) -> None:
+@click.option("--variant-prob", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Chance a piece is seen re-beamed, with or without its text, dynamics, grace "
+                   "notes and slurs (as MIDI or MuseScore 4's cursor walk give it).")
+def train(data: str, train_text: bool, keep_prob: float, repeat: tuple[str, ...],
+          variant_prob: float, **kw) -> None:
     """Contrastive training on a dataset JSONL (multi-process: launch with torchrun)."""
     from .train import train_contrastive
 
     _report(train_contrastive(data, freeze_text=not train_text, keep_prob=keep_prob,
-                              repeats=_parse_repeats(repeat), plain_prob=plain_prob, **_common(kw)))
+                              repeats=_parse_repeats(repeat), variant_prob=variant_prob, **_common(kw)))
 
 
 def _parse_repeats(items: tuple[str, ...]) -> dict[str, int]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .abc_plain import plain_abc
+from .abc_plain import plain_abc, rebeam_abc
 from .checkpoint import create_model, load_model
 from .config import ClampConfig
 from .distributed import DistInfo, cleanup, gather_with_grad, init_distributed
@@ -60,7 +60,7 @@ def oversample(records: list[dict], repeats: dict[str, int] | None) -> list[dict
 
 def _patch_table(abcs: list[str]) -> list[np.ndarray]:
     """Patches of each piece, stored as uint8 (ids < 98): an eighth of int64's memory, which
-    matters when a corpus of 20,000 pieces is held twice (as written and plain)."""
+    matters when a corpus of 20,000 pieces is held three times (as written and two variants)."""
     cache: dict[str, np.ndarray] = {}  # oversampled records repeat a piece: patchify it once
     out = []
     for a in abcs:
@@ -68,6 +68,15 @@ def _patch_table(abcs: list[str]) -> list[np.ndarray]:
             cache[a] = patchify(a, max_length=None).astype(np.uint8)
         out.append(cache[a])
     return out
+
+
+def _variant_tables(records: list[dict], seed: int) -> list[list[np.ndarray]]:
+    """Two variants of each training piece, fixed per (seed, record): its plain notes re-beamed,
+    and its full text re-beamed."""
+    def rng(kind: int, n: int) -> np.random.Generator:
+        return np.random.default_rng([seed, kind, n])
+    return [_patch_table([rebeam_abc(plain_abc(r["abc"]), rng(0, n)) for n, r in enumerate(records)]),
+            _patch_table([rebeam_abc(r["abc"], rng(1, n)) for n, r in enumerate(records)])]
 
 
 def text_dropout(candidates: list[str], rng: np.random.Generator, keep_prob: float = 0.5,
@@ -98,13 +107,13 @@ class PairBatcher:
     seed: int = 0
     keep_prob: float = 0.5
     max_patches: int | None = None  # training window; None: the model's max_length
-    plain_patches: list[np.ndarray] | None = None  # the plain-notes view (annotation dropout)
-    plain_prob: float = 0.0
+    variants: list[list[np.ndarray]] | None = None  # other writings of each training piece
+    variant_prob: float = 0.0
 
     def _training_view(self, i: int, rng: np.random.Generator) -> np.ndarray:
-        """The piece as written, or with probability ``plain_prob`` its plain-notes view."""
-        if self.plain_patches is not None and self.plain_prob > 0 and rng.random() < self.plain_prob:
-            return self.plain_patches[i]
+        """The piece as written or, with probability ``variant_prob``, one of its variants."""
+        if self.variants and self.variant_prob > 0 and rng.random() < self.variant_prob:
+            return self.variants[int(rng.integers(len(self.variants)))][i]
         return self.patches[i]
 
     def __call__(self, indices: list[int], epoch: int, train: bool = True) -> dict:
@@ -163,14 +172,15 @@ def train_contrastive(
     max_val: int = 512,
     max_patches: int | None = None,
     repeats: dict[str, int] | None = None,
-    plain_prob: float = 0.0,
+    variant_prob: float = 0.0,
 ) -> dict:
     """Train (or resume) into ``cfg.output_dir``; ``init`` is a model folder to start from (e.g.
     the output of masked-patch pre-training), else a new model from ``model_config``.
     ``max_patches`` bounds the random training window of long pieces (speed); ``repeats`` maps a
-    collection to how many times its training works are seen per epoch; ``plain_prob`` is the
-    chance that a training piece is seen without annotations, decorations, grace notes and slurs
-    (annotation dropout: what MIDI and MuseScore 4's cursor walk give must encode alike)."""
+    collection to how many times its training works are seen per epoch; ``variant_prob`` is the
+    chance that a training piece is seen as another program might write it: re-beamed, with or
+    without its annotations, decorations, grace notes and slurs (MIDI and MuseScore 4's cursor
+    walk carry none of them and beam by default; they must encode like the MusicXML)."""
     info = init_distributed()
     try:
         torch.manual_seed(cfg.seed)
@@ -184,9 +194,9 @@ def train_contrastive(
         recs = train_recs + val_recs
         n_train = len(train_recs)
         patches = _patch_table([r["abc"] for r in recs])
-        plain = _patch_table([plain_abc(r["abc"]) for r in train_recs]) if plain_prob > 0 else None
+        variants = _variant_tables(train_recs, cfg.seed) if variant_prob > 0 else None
         batcher = PairBatcher(model, patches, [r["texts"] for r in recs], cfg.seed, keep_prob,
-                              max_patches, plain, plain_prob)
+                              max_patches, variants, variant_prob)
         val_idx = list(range(n_train, n_train + min(len(val_recs), max_val)))
         out = Path(cfg.output_dir)
 

@@ -9,11 +9,21 @@ import re
 import numpy as np
 from bridge_util import CURSOR, SCORES
 
-from clamp_core.abc_plain import plain_abc
+from clamp_core.abc_plain import plain_abc, rebeam_abc
 from clamp_core.convert import score_to_abc
 from clamp_core.scores import load_score
 from clamp_core.train import PairBatcher
 from musescore_bridge.cursor_json import cursor_json_to_stream
+
+
+def test_rebeaming_drops_spaces_of_music_lines_only():
+    abc = "V:1 treble nm=\"Voice one\"\nC2 C F G A | B2 A G2 F |\n"
+    dropped = [rebeam_abc(abc, np.random.default_rng(s)) for s in range(50)]
+    assert all(d.startswith("V:1 treble nm=\"Voice one\"\n") for d in dropped)
+    assert all(d.replace(" ", "") == abc.replace(" ", "") for d in dropped)
+    spaces = [d.split("\n")[1].count(" ") for d in dropped]
+    assert 0 < min(spaces) < max(spaces) < abc.split("\n")[1].count(" ")
+    assert rebeam_abc(abc, np.random.default_rng(0), drop=0.0) == abc
 
 
 def test_marks_go_and_notes_tuplets_and_headers_stay():
@@ -45,7 +55,11 @@ def test_plain_musicxml_matches_the_cursor_walk():
 
 def test_training_sees_the_plain_view_at_the_asked_rate():
     written, plain = np.zeros((3, 64), np.uint8), np.ones((3, 64), np.uint8)
+    rebeamed = np.full((3, 64), 2, np.uint8)
     for prob in (0.0, 0.3, 1.0):
-        batcher = PairBatcher(None, [written], [["a text"]], plain_patches=[plain], plain_prob=prob)
-        seen = [batcher._training_view(0, np.random.default_rng([0, e, 0]))[0, 0] for e in range(400)]
-        assert abs(np.mean(seen) - prob) < 0.06
+        batcher = PairBatcher(None, [written], [["a text"]], variants=[[plain], [rebeamed]],
+                              variant_prob=prob)
+        seen = np.array([batcher._training_view(0, np.random.default_rng([0, e, 0]))[0, 0]
+                         for e in range(600)])
+        assert abs(np.mean(seen > 0) - prob) < 0.06
+        assert abs(np.mean(seen == 1) - prob / 2) < 0.06

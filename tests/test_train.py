@@ -111,7 +111,7 @@ def test_time_budget_ends_the_schedule_early_and_keeps_the_best(pairs_dataset, r
     out = tmp_path / "budget"
     # 50 epochs of 4 steps would be 200 steps; 0.1 minute of training allows far fewer on CPU.
     run_clamp("train", str(pairs_dataset), "--out", str(out), "--batch-size", "8", "--epochs", "50",
-              "--time-budget", "0.1", "--val-every", "5", "--plain-prob", "0.5", *COMMON)
+              "--time-budget", "0.1", "--val-every", "5", "--variant-prob", "0.5", *COMMON)
     state = json.loads((out / "last" / "trainer_state.json").read_text())
     assert 0 < state["step"] < 200
     best = json.loads((out / "best" / "metrics.json").read_text())
