@@ -84,13 +84,15 @@ def _report(metrics: dict) -> None:
 @click.option("--variant-prob", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Chance a piece is seen re-beamed, with or without its text, dynamics, grace "
                    "notes and slurs (as MIDI or MuseScore 4's cursor walk give it).")
+@click.option("--paired-variants", is_flag=True,
+              help="Also train each piece's two writings to encode alike (a second loss term).")
 def train(data: str, train_text: bool, keep_prob: float, repeat: tuple[str, ...],
-          variant_prob: float, **kw) -> None:
+          variant_prob: float, paired_variants: bool, **kw) -> None:
     """Contrastive training on a dataset JSONL (multi-process: launch with torchrun)."""
     from .train import train_contrastive
 
     _report(train_contrastive(data, freeze_text=not train_text, keep_prob=keep_prob,
-                              repeats=_parse_repeats(repeat), variant_prob=variant_prob, **_common(kw)))
+                              repeats=_parse_repeats(repeat), variant_prob=variant_prob, paired=paired_variants, **_common(kw)))
 
 
 def _parse_repeats(items: tuple[str, ...]) -> dict[str, int]:

@@ -109,6 +109,16 @@ class PairBatcher:
     max_patches: int | None = None  # training window; None: the model's max_length
     variants: list[list[np.ndarray]] | None = None  # other writings of each training piece
     variant_prob: float = 0.0
+    paired: bool = False  # also return the other writing of each piece (consistency loss)
+
+    def _paired_views(self, i: int, rng: np.random.Generator, max_len: int) -> tuple:
+        """The piece as written and one of its variants, in random order, cut at one window
+        (a variant has the same bars, so the windows hold the same music)."""
+        written, variant = self.patches[i], self.variants[int(rng.integers(len(self.variants)))][i]
+        main, other = (variant, written) if rng.random() < self.variant_prob else (written, variant)
+        n = min(len(main), len(other))
+        start = 0 if n <= max_len else int(rng.integers(n - max_len + 1))
+        return main[start:start + max_len], other[start:start + max_len]
 
     def _training_view(self, i: int, rng: np.random.Generator) -> np.ndarray:
         """The piece as written or, with probability ``variant_prob``, one of its variants."""
@@ -120,7 +130,11 @@ class PairBatcher:
         max_len = min(self.max_patches or self.model.config.max_length, self.model.config.max_length)
         if train:  # one generator per example: the same batch whatever the process split
             rngs = [np.random.default_rng([self.seed, epoch, i]) for i in indices]
-            crops = [crop_patches(self._training_view(i, r), max_len, r) for i, r in zip(indices, rngs)]
+            if self.paired and self.variants:  # rows B..2B-1: the same pieces, written otherwise
+                pairs = [self._paired_views(i, r, max_len) for i, r in zip(indices, rngs)]
+                crops = [p[0] for p in pairs] + [p[1] for p in pairs]
+            else:
+                crops = [crop_patches(self._training_view(i, r), max_len, r) for i, r in zip(indices, rngs)]
             texts = [text_dropout(self.texts[i], r, self.keep_prob) for i, r in zip(indices, rngs)]
         else:
             crops = [crop_patches(self.patches[i], max_len, None) for i in indices]
@@ -134,8 +148,12 @@ def make_step_loss(info: DistInfo):
     def step_loss(net, batch: dict) -> torch.Tensor:
         music, text, scale = net(batch["music_ids"], batch["music_mask"],
                                  batch["input_ids"], batch["attention_mask"])
-        music, text = gather_with_grad(music.float(), info), gather_with_grad(text.float(), info)
-        return contrastive_loss(music, text, scale.float())
+        n = len(text)
+        main = gather_with_grad(music[:n].float(), info)
+        loss = contrastive_loss(main, gather_with_grad(text.float(), info), scale.float())
+        if len(music) == 2 * n:  # paired writings: each must find its own other writing
+            loss = loss + contrastive_loss(main, gather_with_grad(music[n:].float(), info), scale.float())
+        return loss
     return step_loss
 
 
@@ -173,6 +191,7 @@ def train_contrastive(
     max_patches: int | None = None,
     repeats: dict[str, int] | None = None,
     variant_prob: float = 0.0,
+    paired: bool = False,
 ) -> dict:
     """Train (or resume) into ``cfg.output_dir``; ``init`` is a model folder to start from (e.g.
     the output of masked-patch pre-training), else a new model from ``model_config``.
@@ -180,7 +199,9 @@ def train_contrastive(
     collection to how many times its training works are seen per epoch; ``variant_prob`` is the
     chance that a training piece is seen as another program might write it: re-beamed, with or
     without its annotations, decorations, grace notes and slurs (MIDI and MuseScore 4's cursor
-    walk carry none of them and beam by default; they must encode like the MusicXML)."""
+    walk carry none of them and beam by default; they must encode like the MusicXML); with
+    ``paired`` a second loss term also pulls each piece and its variant together, which the text
+    loss alone does not do when a text names what only the marks say (a tempo word, say)."""
     info = init_distributed()
     try:
         torch.manual_seed(cfg.seed)
@@ -196,7 +217,7 @@ def train_contrastive(
         patches = _patch_table([r["abc"] for r in recs])
         variants = _variant_tables(train_recs, cfg.seed) if variant_prob > 0 else None
         batcher = PairBatcher(model, patches, [r["texts"] for r in recs], cfg.seed, keep_prob,
-                              max_patches, variants, variant_prob)
+                              max_patches, variants, variant_prob, paired)
         val_idx = list(range(n_train, n_train + min(len(val_recs), max_val)))
         out = Path(cfg.output_dir)
 

@@ -63,3 +63,20 @@ def test_training_sees_the_plain_view_at_the_asked_rate():
                          for e in range(600)])
         assert abs(np.mean(seen > 0) - prob) < 0.06
         assert abs(np.mean(seen == 1) - prob / 2) < 0.06
+
+
+def test_paired_views_cut_both_writings_at_one_window():
+    written = np.repeat(np.arange(40, dtype=np.uint8)[:, None], 64, axis=1)  # row r holds r
+    variant = written + 50
+    batcher = PairBatcher(None, [written], [["a text"]], variants=[[variant]], variant_prob=0.5,
+                          paired=True)
+    variant_first, starts = [], set()
+    for e in range(200):
+        main, other = batcher._paired_views(0, np.random.default_rng([0, e, 0]), 16)
+        assert main.shape == other.shape == (16, 64)
+        rows = np.minimum(main, other)[:, 0]
+        assert np.array_equal(rows, np.arange(rows[0], rows[0] + 16))  # one window, both writings
+        assert np.array_equal(np.abs(main.astype(int) - other), np.full((16, 64), 50))
+        variant_first.append(bool(main[0, 0] >= 50))
+        starts.add(int(rows[0]))
+    assert 0.35 < np.mean(variant_first) < 0.65 and len(starts) > 10
