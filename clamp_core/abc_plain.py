@@ -27,13 +27,19 @@ def _music_lines(abc: str, edit) -> str:
     return "\n".join(line if _is_header_line(line) else edit(line) for line in abc.split("\n"))
 
 
+_PART_NAMES = re.compile(r' s?nm="[^"]*"')  # V: line part names, which a MIDI file often lacks
+
+
 def plain_abc(abc: str) -> str:
     """``abc`` with annotations, chord symbols, decorations, grace notes and slurs removed from
-    its music lines; header lines (K:, M:, V: ...) and every note, rest and barline stay."""
+    its music lines and part names from its V: lines; every other header line (K:, M:, ...) and
+    every note, rest and barline stay."""
     def strip(line: str) -> str:
         for pattern in _STRIP:
             line = pattern.sub("", line)
         return line
+    abc = "\n".join(_PART_NAMES.sub("", line) if line.startswith("V:") else line
+                     for line in abc.split("\n"))
     return _music_lines(abc, strip)
 
 

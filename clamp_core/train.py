@@ -144,6 +144,9 @@ class PairBatcher:
         return {"music_ids": torch.from_numpy(ids), "music_mask": torch.from_numpy(mask), **tok}
 
 
+PAIRED_WEIGHT = 4.0  # the paired term's weight against the text loss
+
+
 def make_step_loss(info: DistInfo):
     def step_loss(net, batch: dict) -> torch.Tensor:
         music, text, scale = net(batch["music_ids"], batch["music_mask"],
@@ -151,8 +154,10 @@ def make_step_loss(info: DistInfo):
         n = len(text)
         main = gather_with_grad(music[:n].float(), info)
         loss = contrastive_loss(main, gather_with_grad(text.float(), info), scale.float())
-        if len(music) == 2 * n:  # paired writings: each must find its own other writing
-            loss = loss + contrastive_loss(main, gather_with_grad(music[n:].float(), info), scale.float())
+        if len(music) == 2 * n:  # paired writings must encode alike (cosine near 1): contrast with
+            # the other pieces alone was met long before a song's two writings were close
+            cos = torch.nn.functional.cosine_similarity(music[:n].float(), music[n:].float(), dim=-1)
+            loss = loss + PAIRED_WEIGHT * (1 - cos).mean()
         return loss
     return step_loss
 
