@@ -42,4 +42,15 @@ $CLAMP evaluate "$WORK/contrastive4" --data "$DATA" --out bench/results/quality.
 # lieder=5 ryans=2 oneills=2) raised tune type to 0.96, Lieder composer to 0.46 and description
 # MRR to 0.28, but made the music encoder lean on tempo text, dynamics and grace notes: a song
 # read through MuseScore 4's cursor walk (which carries none of them) fell to cosine 0.48 with
-# its MusicXML. Next: train with those annotations randomly dropped from the ABC.
+# its MusicXML.
+# Not shipped (session 4), the same gap on a GPU: from the shipped weights, on one H200,
+#   clamp train "$DATA" --init clamp_core/data/default_model --out "$WORK/gpu" --device cuda \
+#     --epochs 20 --batch-size 256 --lr 3e-4 --warmup-steps 100 --max-patches 256 --val-every 2 \
+#     --variant-prob 0.5 --seed 5 --repeat lieder=5 --repeat ryans=2 --repeat oneills=2 --time-budget 3.3
+# (1,640 steps; best validated epoch 14: val tune type 0.861, region 0.821, Lieder composer 0.567,
+# description MRR 0.297, against the shipped model's 0.806, 0.851, 0.433, 0.232), then on CPU
+#   clamp train "$DATA" --init "$WORK/gpu/best" --out "$WORK/paired" --epochs 1 --batch-size 64 \
+#     --lr 1e-4 --warmup-steps 10 --max-patches 64 --variant-prob 0.5 --paired-variants --seed 6 \
+#     --repeat lieder=5 --repeat ryans=2 --repeat oneills=2 --time-budget 13
+# Neither passes the MuseScore 4 check: the first song's cursor walk against its MusicXML reached
+# cosine 0.55 and 0.84 (needs > 0.9 and above the other song's 0.84).
