@@ -112,9 +112,9 @@ class PairBatcher:
     paired: bool = False  # also return the other writing of each piece (consistency loss)
 
     def _paired_views(self, i: int, rng: np.random.Generator, max_len: int) -> tuple:
-        """The piece as written and one of its variants, in random order, cut at one window
-        (a variant has the same bars, so the windows hold the same music)."""
-        written, variant = self.patches[i], self.variants[int(rng.integers(len(self.variants)))][i]
+        """The piece as written and its first variant (the most different one: plain notes,
+        re-beamed), in random order, cut at one window (a variant has the same bars)."""
+        written, variant = self.patches[i], self.variants[0][i]
         main, other = (variant, written) if rng.random() < self.variant_prob else (written, variant)
         n = min(len(main), len(other))
         start = 0 if n <= max_len else int(rng.integers(n - max_len + 1))
