@@ -86,13 +86,16 @@ def _report(metrics: dict) -> None:
                    "notes and slurs (as MIDI or MuseScore 4's cursor walk give it).")
 @click.option("--paired-variants", is_flag=True,
               help="Also train each piece's two writings to encode alike (a second loss term).")
+@click.option("--paired-weight", default=4.0, show_default=True,
+              help="Weight of the paired term (mean cosine distance) against the text loss.")
 def train(data: str, train_text: bool, keep_prob: float, repeat: tuple[str, ...],
-          variant_prob: float, paired_variants: bool, **kw) -> None:
+          variant_prob: float, paired_variants: bool, paired_weight: float, **kw) -> None:
     """Contrastive training on a dataset JSONL (multi-process: launch with torchrun)."""
     from .train import train_contrastive
 
     _report(train_contrastive(data, freeze_text=not train_text, keep_prob=keep_prob,
-                              repeats=_parse_repeats(repeat), variant_prob=variant_prob, paired=paired_variants, **_common(kw)))
+                              repeats=_parse_repeats(repeat), variant_prob=variant_prob, paired=paired_variants,
+                              paired_weight=paired_weight, **_common(kw)))
 
 
 def _parse_repeats(items: tuple[str, ...]) -> dict[str, int]:

@@ -15,7 +15,8 @@ from .checkpoint import load_model
 from .evaluate import markdown_table
 
 
-def model_card(name: str, model, recipe: str, quality: dict | None, data_summary: dict | None) -> str:
+def model_card(name: str, model, recipe: str, quality: dict | None, data_summary: dict | None,
+               stages: str | None = None) -> str:
     cfg = model.config
     music = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("text_enc."))
     lines = [
@@ -34,6 +35,8 @@ def model_card(name: str, model, recipe: str, quality: dict | None, data_summary
         "contrastive training with CLaMP text dropout (each text candidate kept with p=0.5, "
         "shuffled, joined)."), "",
     ]
+    if stages:  # what this model's recipe did beyond the standard two stages
+        lines += [stages, ""]
     if data_summary:
         lines += ["## Data", "```", json.dumps(data_summary, indent=1)[:3000], "```", ""]
     if quality:
@@ -52,12 +55,14 @@ def main() -> None:
     ap.add_argument("--recipe", required=True)
     ap.add_argument("--data-summary")
     ap.add_argument("--name", default="clamp-notation default model")
+    ap.add_argument("--stages", help="A paragraph on the stages beyond the standard recipe.")
     args = ap.parse_args()
     model = load_model(args.src)
     dst = Path(args.dst)
     model.save_pretrained(dst, include_text_encoder=False, dtype=torch.float16)
     read = lambda p: json.loads(Path(p).read_text()) if p and Path(p).is_file() else None
-    card = model_card(args.name, model, args.recipe, read(args.quality), read(args.data_summary))
+    card = model_card(args.name, model, args.recipe, read(args.quality), read(args.data_summary),
+                      args.stages)
     (dst / "README.md").write_text(card, encoding="utf-8")
     size = (dst / "model.safetensors").stat().st_size / 2**20
     print(f"wrote {dst} ({size:.1f} MiB weights)")

@@ -144,10 +144,8 @@ class PairBatcher:
         return {"music_ids": torch.from_numpy(ids), "music_mask": torch.from_numpy(mask), **tok}
 
 
-PAIRED_WEIGHT = 4.0  # the paired term's weight against the text loss
-
-
-def make_step_loss(info: DistInfo):
+def make_step_loss(info: DistInfo, paired_weight: float = 4.0):
+    """The text loss, plus ``paired_weight`` x the mean cosine distance of paired writings."""
     def step_loss(net, batch: dict) -> torch.Tensor:
         music, text, scale = net(batch["music_ids"], batch["music_mask"],
                                  batch["input_ids"], batch["attention_mask"])
@@ -157,7 +155,7 @@ def make_step_loss(info: DistInfo):
         if len(music) == 2 * n:  # paired writings must encode alike (cosine near 1): contrast with
             # the other pieces alone was met long before a song's two writings were close
             cos = torch.nn.functional.cosine_similarity(music[:n].float(), music[n:].float(), dim=-1)
-            loss = loss + PAIRED_WEIGHT * (1 - cos).mean()
+            loss = loss + paired_weight * (1 - cos).mean()
         return loss
     return step_loss
 
@@ -197,6 +195,7 @@ def train_contrastive(
     repeats: dict[str, int] | None = None,
     variant_prob: float = 0.0,
     paired: bool = False,
+    paired_weight: float = 4.0,
 ) -> dict:
     """Train (or resume) into ``cfg.output_dir``; ``init`` is a model folder to start from (e.g.
     the output of masked-patch pre-training), else a new model from ``model_config``.
@@ -235,7 +234,8 @@ def train_contrastive(
             model.load_state_dict(read_state_dict(folder), strict=False)
 
         metrics = train_loop(
-            model, n_train, lambda idx, ep: batcher(idx, ep), make_step_loss(info), cfg, info,
+            model, n_train, lambda idx, ep: batcher(idx, ep), make_step_loss(info, paired_weight),
+            cfg, info,
             save, validate=(lambda m: retrieval_metrics(m, batcher, val_idx)) if val_idx else None,
             load_model_state=load_state, device=device, best_metric="text_to_music_mrr",
             lengths=[min(len(p), max_patches or model.config.max_length) for p in patches[:n_train]])
