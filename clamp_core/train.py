@@ -91,10 +91,13 @@ def text_dropout(candidates: list[str], rng: np.random.Generator, keep_prob: flo
 
 def crop_patches(patches: np.ndarray, max_length: int, rng: np.random.Generator | None) -> np.ndarray:
     """A window of at most ``max_length`` patches: random in training, the head otherwise."""
-    if len(patches) <= max_length:
-        return patches
-    start = 0 if rng is None else int(rng.integers(len(patches) - max_length + 1))
+    start = window_start(len(patches), max_length, rng)
     return patches[start:start + max_length]
+
+
+def window_start(n: int, max_length: int, rng: np.random.Generator | None) -> int:
+    """Where a window of at most ``max_length`` of ``n`` patches starts (random in training)."""
+    return 0 if n <= max_length or rng is None else int(rng.integers(n - max_length + 1))
 
 
 @dataclass
@@ -116,8 +119,7 @@ class PairBatcher:
         re-beamed), in random order, cut at one window (a variant has the same bars)."""
         written, variant = self.patches[i], self.variants[0][i]
         main, other = (variant, written) if rng.random() < self.variant_prob else (written, variant)
-        n = min(len(main), len(other))
-        start = 0 if n <= max_len else int(rng.integers(n - max_len + 1))
+        start = window_start(min(len(main), len(other)), max_len, rng)
         return main[start:start + max_len], other[start:start + max_len]
 
     def _training_view(self, i: int, rng: np.random.Generator) -> np.ndarray:
