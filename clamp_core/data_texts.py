@@ -122,7 +122,7 @@ def key_words(key: str | None) -> str | None:
     return f"{tonic[:1].upper()}{acc} {mode}".strip()
 
 
-def _place(detail: str) -> str:
+def place_name(detail: str) -> str:
     """"europa, mitteleuropa, deutschland, schlesien, hainau" -> "Germany, Silesia"."""
     tokens = [t.strip() for t in detail.split(",")]
     tokens = [t for t in tokens if t.lower() not in ("europa", "mitteleuropa", "")]
@@ -225,6 +225,14 @@ def title_free(texts: list[str], title: str | None) -> list[str]:
     return [t for t in texts if not _contains(t, title)]
 
 
+def composer_phrases(name: str, born: int | None, died: int | None, era: str | None) -> list[str]:
+    """The ways a text candidate names a composer (one is drawn per work); the evaluation's
+    composer prompts use all of them."""
+    dates = f" ({born or '?'}-{died or '?'})" if born or died else ""
+    era_txt = f", {_an(era.capitalize())} composer" if era and era != "folk" else ""
+    return [f"{name}{dates}{era_txt}", f"by {name}{dates}", f"composed by {name}{era_txt}"]
+
+
 def build_texts(info: WorkInfo) -> list[str]:
     """All text candidates of one work, de-duplicated, with >= 2 that do not contain the title."""
     rng = rng_for(info.id)
@@ -234,13 +242,7 @@ def build_texts(info: WorkInfo) -> list[str]:
     if info.title:
         texts.append(info.title)
     if info.composer:
-        dates = (f" ({info.born or '?'}-{info.died or '?'})" if info.born or info.died else "")
-        era = lab.get("era")
-        era_txt = f"{_an(era.capitalize())} composer" if era and era != "folk" else ""
-        texts.append(rng.choice([
-            f"{info.composer}{dates}" + (f", {era_txt}" if era_txt else ""),
-            f"by {info.composer}{dates}",
-            f"composed by {info.composer}" + (f", {era_txt}" if era_txt else "")]))
+        texts.append(rng.choice(composer_phrases(info.composer, info.born, info.died, lab.get("era"))))
     if c in COLLECTION_NAMES:
         texts.append(rng.choice([f"from {COLLECTION_NAMES[c]}", f"in {COLLECTION_NAMES[c]}"]))
     texts.extend(_kind_phrases(info, rng))
@@ -272,7 +274,7 @@ def _kind_phrases(info: WorkInfo, rng: random.Random) -> list[str]:
                                f"fiddle tune: {tt}"]))
     if c == "essen":
         ge = genre_english(lab.get("genre"))
-        place = _place(lab["region_detail"]) if lab.get("region_detail") else None
+        place = place_name(lab["region_detail"]) if lab.get("region_detail") else None
         what = ge or "folk song"
         if place:
             out.append(rng.choice([f"{_an(what)} from {place}", f"folk song from {place}"

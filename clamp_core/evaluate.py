@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import metrics as M
-from .data_texts import title_free
+from .data_labels import COMPOSERS
+from .data_texts import composer_phrases, place_name, title_free
 from .encode import encode_abc, encode_texts
 from .metrics import l2_normalise
 from .model import ClampModel
@@ -29,9 +31,33 @@ class Task:
     templates: tuple[str, ...] = ("{}",)  # used for classes without explicit prompts
     top: int | None = None  # keep the most frequent classes only
     min_test: int = 3  # a class needs this many test works
+    # prompts of a class made from a rule and the class's training records, when given
+    prompt_rule: Callable[[str, list[dict]], list[str]] | None = None
 
-    def class_prompts(self, classes: list[str]) -> dict[str, list[str]]:
-        return {c: self.prompts.get(c) or [t.format(c) for t in self.templates] for c in classes}
+    def class_prompts(self, classes: list[str], train: list[dict] | None = None) -> dict[str, list[str]]:
+        out = {}
+        for c in classes:
+            if self.prompt_rule and train is not None:
+                out[c] = self.prompt_rule(c, [r for r in train if r["labels"].get(self.label) == c])
+            out[c] = out.get(c) or self.prompts.get(c) or [t.format(c) for t in self.templates]
+        return out
+
+
+def composer_prompts(key: str, _train: list[dict]) -> list[str]:
+    """A music21 composer named as our training texts and the `composers` label set name them:
+    full name, with dates and era where known (val: margins 0.128 -> 0.178, accuracy 1.0 both)."""
+    if key not in COMPOSERS:
+        return []
+    name, born, died, era = COMPOSERS[key]
+    return composer_phrases(name, born, died, era)
+
+
+def region_prompts(_region: str, train: list[dict], k: int = 10) -> list[str]:
+    """A region as the places its training songs name most often ("a folk song from Lorraine").
+    On val this beat the hand-written prompts with each of five checkpoints (+0.02 to +0.06)."""
+    places = Counter(place_name(r["labels"]["region_detail"]).split(",")[0] for r in train
+                     if r["labels"].get("region_detail"))
+    return [f"a folk song from {p}" for p, _ in places.most_common(k)]
 
 
 TUNE_TEMPLATES = ("a {}", "an Irish {}", "a {}, a traditional fiddle tune", "this tune is a {}")
@@ -42,24 +68,13 @@ SONG_COMPOSER_TEMPLATES = ("a song by {}", "a Lied by {}", "composed by {}", "by
 
 TASKS = [
     Task("tune_type", "tune_type_coarse", ("ryans", "oneills"), templates=TUNE_TEMPLATES),
-    Task("essen_region", "region", ("essen",), prompts={
-        "china": ["a Chinese folk song", "a folk song from China", "a Han Chinese folk melody"],
-        "german-speaking": ["a German folk song", "a folk song from Germany",
-                            "a Volkslied from the German-speaking lands", "an Austrian folk song",
-                            "a German folk song from Lorraine", "a folk song from Luxembourg"],
-        # the countries of the class's training songs; the set chosen on the validation split
-        "other": ["an Irish folk song", "a Dutch or Flemish folk song",
-                  "a folk song from Eastern Europe", "a Scandinavian folk song",
-                  "a Hungarian folk song", "a folk song from the Netherlands",
-                  "a folk song from Ireland", "a Swedish folk song", "a Polish folk song",
-                  "a Russian folk song"],
-    }),
+    Task("essen_region", "region", ("essen",), prompt_rule=region_prompts),
     Task("composer", "composer", ("bach", "palestrina", "monteverdi", "trecento", "beethoven",
-                                  "mozart", "haydn"), templates=COMPOSER_TEMPLATES, min_test=2),
+                                  "mozart", "haydn"), templates=COMPOSER_TEMPLATES, min_test=2,
+         prompt_rule=composer_prompts),
     Task("lieder_composer", "composer", ("lieder",), templates=SONG_COMPOSER_TEMPLATES, top=8,
          min_test=1),
 ]
-
 
 
 def zero_shot(model: ClampModel, music: np.ndarray, class_prompts: dict[str, list[str]]) -> list[str]:
@@ -86,6 +101,7 @@ def evaluate_task(model: ClampModel, task: Task, train: list[dict], test: list[d
         return None
     tr = [r for r in tr if r["labels"][task.label] in classes]
     te = [r for r in te if r["labels"][task.label] in classes]
+    prompts = task.class_prompts(classes, tr)  # from every training work, before the subsample
     if len(tr) > max_probe:  # a seeded subsample keeps the probe's encoding time bounded
         keep = np.random.default_rng(seed).choice(len(tr), max_probe, replace=False)
         tr = [tr[i] for i in sorted(keep)]
@@ -93,7 +109,7 @@ def evaluate_task(model: ClampModel, task: Task, train: list[dict], test: list[d
     y_te = [r["labels"][task.label] for r in te]
     x_te = encode_abc(model, [r["abc"] for r in te])
     x_tr = encode_abc(model, [r["abc"] for r in tr])
-    pred = zero_shot(model, x_te, task.class_prompts(classes))
+    pred = zero_shot(model, x_te, prompts)
     probe = M.linear_probe(x_tr, y_tr, x_te, classes, seed=seed)
     return {
         "classes": {c: test_counts[c] for c in classes}, "n_test": len(te), "n_probe_train": len(tr),

@@ -80,3 +80,30 @@ def test_evaluate_cli_writes_results(tmp_path, wikimt, run_clamp):
     res_val = json.loads(out.read_text())
     assert res_val["split"] == "val" and res_val["tasks"]["tune_type"]["n_test"] == 15
     assert res_val["retrieval"]["text_to_music"]["mrr"] != ret["text_to_music"]["mrr"]
+
+
+def test_prompt_rules_follow_the_training_texts():
+    """Region prompts name the places the class's training songs come from, most frequent first,
+    from every training song (not the probe's subsample); composers are named in full, as the
+    training texts name them."""
+    from clamp_core.data_texts import build_texts
+    from clamp_core.data_labels import WorkInfo
+    from clamp_core.evaluate import TASKS
+
+    def song(i, region, detail):
+        return {"id": str(i), "labels": {"collection": "essen", "region": region, "region_detail": detail}}
+
+    train = ([song(i, "german-speaking", "europa, mitteleuropa, deutschland, schlesien") for i in range(5)]
+             + [song(i, "german-speaking", "europa, mitteleuropa, lothringen") for i in range(5, 8)]
+             + [song(i, "other", "europa, irland") for i in range(8, 9)])
+    region = next(t for t in TASKS if t.name == "essen_region")
+    prompts = region.class_prompts(["german-speaking", "other"], train)
+    assert prompts["german-speaking"] == ["a folk song from Germany", "a folk song from Lorraine"]
+    assert prompts["other"] == ["a folk song from Ireland"]
+
+    composer = next(t for t in TASKS if t.name == "composer")
+    bach = composer.class_prompts(["bach"], [])["bach"]
+    assert "by Johann Sebastian Bach (1685-1750)" in bach
+    info = WorkInfo(id="bach/x", collection="bach", title="Chorale", composer="Johann Sebastian Bach",
+                    born=1685, died=1750, labels={"era": "baroque"})
+    assert len(set(bach) & set(build_texts(info))) == 1  # the training text is one of the prompts
