@@ -113,7 +113,8 @@ def evaluate_task(model: ClampModel, task: Task, train: list[dict], test: list[d
     probe = M.linear_probe(x_tr, y_tr, x_te, classes, seed=seed)
     return {
         "classes": {c: test_counts[c] for c in classes}, "n_test": len(te), "n_probe_train": len(tr),
-        "zero_shot": {"accuracy": M.accuracy(y_te, pred), "macro_f1": M.macro_f1(y_te, pred, classes)},
+        "zero_shot": {"accuracy": M.accuracy(y_te, pred), "macro_f1": M.macro_f1(y_te, pred, classes),
+                      "accuracy_ci": M.bootstrap_ci([a == b for a, b in zip(y_te, pred)])},
         "random": M.random_baseline(y_te, classes, seed=seed),
         "majority": M.majority_baseline(y_tr, y_te, classes),
         "linear_probe": {"accuracy": M.accuracy(y_te, probe), "macro_f1": M.macro_f1(y_te, probe, classes)},
@@ -171,21 +172,27 @@ def evaluate(model: ClampModel, data: str | Path, max_probe: int = 3000, seed: i
 
 def markdown_table(results: dict) -> str:
     """A short Markdown summary of evaluate()'s results."""
-    lines = [("| task | n test | classes | zero-shot acc | zero-shot macro-F1 | random acc | majority acc"
-             " | linear probe acc |"), "|---|---|---|---|---|---|---|---|"]
+    lines = [("| task | n test | classes | zero-shot acc (95% CI) | zero-shot macro-F1 | random acc"
+              " | majority acc | linear probe acc |"), "|---|---|---|---|---|---|---|---|"]
     for name, r in results["tasks"].items():
         lines.append(
-            f"| {name} | {r['n_test']} | {len(r['classes'])} | {r['zero_shot']['accuracy']:.3f} | "
+            f"| {name} | {r['n_test']} | {len(r['classes'])} | "
+            f"{r['zero_shot']['accuracy']:.3f}{_ci(r['zero_shot'].get('accuracy_ci'))} | "
             f"{r['zero_shot']['macro_f1']:.3f} | {r['random']['accuracy']:.3f} | "
             f"{r['majority']['accuracy']:.3f} | {r['linear_probe']['accuracy']:.3f} |")
     ret = results["retrieval"]
     rows = [("model, one candidate", ret["text_to_music"]),
             ("model, joined description", ret.get("text_to_music_description")),
             ("random", ret["random"])]
-    lines += ["", "| text -> music (title-free queries) | n | MRR | Hit@1 | Hit@10 |", "|---|---|---|---|---|"]
-    lines += [f"| {name} | {t['n']} | {t['mrr']:.3f} | {t['hit@1']:.3f} | {t['hit@10']:.3f} |"
-              for name, t in rows if t]
+    lines += ["", "| text -> music (title-free queries) | n | MRR (95% CI) | Hit@1 | Hit@10 |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {name} | {t['n']} | {t['mrr']:.3f}{_ci(t.get('mrr_ci'))} | {t['hit@1']:.3f} | "
+              f"{t['hit@10']:.3f} |" for name, t in rows if t]
     return "\n".join(lines) + "\n"
+
+
+def _ci(interval: list[float] | None) -> str:
+    return f" ({interval[0]:.2f}-{interval[1]:.2f})" if interval else ""
 
 
 def write_results(results: dict, out: str | Path) -> None:

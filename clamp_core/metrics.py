@@ -17,6 +17,18 @@ def accuracy(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
     return float(np.mean([a == b for a, b in zip(y_true, y_pred)])) if len(y_true) else float("nan")
 
 
+def bootstrap_ci(values: Sequence[float], level: float = 0.95, resamples: int = 2000,
+                 seed: int = 0) -> list[float]:
+    """Percentile bootstrap interval of the mean of per-item values (1/0 for correct answers,
+    1/rank for MRR): how far a score on a few hundred test works could move on another draw."""
+    v = np.asarray(values, dtype=float)
+    if not len(v):
+        return [float("nan"), float("nan")]
+    means = v[np.random.default_rng(seed).integers(len(v), size=(resamples, len(v)))].mean(1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return [float(lo), float(hi)]
+
+
 def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence[str]) -> float:
     """Unweighted mean of per-class F1 over ``classes`` (a class never predicted nor present scores 0)."""
     scores = []
@@ -52,8 +64,8 @@ def retrieval_ranks(sims: np.ndarray) -> np.ndarray:
 
 
 def retrieval_metrics(ranks: np.ndarray) -> dict:
-    return {"mrr": float(np.mean(1.0 / ranks)), "hit@1": float(np.mean(ranks <= 1)),
-            "hit@10": float(np.mean(ranks <= 10)), "n": len(ranks)}
+    return {"mrr": float(np.mean(1.0 / ranks)), "mrr_ci": bootstrap_ci(1.0 / ranks),
+            "hit@1": float(np.mean(ranks <= 1)), "hit@10": float(np.mean(ranks <= 10)), "n": len(ranks)}
 
 
 def random_retrieval(n: int) -> dict:

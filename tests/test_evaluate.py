@@ -29,6 +29,17 @@ def test_retrieval_metrics_and_ties():
     assert M.random_retrieval(4)["mrr"] == pytest.approx((1 + 1 / 2 + 1 / 3 + 1 / 4) / 4)
 
 
+def test_bootstrap_interval_brackets_the_score_and_narrows_with_more_works():
+    rng = np.random.default_rng(1)
+    small, large = rng.random(100) < 0.8, rng.random(2000) < 0.8
+    lo, hi = M.bootstrap_ci(small)
+    assert lo < small.mean() < hi and 0.05 < hi - lo < 0.25  # about +-1.96 * sqrt(.16 / 100)
+    lo2, hi2 = M.bootstrap_ci(large)
+    assert lo2 < large.mean() < hi2 and hi2 - lo2 < (hi - lo) / 3
+    assert M.bootstrap_ci([1.0] * 30) == [1.0, 1.0]
+    assert M.bootstrap_ci(small) == [lo, hi]  # seeded: the report is reproducible
+
+
 def test_linear_probe_separates_separable_data():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 1, (40, 8)), rng.normal(3, 1, (40, 8))])
@@ -60,6 +71,8 @@ def test_evaluate_cli_writes_results(tmp_path, wikimt, run_clamp):
     assert task["n_test"] == 15 and set(task["classes"]) == set(types)
     for part in ("zero_shot", "linear_probe", "majority", "random"):
         assert 0 <= task[part]["accuracy"] <= 1
+    lo, hi = task["zero_shot"]["accuracy_ci"]
+    assert lo <= task["zero_shot"]["accuracy"] <= hi
     ret = res["retrieval"]
     assert ret["text_to_music"]["n"] == 15 and 0 < ret["text_to_music"]["mrr"] <= 1
     # Queries never contain the title of their work.
