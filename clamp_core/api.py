@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -112,21 +112,25 @@ class Clamp:
 
     # -- tasks -----------------------------------------------------------------------------
     def label_embeddings(self, labels: Sequence[str], templates: Sequence[str] | str | None = None,
-                         ) -> np.ndarray:
-        """One unit vector per label: the renormalised mean over prompt templates (ensembling)."""
+                         prompts: Mapping[str, Sequence[str]] | None = None) -> np.ndarray:
+        """One unit vector per label: the renormalised mean over its prompt templates
+        (ensembling) and over any prompts of its own in ``prompts`` (label -> texts)."""
         if isinstance(templates, str):
             templates = [templates]
         templates = tuple(templates or DEFAULT_TEMPLATES)
         for t in templates:
             if "{}" not in t:
                 raise ClampError(f"template {t!r} has no '{{}}' where the label goes")
-        key = ("labels", tuple(labels), templates)
+        own = {label: tuple((prompts or {}).get(label, ())) for label in labels}
+        key = ("labels", tuple(labels), templates, tuple(own.values()))
         if key not in self._text_cache:
             if len(self._text_cache) > 256:
                 self._text_cache.clear()
-            prompts = [t.format(label) for label in labels for t in templates]
-            emb = self.encode_texts(prompts).reshape(len(labels), len(templates), -1)
-            self._text_cache[key] = l2_normalise(emb.mean(1))
+            texts = [[t.format(label) for t in templates] + list(own[label]) for label in labels]
+            emb = self.encode_texts([t for group in texts for t in group])
+            ends = np.cumsum([len(g) for g in texts])
+            self._text_cache[key] = l2_normalise(np.stack(
+                [emb[end - len(g):end].mean(0) for g, end in zip(texts, ends)]))
         return self._text_cache[key]
 
     def cached_texts(self, name: str, make) -> tuple[list[str], np.ndarray]:
@@ -137,20 +141,20 @@ class Clamp:
         return self._text_cache[name]
 
     def classify(self, score: Any, labels: Sequence[str], templates: Sequence[str] | str | None = None,
-                 ) -> list[tuple[str, float]]:
+                 prompts: Mapping[str, Sequence[str]] | None = None) -> list[tuple[str, float]]:
         """Labels with probabilities (softmax of scaled cosine), best first."""
         labels = [str(x).strip() for x in labels if str(x).strip()]
         if len(labels) < 2:
             raise ClampError("classify needs at least two labels")
         music = self.encode_scores([score])[0]
-        return self.rank_labels(music, labels, templates)
+        return self.rank_labels(music, labels, templates, prompts)
 
     def classify_set(self, score: Any, label_set: str) -> list[tuple[str, float]]:
         """Classify against a built-in label set (see clamp_core.labels) or a JSON file."""
         from .labels import load_label_set
 
         ls = load_label_set(label_set)
-        return self.rank_labels(self.encode_scores([score])[0], ls.labels, ls.templates)
+        return self.rank_labels(self.encode_scores([score])[0], ls.labels, ls.templates, ls.prompts)
 
     def caption(self, score: Any):
         """A :class:`clamp_core.caption.Caption`: facts, facets with probabilities, best sentence."""
@@ -159,8 +163,9 @@ class Clamp:
         return caption(self, score)
 
     def rank_labels(self, music: np.ndarray, labels: Sequence[str],
-                    templates: Sequence[str] | str | None = None) -> list[tuple[str, float]]:
-        sims = self.label_embeddings(labels, templates) @ music
+                    templates: Sequence[str] | str | None = None,
+                    prompts: Mapping[str, Sequence[str]] | None = None) -> list[tuple[str, float]]:
+        sims = self.label_embeddings(labels, templates, prompts) @ music
         logits = self.logit_scale * sims
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()

@@ -135,7 +135,7 @@ def caption(clamp, score: Any, facets: tuple[str, ...] = FACETS, top: int = 3) -
     ranked = {}
     for name in facets:
         ls = load_label_set(name)
-        ranked[name] = clamp.rank_labels(music, ls.labels, ls.templates)[:top]
+        ranked[name] = clamp.rank_labels(music, ls.labels, ls.templates, ls.prompts)[:top]
     bank = clamp.cached_texts("caption_bank", sentence_bank)
     sims = bank[1] @ music
     best = int(np.argmax(sims))

@@ -191,13 +191,14 @@ def classify(file: str, labels: str | None, label_set: str | None, templates: tu
 
     if bool(labels) == bool(label_set):
         raise click.UsageError("give exactly one of --labels and --label-set")
+    own = None
     if label_set:
         ls = load_label_set(label_set)
-        names, tmpl = list(ls.labels), list(templates) or list(ls.templates)
+        names, tmpl, own = list(ls.labels), list(templates) or list(ls.templates), ls.prompts
     else:
         names, tmpl = [x.strip() for x in labels.split(",") if x.strip()], list(templates) or None
     clamp = _load_clamp(model_name)
-    ranked = clamp.classify(file, names, tmpl)
+    ranked = clamp.classify(file, names, tmpl, own)
     if as_json:
         _emit_json({"file": file, "model": model_name,
                     "labels": [{"label": a, "probability": round(p, 4)} for a, p in ranked]})

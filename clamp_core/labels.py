@@ -1,13 +1,15 @@
 """Label sets: built-in presets (JSON files in clamp_core/data/label_sets) or a user's own file.
 
-A label set names its labels and the prompt templates whose embeddings are averaged per label.
+A label set names its labels and the prompt templates whose embeddings are averaged per label;
+``prompts`` may add texts of its own to a label ("by Johann Sebastian Bach (1685-1750)"): a
+label is then the mean of its templated and its own prompts.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ClampError
@@ -22,6 +24,7 @@ class LabelSet:
     templates: tuple[str, ...]
     facet: str = ""
     description: str = ""
+    prompts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # label -> its own prompts
 
 
 def builtin_names() -> list[str]:
@@ -39,7 +42,19 @@ def _parse(data: object, where: str) -> LabelSet:
     if len(labels) < 2:
         raise ClampError(f"{where}: a label set needs at least two labels")
     return LabelSet(str(data.get("name") or Path(where).stem), labels, templates,
-                    str(data.get("facet", "")), str(data.get("description", "")))
+                    str(data.get("facet", "")), str(data.get("description", "")),
+                    _label_prompts(data.get("prompts"), labels, where))
+
+
+def _label_prompts(raw: object, labels: tuple[str, ...], where: str) -> dict[str, tuple[str, ...]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(v, list) for v in raw.values()):
+        raise ClampError(f"{where}: 'prompts' maps a label to a list of texts")
+    unknown = [k for k in raw if k not in labels]
+    if unknown:
+        raise ClampError(f"{where}: 'prompts' names {unknown[0]!r}, which is not one of the labels")
+    return {k: tuple(str(t) for t in v if str(t).strip()) for k, v in raw.items()}
 
 
 def load_label_set(name_or_path: str) -> LabelSet:

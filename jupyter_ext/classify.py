@@ -28,11 +28,13 @@ class ClampClassify(ClampWidget):
                  templates: Sequence[str] | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self._clamp = resolve_model(model)
+        self._prompts: dict[str, tuple[str, ...]] = {}  # a label set's own prompts per label
         if isinstance(labels, str):
             from clamp_core.labels import load_label_set
 
             ls = load_label_set(labels)
             labels, templates = list(ls.labels), templates or list(ls.templates)
+            self._prompts = ls.prompts
         self._templates = list(templates) if templates else None
         if len({str(x).strip() for x in labels if str(x).strip()}) < 2:
             raise ClampError("ClampClassify needs at least two labels (or a label set name)")
@@ -51,7 +53,7 @@ class ClampClassify(ClampWidget):
             if len(labels) < 2:
                 self.probabilities = []
                 raise ClampError("add at least two labels to classify")
-            ranked = self._clamp.rank_labels(self._music, labels, self._templates)
+            ranked = self._clamp.rank_labels(self._music, labels, self._templates, self._prompts)
             self.probabilities = [{"label": a, "probability": round(p, 6)} for a, p in ranked]
         return ranked
 

@@ -46,6 +46,10 @@ def test_template_ensembling_is_the_mean_of_prompts(clamp):
     a, b = clamp.encode_texts(["a reel", "an Irish reel"])
     mean = (a + b) / np.linalg.norm(a + b)
     assert np.allclose(two[0], mean, atol=1e-5) and np.allclose(one[0], a, atol=1e-5)
+    # a label's own prompts join its templated ones; other labels keep their templates only
+    own = clamp.label_embeddings(["reel", "jig"], ["a {}"], {"reel": ["an Irish reel"]})
+    assert np.allclose(own[0], two[0], atol=1e-5)
+    assert np.allclose(own[1], clamp.encode_texts(["a jig"])[0], atol=1e-5)
 
 
 def test_int8_precision_stays_close_to_fp32(clamp, tmp_path):

@@ -41,6 +41,21 @@ def test_user_label_set_file_and_errors(tmp_path):
     f.write_text("{not json")
     with pytest.raises(ClampError, match="not a readable JSON"):
         load_label_set(str(f))
+    f.write_text(json.dumps({"labels": ["jig", "reel"], "prompts": {"jig": ["a lively tune in 6/8"]}}))
+    assert load_label_set(str(f)).prompts == {"jig": ("a lively tune in 6/8",)}
+    f.write_text(json.dumps({"labels": ["jig", "reel"], "prompts": {"waltz": ["in 3/4"]}}))
+    with pytest.raises(ClampError, match="'waltz', which is not one of the labels"):
+        load_label_set(str(f))
+    f.write_text(json.dumps({"labels": ["jig", "reel"], "prompts": {"jig": "in 6/8"}}))
+    with pytest.raises(ClampError, match="maps a label to a list"):
+        load_label_set(str(f))
+
+
+def test_composers_are_also_named_with_dates_and_era():
+    ls = load_label_set("composers")
+    assert set(ls.prompts) == set(ls.labels)
+    assert "by Johann Sebastian Bach (1685-1750)" in ls.prompts["Johann Sebastian Bach"]
+    assert all("?" not in t for texts in ls.prompts.values() for t in texts)
 
 
 def test_fact_helpers():

@@ -99,8 +99,8 @@ def test_prompt_rules_follow_the_training_texts():
     """Region prompts name the places the class's training songs come from, most frequent first,
     from every training song (not the probe's subsample); composers are named in full, as the
     training texts name them."""
-    from clamp_core.data_texts import build_texts
     from clamp_core.data_labels import WorkInfo
+    from clamp_core.data_texts import build_texts
     from clamp_core.evaluate import TASKS
 
     def song(i, region, detail):
