@@ -137,7 +137,9 @@ def zero_shot(bundle: Path, data: str | None) -> dict:
     if data and Path(data).is_file():
         from clamp_core.train import load_records
 
-        recs, source = load_records(data, split="test"), f"frozen test split of {data}"
+        # test works scored, train works feed the prompt rules (export/quality.py)
+        recs = [r for r in load_records(data) if r.get("split") in ("test", "train")]
+        source = f"frozen test split of {data}"
     else:
         from music21 import corpus
 
@@ -154,7 +156,7 @@ def zero_shot(bundle: Path, data: str | None) -> dict:
     for v in ("fp32", "int8"):
         m = load_bundle(bundle, device="cpu", precision=v)
         res[v] = zero_shot_accuracy(m.encode_abc, m.encode_texts, recs)
-    return {"source": source, "works": len(recs), **res,
+    return {"source": source, "works": sum(r.get("split", "test") == "test" for r in recs), **res,
             "change_points": accuracy_change(res["fp32"], res["int8"])}
 
 

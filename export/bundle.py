@@ -165,5 +165,5 @@ def _zero_shot(work: Path, manifest: dict, records: list[dict]) -> dict:
             results[variant] = zero_shot_accuracy(m.encode_abc, m.encode_texts, records)
     finally:
         (work / MANIFEST).unlink(missing_ok=True)
-    return {"test_works": len(records), "fp32": results["fp32"], "int8": results["int8"],
+    return {"test_works": sum(r.get("split", "test") == "test" for r in records), "fp32": results["fp32"], "int8": results["int8"],
             "change_points": accuracy_change(results["fp32"], results["int8"])}

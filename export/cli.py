@@ -72,7 +72,9 @@ def main(model_dir: str, out: str, fp16: bool, int8: bool, opset: int, no_verify
 
         if eval_data and not int8:
             raise ClampError("--eval-data measures the int8 variant; add --int8")
-        records = load_records(eval_data, split="test") if eval_data else None
+        # the test split is scored; the train split feeds the prompt rules (export/quality.py)
+        records = ([r for r in load_records(eval_data) if r.get("split") in ("test", "train")]
+                   if eval_data else None)
         t0 = time.perf_counter()
         model = load_model(model_dir)
         manifest = build_bundle(model, model_dir, out, fp16=fp16, int8=int8, opset=opset,

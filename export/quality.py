@@ -13,11 +13,15 @@ from clamp_core.metrics import l2_normalise
 Encode = Callable[[Sequence[str]], np.ndarray]
 
 
-def task_sets(test: list[dict]) -> list[tuple[str, list[dict], dict[str, list[str]]]]:
-    """(task name, records, class -> prompts) for every evaluate task this split supports;
-    classes are those with at least the task's minimum of test works."""
+def task_sets(records: list[dict]) -> list[tuple[str, list[dict], dict[str, list[str]]]]:
+    """(task name, test records, class -> prompts) for every evaluate task the records support;
+    classes are those with at least the task's minimum of test works. ``records`` may be a whole
+    dataset: its test split is scored and its train split feeds the prompt rules (a region's
+    places), as in `clamp evaluate`; records without a split are all test records."""
     from clamp_core.evaluate import TASKS, _task_records
 
+    test = [r for r in records if r.get("split", "test") == "test"]
+    train = [r for r in records if r.get("split") == "train"] or None
     out = []
     for task in TASKS:
         recs = _task_records(test, task)
@@ -26,14 +30,14 @@ def task_sets(test: list[dict]) -> list[tuple[str, list[dict], dict[str, list[st
         if len(classes) < 2:
             continue
         recs = [r for r in recs if r["labels"][task.label] in classes]
-        out.append((task.name, recs, task.class_prompts(classes)))
+        out.append((task.name, recs, task.class_prompts(classes, train and _task_records(train, task))))
     return out
 
 
-def zero_shot_accuracy(encode_music: Encode, encode_text: Encode, test: list[dict]) -> dict:
+def zero_shot_accuracy(encode_music: Encode, encode_text: Encode, records: list[dict]) -> dict:
     """Accuracy per task: nearest class prototype (renormalised mean of prompt embeddings)."""
     results = {}
-    for name, recs, prompts in task_sets(test):
+    for name, recs, prompts in task_sets(records):
         classes = list(prompts)
         protos = np.stack([l2_normalise(l2_normalise(encode_text(prompts[c])).mean(0))
                            for c in classes])

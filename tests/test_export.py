@@ -173,3 +173,19 @@ def test_official_shaped_model_exports(tmp_path):
     assert np.abs(onnx_clamp.encode_texts(texts) - torch_clamp.encode_texts(texts)).max() < 1e-4
     abc = (FIXTURES / "abc" / "wikimt_sample.abc").read_text()
     assert np.abs(onnx_clamp.encode_abc([abc]) - torch_clamp.encode_abc([abc])).max() < 1e-4
+
+
+def test_quality_scores_the_test_split_with_prompts_from_the_train_split():
+    from export.quality import task_sets
+
+    def song(i, split, region, detail):
+        return {"id": str(i), "split": split, "abc": "X:1\nK:C\nCDEF|\n",
+                "labels": {"collection": "essen", "region": region, "region_detail": detail}}
+
+    recs = ([song(i, "train", "china", "china, shaanxi, yanchang") for i in range(3)]
+            + [song(i, "train", "other", "europa, irland") for i in range(3, 5)]
+            + [song(i, "test", r, d) for i, (r, d) in enumerate(
+                [("china", "china, shaanxi")] * 3 + [("other", "europa, irland")] * 3, 10)])
+    (name, scored, prompts), = task_sets(recs)
+    assert name == "essen_region" and {r["split"] for r in scored} == {"test"} and len(scored) == 6
+    assert prompts == {"china": ["a folk song from China"], "other": ["a folk song from Ireland"]}
