@@ -68,6 +68,17 @@ def retrieval_metrics(ranks: np.ndarray) -> dict:
             "hit@1": float(np.mean(ranks <= 1)), "hit@10": float(np.mean(ranks <= 10)), "n": len(ranks)}
 
 
+def relevance_metrics(sims: np.ndarray, relevant: np.ndarray, k: int = 10) -> dict:
+    """Ranking of every item a query is true of, not only its source: ``relevant[i, j]`` says
+    query i describes item j. Precision@k, the MRR of the first relevant item, and what a random
+    ranking gets (the mean share of relevant items)."""
+    order = np.argsort(-sims, axis=1, kind="stable")
+    ranked = np.take_along_axis(relevant, order, axis=1)
+    first = ranked.argmax(1) + 1
+    return {f"precision@{k}": float(ranked[:, :k].mean()), "mrr_first_relevant": float(np.mean(1.0 / first)),
+            f"random_precision@{k}": float(relevant.mean()), "n": len(sims)}
+
+
 def random_retrieval(n: int) -> dict:
     """Expected figures for a uniformly random ranking of n items."""
     return {"mrr": float(np.sum(1.0 / np.arange(1, n + 1)) / n), "hit@1": 1.0 / n,

@@ -40,6 +40,16 @@ def test_bootstrap_interval_brackets_the_score_and_narrows_with_more_works():
     assert M.bootstrap_ci(small) == [lo, hi]  # seeded: the report is reproducible
 
 
+def test_relevance_metrics_count_every_work_a_query_describes():
+    sims = np.array([[0.9, 0.8, 0.1, 0.0], [0.1, 0.2, 0.3, 0.9]])
+    relevant = np.array([[True, False, True, False], [True, False, False, False]])
+    r = M.relevance_metrics(sims, relevant, k=2)
+    # query 0: ranked 0,1,2,3 -> relevant at rank 1; query 1: ranked 3,2,1,0 -> first at rank 4
+    assert r["mrr_first_relevant"] == pytest.approx((1 + 1 / 4) / 2)
+    assert r["precision@2"] == pytest.approx((1 / 2 + 0) / 2)
+    assert r["random_precision@2"] == pytest.approx(3 / 8)
+
+
 def test_linear_probe_separates_separable_data():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 1, (40, 8)), rng.normal(3, 1, (40, 8))])
@@ -78,6 +88,10 @@ def test_evaluate_cli_writes_results(tmp_path, wikimt, run_clamp):
     # Queries never contain the title of their work.
     assert all(q in ("an Irish reel", "an Irish jig", "an Irish hornpipe", "a tune in 4/4")
                for q in ret["examples"])
+    anym = ret["text_to_music_any_match"]
+    # every query is one of three phrases shared by 5 works (tune type) or by all 15 (metre)
+    assert anym["n"] == 15 and 0.3 < anym["random_precision@10"] < 1
+    assert 0 <= anym["precision@10"] <= 1 and "precision@10" in out.with_suffix(".md").read_text()
     desc = ret["text_to_music_description"]
     assert desc["n"] == 15 and 0 < desc["mrr"] <= 1
     # The joined description holds every title-free candidate and still no title.
