@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +27,7 @@ class Task:
     name: str
     label: str
     collections: tuple[str, ...]
-    prompts: dict[str, list[str]] = field(default_factory=dict)  # class -> prompts (ensembled)
-    templates: tuple[str, ...] = ("{}",)  # used for classes without explicit prompts
+    templates: tuple[str, ...] = ("{}",)  # used for classes the prompt rule does not cover
     top: int | None = None  # keep the most frequent classes only
     min_test: int = 3  # a class needs this many test works
     # prompts of a class made from a rule and the class's training records, when given
@@ -39,7 +38,7 @@ class Task:
         for c in classes:
             if self.prompt_rule and train is not None:
                 out[c] = self.prompt_rule(c, [r for r in train if r["labels"].get(self.label) == c])
-            out[c] = out.get(c) or self.prompts.get(c) or [t.format(c) for t in self.templates]
+            out[c] = out.get(c) or [t.format(c) for t in self.templates]
         return out
 
 
