@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from abc_roundtrip_util import compare, load_work, sample_works
 from music21 import converter
 
-from clamp_core.abc import stream_to_abc
+from clamp_core.notation.writer import stream_to_abc
 
 WIKIMT = Path("/work/shared/data/wikimt/wikimt_abc.jsonl")
 RESULTS = ROOT / "bench" / "results"

@@ -85,8 +85,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     from clamp_core.api import Clamp
-    from clamp_core.index import Index
-    from clamp_core.scores import load_score
+    from clamp_core.index.library import Index
+    from clamp_core.scores.load import load_score
 
     files = sorted(args.scores.glob("*.mxl"))[: args.n]
     if not files:

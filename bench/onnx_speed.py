@@ -29,10 +29,10 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clamp_core.checkpoint import create_model, load_model
-from clamp_core.config import preset
-from clamp_core.onnx_backend import load_bundle
-from clamp_core.patches import pad_batch, patchify
+from clamp_core.model.checkpoint import create_model, load_model
+from clamp_core.model.config import preset
+from clamp_core.runtime.onnx_encoder import load_bundle
+from clamp_core.notation.patches import pad_batch, patchify
 from export.bundle import build_bundle
 from export.quality import accuracy_change, zero_shot_accuracy
 
@@ -135,7 +135,7 @@ def official_shaped_folder(tmp: Path) -> Path:
 
 def zero_shot(bundle: Path, data: str | None) -> dict:
     if data and Path(data).is_file():
-        from clamp_core.train import load_records
+        from clamp_core.training.contrastive import load_records
 
         # test works scored, train works feed the prompt rules (export/quality.py)
         recs = [r for r in load_records(data) if r.get("split") in ("test", "train")]
@@ -143,7 +143,7 @@ def zero_shot(bundle: Path, data: str | None) -> dict:
     else:
         from music21 import corpus
 
-        from clamp_core.abc_filter import filter_abc_header
+        from clamp_core.notation.header_filter import filter_abc_header
 
         recs, source = [], "Ryan's Mammoth tunes (music21 corpus) by R: field"
         for p in sorted(q for q in corpus.getPaths(fileExtensions=("abc",)) if "ryansMammoth" in str(q)):

@@ -189,8 +189,8 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma-separated: crash, service")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
-    from clamp_core.checkpoint import create_model
-    from clamp_core.config import preset
+    from clamp_core.model.checkpoint import create_model
+    from clamp_core.model.config import preset
 
     res: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                              "platform": platform.platform()}}

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clamp_core.index_search import AnnIndex, exact_topk, faiss_available
+from clamp_core.index.search import AnnIndex, exact_topk, faiss_available
 
 K = 10
 OUT = Path(__file__).parent / "results" / "search_latency"

@@ -1,36 +1,39 @@
 """clamp-notation: CLaMP for scores. Public API (imported lazily so that `import clamp_core`
-stays cheap and torch is only loaded by what needs it)."""
+stays cheap and torch is only loaded by what needs it).
+
+Layers, bottom up (docs/architecture.md): scores -> notation -> model / runtime -> index ->
+api (Clamp) -> front ends; datasets, training and evaluation sit beside, the CLI on top.
+"""
 
 from __future__ import annotations
 
-import importlib
-
-from .errors import ClampError
+from clamp_core.errors import ClampError
+from clamp_core.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Clamp": "api",
-    "ClampConfig": "config",
-    "ClampModel": "model",
-    "create_model": "checkpoint",
-    "load_model": "checkpoint",
-    "encode_abc": "encode",
-    "encode_texts": "encode",
-    "load_score": "scores",
-    "Score": "scores",
-    "ScoreMeta": "scores",
-    "stream_to_abc": "abc",
-    "filter_abc_header": "abc",
-    "to_abc": "convert",
-    "patchify": "patches",
-    "contrastive_loss": "loss",
+    "Clamp": ".api",
+    "Caption": ".caption",
+    "ClampConfig": ".model",
+    "ClampModel": ".model",
+    "create_model": ".model",
+    "load_model": ".model",
+    "Encoder": ".runtime",
+    "load_encoder": ".runtime",
+    "encode_abc": ".runtime.torch_encoder",
+    "encode_texts": ".runtime.torch_encoder",
+    "load_score": ".scores",
+    "Score": ".scores",
+    "ScoreMeta": ".scores",
+    "stream_to_abc": ".notation",
+    "filter_abc_header": ".notation",
+    "to_abc": ".notation",
+    "patchify": ".notation",
+    "contrastive_loss": ".model.loss",
+    "Index": ".index",
 }
 
 __all__ = ["ClampError", "__version__", *list(_EXPORTS)]  # noqa: PLE0604 - names from a dict
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module 'clamp_core' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ClampError
-from .metrics import l2_normalise
+from clamp_core.errors import ClampError
+from clamp_core.evaluation.metrics import l2_normalise
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,10 @@ class Clamp:
         """
         if backend not in ("auto", "torch", "onnx"):
             raise ClampError(f"backend must be 'auto', 'torch' or 'onnx', not {backend!r}")
-        from .onnx_backend import find_bundle
+        from clamp_core.runtime.onnx_encoder import find_bundle
 
         if backend == "onnx" or (backend == "auto" and find_bundle(name_or_path) is not None):
-            from .onnx_backend import load_bundle  # torch-free path
+            from clamp_core.runtime.onnx_encoder import load_bundle  # torch-free path
 
             model = load_bundle(name_or_path, device=device, precision=precision, threads=threads)
             log.info("loaded %s with ONNX Runtime on %s (%s)", name_or_path, model.provider,
@@ -52,8 +52,8 @@ class Clamp:
             return cls(model, str(name_or_path), model.device, model.precision, backend="onnx")
         import torch
 
-        from . import precision as prec
-        from .checkpoint import load_model
+        from clamp_core.runtime import precision as prec
+        from clamp_core.model.checkpoint import load_model
 
         device = device or "cpu"
         model = load_model(name_or_path, device=device)
@@ -77,8 +77,8 @@ class Clamp:
     # -- encoding --------------------------------------------------------------------------
     def score_abc(self, score: Any) -> str:
         """The model-ready ABC of a path, ABC text, music21 stream or loaded Score."""
-        from .convert import score_to_abc
-        from .scores import Score, load_score
+        from clamp_core.notation.convert import score_to_abc
+        from clamp_core.scores.load import Score, load_score
 
         return score_to_abc(score if isinstance(score, Score) else load_score(score))
 
@@ -86,7 +86,7 @@ class Clamp:
         if self.backend == "onnx":
             feats = self.model.encode_abc(list(abcs), batch_size=batch_size)
             return l2_normalise(feats) if normalize else feats
-        from .encode import encode_abc
+        from clamp_core.runtime.torch_encoder import encode_abc
 
         amp = "bf16" if self.precision == "bf16" else "fp32"
         feats = encode_abc(self._runner, list(abcs), batch_size=batch_size, precision=amp)
@@ -104,7 +104,7 @@ class Clamp:
         if self.backend == "onnx":
             feats = self.model.encode_texts(list(texts), batch_size=batch_size)
             return l2_normalise(feats) if normalize else feats
-        from .encode import encode_texts
+        from clamp_core.runtime.torch_encoder import encode_texts
 
         amp = "bf16" if self.precision == "bf16" else "fp32"
         feats = encode_texts(self._runner, list(texts), batch_size=batch_size, precision=amp)
@@ -151,14 +151,14 @@ class Clamp:
 
     def classify_set(self, score: Any, label_set: str) -> list[tuple[str, float]]:
         """Classify against a built-in label set (see clamp_core.labels) or a JSON file."""
-        from .labels import load_label_set
+        from clamp_core.labels import load_label_set
 
         ls = load_label_set(label_set)
         return self.rank_labels(self.encode_scores([score])[0], ls.labels, ls.templates, ls.prompts)
 
     def caption(self, score: Any):
         """A :class:`clamp_core.caption.Caption`: facts, facets with probabilities, best sentence."""
-        from .caption import caption
+        from clamp_core.caption import caption
 
         return caption(self, score)
 
@@ -175,7 +175,7 @@ class Clamp:
     # -- library index ---------------------------------------------------------------------
     def search(self, query: str, index, k: int = 10) -> list:
         """The k scores of a library index (an ``Index`` or its folder) nearest a text query."""
-        from .index import as_index
+        from clamp_core.index.library import as_index
 
         if not isinstance(query, str) or not query.strip():
             raise ClampError("search needs a non-empty text query")
@@ -188,7 +188,7 @@ class Clamp:
         left out of its own results when ``exclude_self``."""
         import os
 
-        from .index import as_index
+        from clamp_core.index.library import as_index
 
         idx = as_index(index)
         idx.check_model(self)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .labels import load_label_set
+from clamp_core.labels import load_label_set
 
 # Facet label sets a caption ranks, in the order the paragraph mentions them.
 FACETS = ("genres", "moods", "tune_types", "ensembles", "eras")
@@ -126,8 +126,8 @@ def _top(ranked: list[tuple[str, float]]) -> str:
 
 def caption(clamp, score: Any, facets: tuple[str, ...] = FACETS, top: int = 3) -> Caption:
     """Describe a score with a loaded :class:`clamp_core.api.Clamp`."""
-    from .convert import score_to_abc
-    from .scores import Score, load_score
+    from clamp_core.notation.convert import score_to_abc
+    from clamp_core.scores.load import Score, load_score
 
     loaded = score if isinstance(score, Score) else load_score(score)
     music = clamp.encode_abc([score_to_abc(loaded)])[0]

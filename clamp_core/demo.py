@@ -45,9 +45,9 @@ def corpus_slice(dest: Path) -> list[Path]:
 
 
 def _model():
-    from .api import Clamp
-    from .checkpoint import DEFAULT_MODEL_DIR, create_model
-    from .config import preset
+    from clamp_core.api import Clamp
+    from clamp_core.model.checkpoint import DEFAULT_MODEL_DIR, create_model
+    from clamp_core.model.config import preset
 
     if (DEFAULT_MODEL_DIR / "config.json").is_file():
         return Clamp.load("default"), "default"
@@ -67,7 +67,7 @@ def _hits(hits) -> None:
 
 
 def main() -> int:
-    from .index import build_index, model_fingerprint
+    from clamp_core.index.library import build_index, model_fingerprint
 
     t0 = time.time()
     clamp, name = _model()

@@ -1,4 +1,4 @@
-"""Label sets: built-in presets (JSON files in clamp_core/data/label_sets) or a user's own file.
+"""Label sets: built-in presets (JSON files in clamp_core/resources/label_sets) or a user's own file.
 
 A label set names its labels and the prompt templates whose embeddings are averaged per label;
 ``prompts`` may add texts of its own to a label ("by Johann Sebastian Bach (1685-1750)"): a
@@ -12,9 +12,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ClampError
+from clamp_core.errors import ClampError
+from clamp_core.resources import LABEL_SETS_DIR
 
-BUILTIN_DIR = Path(__file__).parent / "data" / "label_sets"
+BUILTIN_DIR = LABEL_SETS_DIR
 
 
 @dataclass(frozen=True)

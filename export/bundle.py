@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 
 from clamp_core.errors import ClampError
-from clamp_core.model import ClampModel
-from clamp_core.onnx_backend import MANIFEST, default_threads
+from clamp_core.model.modelling import ClampModel
+from clamp_core.runtime.onnx_encoder import MANIFEST, default_threads
 
 from . import quantize, verify
 from .manifest import file_facts, new_manifest, write_manifest
@@ -36,7 +36,7 @@ def _verification_providers(variant: str) -> list:
     """fp16 is meant for CUDA: verify it there when CUDA works here, else on CPU."""
     import onnxruntime as ort
 
-    from clamp_core.onnx_providers import CPU, choose_providers, cuda_unusable_reason
+    from clamp_core.runtime.providers import CPU, choose_providers, cuda_unusable_reason
 
     if variant != "fp16":
         return [CPU]
@@ -74,7 +74,7 @@ def build_bundle(model: ClampModel, source: str, out: Path, fp16: bool = False, 
                  ) -> dict:
     """Write a verified bundle for ``model`` to ``out``; returns the manifest."""
     from clamp_core.api import Clamp
-    from clamp_core.index_workers import model_fingerprint
+    from clamp_core.index.workers import model_fingerprint
 
     out = Path(out)
     _prepare_target(out)
@@ -153,7 +153,7 @@ def _verify(refs: dict, work: Path, manifest: dict) -> list[str]:
 
 def _zero_shot(work: Path, manifest: dict, records: list[dict]) -> dict:
     """Zero-shot accuracy of the fp32 and int8 graphs through the runtime, same test records."""
-    from clamp_core.onnx_backend import load_bundle
+    from clamp_core.runtime.onnx_encoder import load_bundle
 
     from .quality import accuracy_change, zero_shot_accuracy
 

@@ -9,7 +9,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-from clamp_core.onnx_backend import BUNDLE_FORMAT, BUNDLE_VERSION, MANIFEST
+from clamp_core.runtime.onnx_encoder import BUNDLE_FORMAT, BUNDLE_VERSION, MANIFEST
 
 _PACKAGES = ("clamp-notation", "torch", "transformers", "tokenizers", "onnx", "onnxscript",
              "onnxruntime", "onnxruntime-gpu", "numpy")

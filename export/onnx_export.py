@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from clamp_core.errors import ClampError
-from clamp_core.model import ClampModel
+from clamp_core.model.modelling import ClampModel
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from clamp_core.metrics import l2_normalise
+from clamp_core.evaluation.metrics import l2_normalise
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 
@@ -18,7 +18,7 @@ def task_sets(records: list[dict]) -> list[tuple[str, list[dict], dict[str, list
     classes are those with at least the task's minimum of test works. ``records`` may be a whole
     dataset: its test split is scored and its train split feeds the prompt rules (a region's
     places), as in `clamp evaluate`; records without a split are all test records."""
-    from clamp_core.evaluate import TASKS, _task_records
+    from clamp_core.evaluation.report import TASKS, _task_records
 
     test = [r for r in records if r.get("split", "test") == "test"]
     train = [r for r in records if r.get("split") == "train"] or None
@@ -50,7 +50,7 @@ def zero_shot_accuracy(encode_music: Encode, encode_text: Encode, records: list[
 
 
 def _label(task_name: str) -> str:
-    from clamp_core.evaluate import TASKS
+    from clamp_core.evaluation.report import TASKS
 
     return next(t.label for t in TASKS if t.name == task_name)
 

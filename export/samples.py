@@ -7,9 +7,9 @@ import functools
 
 import numpy as np
 
-from clamp_core.abc_filter import filter_abc_header
+from clamp_core.notation.header_filter import filter_abc_header
 from clamp_core.labels import builtin_names, load_label_set
-from clamp_core.patches import pad_batch, patchify
+from clamp_core.notation.patches import pad_batch, patchify
 
 
 @functools.lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from clamp_core.errors import ClampError
-from clamp_core.model import ClampModel
+from clamp_core.model.modelling import ClampModel
 
 from . import samples
 

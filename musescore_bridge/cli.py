@@ -1,6 +1,7 @@
 """CLI verbs of the MuseScore bridge: `clamp serve` and `clamp musescore ...`.
 
-Registered on clamp_core's click group when clamp_core.cli imports this module.
+Attached to the `clamp` group lazily by clamp_core.cli.root (its COMMANDS table): nothing
+imports this module until one of its verbs runs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from clamp_core.cli import _emit_json, cli
+from clamp_core.cli.output import emit_json
 from clamp_core.errors import ClampError
 
 from . import discovery
@@ -38,7 +39,7 @@ def running_service() -> dict | None:
     return info if status == 200 and body.get("ok") else None
 
 
-@cli.command()
+@click.command()
 @click.option("--model", "model_name", default="default", show_default=True,
               help="Model folder, or 'default' for the model shipped with clamp-notation.")
 @click.option("--host", default="127.0.0.1", show_default=True,
@@ -103,7 +104,7 @@ def serve(model_name: str, host: str, port: int, allow_remote: bool, indexes: tu
 def _report(info: dict, as_json: bool, what: str) -> None:
     public = {k: v for k, v in info.items() if k != "token"}
     if as_json:
-        _emit_json({**public, "discovery": str(discovery.discovery_path())})
+        emit_json({**public, "discovery": str(discovery.discovery_path())})
     else:
         click.echo(f"clamp service {what} at {info['url']} (pid {info['pid']}); discovery file "
                    f"{discovery.discovery_path()}")
@@ -139,7 +140,7 @@ def _start_detached() -> None:
 
 
 # -- clamp musescore ...
-@cli.group()
+@click.group()
 def musescore() -> None:
     """The MuseScore plugin: install it, and run its actions on score files from scripts."""
 
@@ -156,7 +157,7 @@ def install_cmd(ms_version: str | None, folder: str | None, as_json: bool) -> No
 
     done = install(int(ms_version) if ms_version else None, folder)
     if as_json:
-        _emit_json({"installed": [str(p) for p in done]})
+        emit_json({"installed": [str(p) for p in done]})
         return
     for p in done:
         click.echo(f"installed the CLaMP plugin in {p}")
@@ -174,7 +175,7 @@ def uninstall_cmd(ms_version: str | None, folder: str | None, as_json: bool) -> 
 
     removed = uninstall(int(ms_version) if ms_version else None, folder)
     if as_json:
-        _emit_json({"removed": [str(p) for p in removed]})
+        emit_json({"removed": [str(p) for p in removed]})
     elif removed:
         for p in removed:
             click.echo(f"removed {p}")
@@ -196,7 +197,7 @@ def _score_options(f):
 
 def _run(action: str, file: str, model_name: str, use_service: bool, options: dict) -> dict:
     """One action on a score file, here or through the running service; the service's JSON."""
-    from clamp_core.scores import load_score
+    from clamp_core.scores.load import load_score
 
     from .tasks import Engine
 
@@ -242,7 +243,7 @@ def _upload(file: str) -> dict:
         return {"musicxml_base64": base64.b64encode(path.read_bytes()).decode("ascii")}
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
-    from clamp_core.scores import load_score
+    from clamp_core.scores.load import load_score
 
     xml = GeneralObjectExporter(load_score(file).stream).parse()
     return {"musicxml_base64": base64.b64encode(xml).decode("ascii")}
@@ -254,7 +255,7 @@ def ms_caption(file: str, model_name: str, use_service: bool, as_json: bool) -> 
     """Caption a score file (any format, .mscz/.mscx included) as the plugin does."""
     res = _run("caption", file, model_name, use_service, {})
     if as_json:
-        _emit_json(res)
+        emit_json(res)
     else:
         import textwrap
 
@@ -273,7 +274,7 @@ def ms_classify(file: str, model_name: str, use_service: bool, as_json: bool, la
     opts = {"labels": labels} if labels else {"label_set": label_set}
     res = _run("classify", file, model_name, use_service, opts)
     if as_json:
-        _emit_json(res)
+        emit_json(res)
         return
     width = max(len(r["label"]) for r in res["labels"])
     for r in res["labels"]:
@@ -290,7 +291,7 @@ def ms_similar(file: str, model_name: str, use_service: bool, as_json: bool, ind
     """Scores of a library index most like a score file, as the plugin lists them."""
     res = _run("similar", file, model_name, use_service, {"index": index_path, "k": k})
     if as_json:
-        _emit_json(res)
+        emit_json(res)
         return
     if not res["results"]:
         click.echo("no results: the index is empty")

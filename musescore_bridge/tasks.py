@@ -36,14 +36,14 @@ class RequestTimeout(Exception):
 
 
 def read_score(payload: dict, raw: bytes | None = None, raw_kind: str | None = None):
-    """The request's score as a loaded ``clamp_core.scores.Score`` and the input kind.
+    """The request's score as a loaded ``clamp_core.scores.load.Score`` and the input kind.
 
     JSON requests carry exactly one of ``musicxml`` (text), ``musicxml_base64`` (MusicXML or
     compressed .mxl bytes) or ``cursor`` (the plugin's cursor-walk JSON); a raw upload's bytes
     come as ``raw`` with ``raw_kind`` "musicxml" or "mxl".
     """
-    from clamp_core.scores import load_score
-    from clamp_core.scores_formats import parse_musicxml_bytes
+    from clamp_core.scores.load import load_score
+    from clamp_core.scores.formats import parse_musicxml_bytes
 
     from .cursor_json import cursor_json_to_stream
 
@@ -174,7 +174,7 @@ class Engine:
 
     # -- the tasks (called on the worker thread) --------------------------------------------------
     def _index(self, path: str):
-        from clamp_core.index import Index
+        from clamp_core.index.library import Index
 
         if not isinstance(path, str) or not path.strip():
             raise ClampError("'index' must be the path of a library index folder "

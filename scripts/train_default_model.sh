@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The exact recipe of the default model shipped in clamp_core/data/default_model.
+# The exact recipe of the default model shipped in clamp_core/resources/default_model.
 # Resumable: re-running continues each stage from its last checkpoint.
 #   DATA  dataset JSONL from `clamp dataset build` (music21 corpus + OpenScore Lieder)
 #   WORK  scratch folder for checkpoints
@@ -58,6 +58,6 @@ $CLAMP train "$DATA" --init "$WORK/paired3" --out "$WORK/paired4" "${COMMON[@]}"
   --paired-weight 8
 # 6. Evaluation on the frozen test split, then the fp16 package copy with its model card.
 $CLAMP evaluate "$WORK/paired4" --data "$DATA" --out bench/results/quality.json --max-probe 1000
-.venv/bin/python -m clamp_core.model_card "$WORK/paired4" clamp_core/data/default_model \
+.venv/bin/python -m clamp_core.training.model_card "$WORK/paired4" clamp_core/resources/default_model \
   --quality bench/results/quality.json --recipe "scripts/train_default_model.sh (SEED=$SEED PRE_STEPS=$PRE_STEPS EPOCHS=$EPOCHS)" \
   --data-summary "${DATA%.jsonl}.summary.json" --stages "$STAGES"

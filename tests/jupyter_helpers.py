@@ -59,7 +59,7 @@ def default_clamp():
 @pytest.fixture(scope="session")
 def small_index(tmp_path_factory, default_clamp) -> Path:
     """An index of ``library_files`` built with the default model (in this process)."""
-    from clamp_core.index import build_index
+    from clamp_core.index.library import build_index
 
     root = tmp_path_factory.mktemp("jupyter_library")
     library = library_files(root / "library")

@@ -1,4 +1,4 @@
-"""Tests for the ABC writer (clamp_core.abc) and the official header filter."""
+"""Tests for the ABC writer (clamp_core.notation.writer) and the official header filter."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from music21 import (
     tempo,
 )
 
-from clamp_core.abc import filter_abc_header, stream_to_abc
+from clamp_core.notation.writer import filter_abc_header, stream_to_abc
 from clamp_core.errors import ClampError
 
 sys.path.insert(0, str(Path(__file__).parent))

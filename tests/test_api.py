@@ -9,8 +9,8 @@ from clamp_core import Clamp, ClampError
 
 @pytest.fixture(scope="module")
 def clamp(tmp_path_factory):
-    from clamp_core.checkpoint import create_model
-    from clamp_core.config import preset
+    from clamp_core.model.checkpoint import create_model
+    from clamp_core.model.config import preset
 
     folder = tmp_path_factory.mktemp("m") / "tiny"
     create_model(preset("tiny"), seed=0).save_pretrained(folder)
@@ -18,7 +18,7 @@ def clamp(tmp_path_factory):
 
 
 def test_scores_of_every_kind_encode_alike(clamp):
-    from clamp_core.scores import load_score
+    from clamp_core.scores.load import load_score
 
     path = FIXTURES / "scores" / "lieder_6053984.mxl"
     stream = load_score(path).stream

@@ -52,7 +52,7 @@ def plugin_dir(home, env, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    from clamp_core.index import Index
+    from clamp_core.index.library import Index
 
     root = tmp_path_factory.mktemp("lieder")
     for name in ("lieder_6053984.mxl", "lieder_5071622.mxl", "small.mid"):

@@ -30,7 +30,7 @@ CAP = 2 * 1024 * 1024
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
     """A real index of the Lieder fixtures, built with the shared model."""
-    from clamp_core.index import Index
+    from clamp_core.index.library import Index
 
     root = tmp_path_factory.mktemp("lib")
     for name in ("lieder_6053984.mxl", "lieder_5071622.mxl", "small.mid", "two_tunes.abc"):

@@ -12,8 +12,8 @@ from clamp_core.labels import builtin_names, load_label_set
 
 @pytest.fixture(scope="module")
 def clamp(tmp_path_factory):
-    from clamp_core.checkpoint import create_model
-    from clamp_core.config import preset
+    from clamp_core.model.checkpoint import create_model
+    from clamp_core.model.config import preset
 
     folder = tmp_path_factory.mktemp("m") / "tiny"
     create_model(preset("tiny"), seed=0).save_pretrained(folder)

@@ -10,19 +10,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from clamp_core.cli import cli
-from clamp_core.data import build_dataset, read_test_groups
-from clamp_core.data_labels import (
+from clamp_core.cli.root import cli
+from clamp_core.datasets.build import build_dataset, read_test_groups
+from clamp_core.datasets.labels import (
     era_from_dates,
     essen_genre,
     essen_region,
     tune_type,
     tune_type_coarse,
 )
-from clamp_core.data_records import split_of
-from clamp_core.data_sources import abc_items, folder_items, music21_items
-from clamp_core.data_texts import key_words, title_free
-from clamp_core.train import load_records
+from clamp_core.datasets.records import split_of
+from clamp_core.datasets.sources import abc_items, folder_items, music21_items
+from clamp_core.datasets.texts import key_words, title_free
+from clamp_core.training.contrastive import load_records
 
 FIX = Path(__file__).parent / "fixtures" / "dataset"
 LABEL_KEYS = {"collection", "tune_type", "tune_type_coarse", "region", "region_detail",

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from clamp_core import metrics as M
+from clamp_core.evaluation import metrics as M
 
 
 def test_classification_metrics():
@@ -59,8 +59,8 @@ def test_linear_probe_separates_separable_data():
 
 
 def test_evaluate_cli_writes_results(tmp_path, wikimt, run_clamp):
-    from clamp_core.checkpoint import create_model
-    from clamp_core.config import preset
+    from clamp_core.model.checkpoint import create_model
+    from clamp_core.model.config import preset
 
     create_model(preset("tiny"), seed=0).save_pretrained(tmp_path / "m")
     data = tmp_path / "d.jsonl"
@@ -113,9 +113,9 @@ def test_prompt_rules_follow_the_training_texts():
     """Region prompts name the places the class's training songs come from, most frequent first,
     from every training song (not the probe's subsample); composers are named in full, as the
     training texts name them."""
-    from clamp_core.data_labels import WorkInfo
-    from clamp_core.data_texts import build_texts
-    from clamp_core.evaluate import TASKS
+    from clamp_core.datasets.labels import WorkInfo
+    from clamp_core.datasets.texts import build_texts
+    from clamp_core.evaluation.report import TASKS
 
     def song(i, region, detail):
         return {"id": str(i), "labels": {"collection": "essen", "region": region, "region_detail": detail}}

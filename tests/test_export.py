@@ -75,7 +75,7 @@ def test_int8_cost_is_measured_and_smaller(default_bundle):
 def test_int8_zero_shot_change_on_test_records(default_bundle):
     """The manifest's zero-shot measure, here on the tune-type fixture records (the frozen test
     split of a built dataset is used by bench/onnx_speed.py)."""
-    from clamp_core.onnx_backend import load_bundle
+    from clamp_core.runtime.onnx_encoder import load_bundle
     from export.quality import accuracy_change, zero_shot_accuracy
 
     recs = _tune_type_records()
@@ -91,7 +91,7 @@ def _tune_type_records() -> list[dict]:
     """Ryan's Mammoth tunes with their R: field as the tune type (real labels, real ABC)."""
     from music21 import corpus
 
-    from clamp_core.abc_filter import filter_abc_header
+    from clamp_core.notation.header_filter import filter_abc_header
 
     recs = []
     paths = sorted(p for p in corpus.getPaths(fileExtensions=("abc",)) if "ryansMammoth" in str(p))
@@ -154,8 +154,8 @@ def test_official_shaped_model_exports(tmp_path):
     """clamp-small-512's exact shapes (random weights, official folder layout) export, verify
     and run through the ONNX backend like the torch model."""
     from clamp_core import Clamp
-    from clamp_core.checkpoint import create_model, load_model
-    from clamp_core.config import preset
+    from clamp_core.model.checkpoint import create_model, load_model
+    from clamp_core.model.config import preset
 
     folder = tmp_path / "clamp-small-512"
     create_model(preset("clamp-small-512"), seed=0).save_pretrained(folder)

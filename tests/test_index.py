@@ -20,17 +20,19 @@ import pytest
 from conftest import FIXTURES
 from robustness.crash import index_state
 
-from clamp_core import Clamp, ClampError, index_store
-from clamp_core import index as index_mod
-from clamp_core.index import Index, build_index
+from clamp_core import Clamp, ClampError
+
+from clamp_core.index import store as index_store
+from clamp_core.index import library as index_mod
+from clamp_core.index.library import Index, build_index
 
 REAL_FILES = ("small.mid", "little_tune.krn", "two_tunes.abc", "handmade.mscx")
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    from clamp_core.checkpoint import create_model
-    from clamp_core.config import preset
+    from clamp_core.model.checkpoint import create_model
+    from clamp_core.model.config import preset
 
     folder = tmp_path_factory.mktemp("m") / "tiny"
     create_model(preset("tiny"), seed=0).save_pretrained(folder)
@@ -254,7 +256,7 @@ def _sigkill_trials(tmp_path: Path, crash_lib: Path, model_dir: Path, clean: dic
     shutil.copytree(crash_lib, lib, symlinks=True)
     idx_dir = tmp_path / "idx"
     matrix = idx_dir / "embeddings.f32"
-    cmd = [sys.executable, "-m", "clamp_core.cli", "index", str(lib), "--index", str(idx_dir),
+    cmd = [sys.executable, "-m", "clamp_core.cli.root", "index", str(lib), "--index", str(idx_dir),
            "--model", str(model_dir), "--batch-size", "3", "--workers", "2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     rng = random.Random(seed)
@@ -297,7 +299,7 @@ def test_cli_search_similar_failures(tmp_path, wikimt, clamp, cached_parse, run_
                                     monkeypatch):
     from click.testing import CliRunner
 
-    from clamp_core.cli import cli
+    from clamp_core.cli.root import cli
 
     lib = make_library(tmp_path / "lib", wikimt, 4)
     idx_dir = tmp_path / "idx"

@@ -6,9 +6,9 @@ import sys
 
 import numpy as np
 
-from clamp_core.checkpoint import DEFAULT_MODEL_DIR, create_model, load_model
-from clamp_core.config import preset
-from clamp_core.encode import encode_abc
+from clamp_core.model.checkpoint import DEFAULT_MODEL_DIR, create_model, load_model
+from clamp_core.model.config import preset
+from clamp_core.runtime.torch_encoder import encode_abc
 
 
 def test_packaged_copy_is_fp16_small_and_close(tmp_path, wikimt):
@@ -18,7 +18,7 @@ def test_packaged_copy_is_fp16_small_and_close(tmp_path, wikimt):
     quality = {"tasks": {}, "retrieval": {"text_to_music": {"n": 3, "mrr": 0.5, "hit@1": 0.3, "hit@10": 1.0},
                                           "random": {"n": 3, "mrr": 0.6, "hit@1": 0.33, "hit@10": 1.0}}}
     (tmp_path / "q.json").write_text(json.dumps(quality))
-    res = subprocess.run([sys.executable, "-m", "clamp_core.model_card", str(src), str(dst),
+    res = subprocess.run([sys.executable, "-m", "clamp_core.training.model_card", str(src), str(dst),
                           "--quality", str(tmp_path / "q.json"), "--recipe", "clamp train x"],
                          check=False, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr

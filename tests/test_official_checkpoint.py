@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import BertConfig, BertModel, RobertaConfig, RobertaModel
 
-from clamp_core.checkpoint import load_model
-from clamp_core.encode import encode_abc, encode_texts
-from clamp_core.patches import patchify
+from clamp_core.model.checkpoint import load_model
+from clamp_core.runtime.torch_encoder import encode_abc, encode_texts
+from clamp_core.notation.patches import patchify
 
 FIXTURES = Path(__file__).parent / "fixtures" / "wikimt"
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import FIXTURES
 
 from clamp_core import Clamp, ClampError
-from clamp_core.onnx_providers import CPU, CUDA, choose_providers, parse_device
+from clamp_core.runtime.providers import CPU, CUDA, choose_providers, parse_device
 
 pytest.importorskip("onnxruntime")
 
@@ -56,14 +56,14 @@ def test_long_pieces_average_windows_like_torch(pair):
     body = "".join(line for line in ABC.splitlines(True) if not line[:2].endswith(":"))
     head = "".join(line for line in ABC.splitlines(True) if line[:2].endswith(":"))
     long_abc = head + body * 40  # beyond 512 patches: several windows
-    from clamp_core.patches import patchify
+    from clamp_core.notation.patches import patchify
 
     assert len(patchify(long_abc, None)) > 512
     assert np.abs(onnx_c.encode_abc([long_abc, ABC]) - torch_c.encode_abc([long_abc, ABC])).max() < 1e-5
 
 
 def test_search_and_similar_over_a_torch_built_index(pair, tmp_path, wikimt):
-    from clamp_core.index import build_index
+    from clamp_core.index.library import build_index
 
     onnx_c, torch_c = pair
     lib = tmp_path / "lib"

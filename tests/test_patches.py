@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clamp_core.patches import (
+from clamp_core.notation.patches import (
     EOS_ID,
     PATCH_LENGTH,
     abc_to_patch_strings,

@@ -3,10 +3,10 @@
 import numpy as np
 import torch
 
-from clamp_core.checkpoint import create_model
-from clamp_core.config import preset
-from clamp_core.patches import MASK_ID, pad_batch, patchify
-from clamp_core.pretrain import MaskedPatchModel, PatchDecoder, corrupt_patches
+from clamp_core.model.checkpoint import create_model
+from clamp_core.model.config import preset
+from clamp_core.notation.patches import MASK_ID, pad_batch, patchify
+from clamp_core.training.pretrain import MaskedPatchModel, PatchDecoder, corrupt_patches
 
 
 def test_corruption_recipe(wikimt):
@@ -63,7 +63,7 @@ def test_pretrain_cli_output_initialises_contrastive_training(pairs_dataset, run
     assert (pre / "patch_decoder.safetensors").is_file() and (pre / "config.json").is_file()
     run_clamp("train", str(pairs_dataset), "--out", str(fine), "--init", str(pre), "--max-steps", "1",
               *common)
-    from clamp_core.checkpoint import load_model
+    from clamp_core.model.checkpoint import load_model
 
     a, b = load_model(pre).state_dict(), load_model(fine).state_dict()
     assert torch.equal(a["music_enc.enc.embeddings.word_embeddings.weight"],

@@ -1,4 +1,4 @@
-"""clamp_core.scores: every input format, metadata from real OpenScore Lieder files, the
+"""clamp_core.scores.load: every input format, metadata from real OpenScore Lieder files, the
 MuseScore routes, and one-line ClampErrors for bad input."""
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from music21 import corpus, note, spanner, stream
 
-from clamp_core import scores_musescore, scores_safety
+from clamp_core.scores import musescore as scores_musescore
+
+from clamp_core.scores import safety as scores_safety
 from clamp_core.errors import ClampError
-from clamp_core.scores import SUPPORTED_EXTENSIONS, Score, load_score
+from clamp_core.scores.load import SUPPORTED_EXTENSIONS, Score, load_score
 
 FIX = Path(__file__).parent / "fixtures" / "scores"
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 from safetensors.torch import load_file
 
-from clamp_core.distributed import DistInfo
-from clamp_core.train import crop_patches, oversample, text_dropout
-from clamp_core.trainer import epoch_order
+from clamp_core.training.distributed import DistInfo
+from clamp_core.training.contrastive import crop_patches, oversample, text_dropout
+from clamp_core.training.loop import epoch_order
 
 
 def _weights(folder: Path) -> dict:
@@ -99,8 +99,8 @@ def test_two_process_ddp_step_equals_single_process(pairs_dataset, run_clamp, tm
         assert np.allclose(a[k].numpy(), b[k].numpy(), atol=2e-5), k
     init = _weights(one / "last")  # same weights: last/ is the final checkpoint here
     assert all(np.array_equal(init[k].numpy(), a[k].numpy()) for k in a)
-    from clamp_core.checkpoint import create_model
-    from clamp_core.config import preset
+    from clamp_core.model.checkpoint import create_model
+    from clamp_core.model.config import preset
 
     fresh = create_model(preset("tiny"), seed=3).state_dict()
     moved = sum(not np.allclose(fresh[k].numpy(), a[k].numpy()) for k in a)

@@ -22,8 +22,8 @@ def hostile(tmp_path_factory) -> tuple[list[tuple[corpus.Case, Path]], Path, Pat
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    from clamp_core.checkpoint import create_model
-    from clamp_core.config import preset
+    from clamp_core.model.checkpoint import create_model
+    from clamp_core.model.config import preset
 
     folder = tmp_path_factory.mktemp("tiny-model") / "tiny"
     create_model(preset("tiny"), seed=0).save_pretrained(folder)

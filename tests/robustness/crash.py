@@ -84,7 +84,7 @@ def index_state(folder: Path) -> dict:
 
 
 def index_vectors(folder: Path) -> dict[str, np.ndarray]:
-    from clamp_core.index import Index
+    from clamp_core.index.library import Index
 
     with Index(folder) as idx:
         return idx.vectors()

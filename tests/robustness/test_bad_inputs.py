@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 from corpus import SECRET_MARKER
 
-from clamp_core.cli import cli
-from clamp_core.scores import SUPPORTED_EXTENSIONS
+from clamp_core.cli.root import cli
+from clamp_core.scores.load import SUPPORTED_EXTENSIONS
 
 PER_FILE_LIMIT_S = 120    # a hang guard for a loaded 2-core CI, not a timing assertion
 MEMORY_LIMIT = 2 * 2**30  # address space of a `clamp info` process (it never imports torch)

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from music21 import chord, key, meter, note, stream, tie
 
 from clamp_core import ClampError
-from clamp_core.abc import stream_to_abc
-from clamp_core.patches import (
+from clamp_core.notation.writer import stream_to_abc
+from clamp_core.notation.patches import (
     EOS_ID,
     PATCH_LENGTH,
     abc_to_patch_strings,

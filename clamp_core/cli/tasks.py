@@ -1,0 +1,61 @@
+"""Verbs that ask the model about one score: `clamp classify`, `clamp caption`."""
+
+from __future__ import annotations
+
+import click
+
+from clamp_core.cli.output import emit_json
+
+
+def _load_clamp(model_name: str):
+    from clamp_core.api import Clamp
+
+    return Clamp.load(model_name)
+
+
+@click.command()
+@click.argument("file")
+@click.option("--labels", help='Comma-separated labels, e.g. "reel,jig,hornpipe".')
+@click.option("--label-set", help="A built-in label set (tune_types, genres, eras, moods, "
+              "ensembles, composers) or a JSON file.")
+@click.option("--template", "templates", multiple=True,
+              help="Prompt template with {} for the label; repeat to ensemble several.")
+@click.option("--model", "model_name", default="default", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def classify(file: str, labels: str | None, label_set: str | None, templates: tuple[str, ...],
+             model_name: str, as_json: bool) -> None:
+    """Rank labels for a score (zero-shot), with probabilities."""
+    from clamp_core.labels import load_label_set
+
+    if bool(labels) == bool(label_set):
+        raise click.UsageError("give exactly one of --labels and --label-set")
+    own = None
+    if label_set:
+        ls = load_label_set(label_set)
+        names, tmpl, own = list(ls.labels), list(templates) or list(ls.templates), ls.prompts
+    else:
+        names, tmpl = [x.strip() for x in labels.split(",") if x.strip()], list(templates) or None
+    clamp = _load_clamp(model_name)
+    ranked = clamp.classify(file, names, tmpl, own)
+    if as_json:
+        emit_json({"file": file, "model": model_name,
+                    "labels": [{"label": a, "probability": round(p, 4)} for a, p in ranked]})
+        return
+    width = max(len(a) for a, _ in ranked)
+    for a, p in ranked:
+        click.echo(f"{a:<{width}}  {p * 100:5.1f}%  {'#' * round(p * 40)}")
+
+
+@click.command()
+@click.argument("file")
+@click.option("--model", "model_name", default="default", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Each part of the caption with its score.")
+def caption(file: str, model_name: str, as_json: bool) -> None:
+    """Describe a score: facts read from it plus what the model hears in it."""
+    cap = _load_clamp(model_name).caption(file)
+    if as_json:
+        emit_json({"file": file, "model": model_name, **cap.to_dict()})
+    else:
+        import textwrap
+
+        click.echo(textwrap.fill(cap.text, width=100))

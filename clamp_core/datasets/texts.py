@@ -1,0 +1,310 @@
+"""Text candidates of a work: title, composer, collection, genre/region, lyrics and a few
+descriptions written from the score's facts. Phrasing varies deterministically (seeded by id);
+at least two candidates never contain the title (evaluation uses title-free texts)."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+
+from clamp_core.datasets.labels import NUMBER_WORDS, WorkInfo, norm_text
+
+COLLECTION_NAMES = {
+    "essen": "the Essen Folksong Collection",
+    "ryans": "Ryan's Mammoth Collection",
+    "oneills": "O'Neill's Music of Ireland (1850)",
+    "bach": "the Bach chorales",
+    "palestrina": "the masses of Palestrina",
+    "monteverdi": "Monteverdi's madrigal books",
+    "trecento": "the Italian Trecento repertory",
+    "beethoven": "Beethoven's string quartets",
+    "mozart": "Mozart's chamber music",
+    "haydn": "Haydn's string quartets",
+    "lieder": "the OpenScore Lieder Corpus",
+}
+# German / Essen place names -> English
+PLACES = {
+    "deutschland": "Germany", "oesterreich": "Austria", "schweiz": "Switzerland",
+    "luxemburg": "Luxembourg", "lothringen": "Lorraine", "irland": "Ireland", "ungarn": "Hungary",
+    "polen": "Poland", "niederlande": "the Netherlands", "frankreich": "France",
+    "jugoslawien": "Yugoslavia", "udssr": "the USSR", "tschechoslowakei": "Czechoslovakia",
+    "rumaenien": "Romania", "schweden": "Sweden", "daenemark": "Denmark", "italien": "Italy",
+    "elsass": "Alsace", "schlesien": "Silesia", "westfalen": "Westphalia",
+    "rheinland": "the Rhineland", "schwaben": "Swabia", "franken": "Franconia", "bayern": "Bavaria",
+    "hessen": "Hesse", "tirol": "Tyrol", "steiermark": "Styria", "island": "Iceland",
+    "osteuropa": "Eastern Europe", "suedosteuropa": "South-Eastern Europe",
+    "nordeuropa": "Northern Europe", "suedeuropa": "Southern Europe", "asien": "Asia",
+    "ostasien": "East Asia", "amerika": "America", "niederrhein": "the Lower Rhine",
+    "schwarzwald": "the Black Forest", "brandenburg": "Brandenburg", "sachsen": "Saxony",
+}
+_GENRE_EN = [  # Essen genre keywords (German, Chinese) -> English, first match wins
+    ("wiegen", "lullaby"), ("kinder", "children's song"), ("liebes", "love song"),
+    ("ballade", "ballad"), ("romanze", "romance"), ("geistlich", "sacred song"),
+    ("religi", "sacred song"), ("soldaten", "soldier's song"), ("kriegs", "soldier's song"),
+    ("hochzeit", "wedding song"), ("abschied", "farewell song"), ("scherz", "humorous song"),
+    ("trink", "drinking song"), ("tanz", "dance song"), ("arbeit", "work song"),
+    ("wander", "wandering song"), ("klage", "lament"), ("xiaodiao", "xiaodiao (folk ditty)"),
+    ("shange", "shan'ge (mountain song)"), ("haozi", "haozi (work song)"),
+    ("yangge", "yangge (dance song)"), ("erzaehl", "narrative song"), ("sage", "legend song"),
+]
+_TUNE_TEMPO = {"reel": "fast", "jig": "lively", "double jig": "lively", "single jig": "lively",
+               "slip jig": "lively", "hornpipe": "moderate", "strathspey": "moderate",
+               "highland fling": "lively", "clog": "moderate", "air": "slow",
+               "waltz": "moderate", "march": "moderate", "polka": "lively", "slide": "lively"}
+_TEMPO_TERMS = [  # (words in a tempo marking, class); multi-word terms first
+    ("allegro molto", "fast"), ("molto allegro", "fast"), ("allegro assai", "fast"),
+    ("allegro vivace", "fast"), ("nicht zu schnell", "moderate"), ("nicht zu rasch", "moderate"),
+    ("prestissimo", "fast"), ("presto", "fast"), ("vivace", "fast"), ("vivo", "fast"),
+    ("schnell", "fast"), ("rasch", "fast"), ("geschwind", "fast"), ("allegretto", "lively"),
+    ("allegro", "lively"), ("lebhaft", "lively"), ("munter", "lively"), ("frisch", "lively"),
+    ("bewegt", "lively"), ("animato", "lively"), ("con moto", "lively"), ("fröhlich", "lively"),
+    ("andantino", "moderate"), ("andante", "moderate"), ("moderato", "moderate"),
+    ("mässig", "moderate"), ("massig", "moderate"), ("mäßig", "moderate"), ("gehend", "moderate"),
+    ("maestoso", "moderate"), ("comodo", "moderate"), ("larghetto", "slow"), ("largo", "slow"),
+    ("lento", "slow"), ("adagio", "slow"), ("grave", "slow"), ("langsam", "slow"),
+    ("innig", "slow"), ("sostenuto", "slow"), ("slow", "slow"), ("lively", "lively"),
+    ("moderate", "moderate"), ("fast", "fast"), ("quick", "fast"), ("lent", "slow"),
+    ("modéré", "moderate"), ("vif", "fast"), ("animé", "lively"),
+]
+_CHARACTER = {  # (mode class, tempo class) -> alternatives
+    ("minor", "slow"): ["sombre, plaintive", "mournful and grave", "melancholy, lamenting"],
+    ("minor", "moderate"): ["wistful, earnest", "serious and restrained", "dark, yearning"],
+    ("minor", "lively"): ["restless, urgent", "driving and dark", "agitated"],
+    ("minor", "fast"): ["fiery, driving", "urgent and stormy", "wild, energetic"],
+    ("minor", None): ["dark, serious", "minor-key, introspective"],
+    ("major", "slow"): ["calm, tender", "serene and peaceful", "gentle, hymn-like"],
+    ("major", "moderate"): ["gentle, flowing", "warm and graceful", "easy-going"],
+    ("major", "lively"): ["cheerful, bright", "sunny and lively", "bright, playful"],
+    ("major", "fast"): ["brilliant, energetic", "exuberant", "bright, spirited"],
+    ("major", None): ["bright, open", "major-key, cheerful"],
+    ("modal", "slow"): ["modal, archaic-sounding", "austere, modal"],
+    ("modal", None): ["modal, old-fashioned", "modal, rustic"],
+}
+
+
+def rng_for(work_id: str) -> random.Random:
+    return random.Random(int(hashlib.sha1(work_id.encode()).hexdigest()[:12], 16))
+
+
+def _an(word: str) -> str:
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
+def tempo_class(meta: dict, tune_type: str | None) -> str | None:
+    """slow | moderate | lively | fast from the tempo words, else the BPM, else the tune type."""
+    text = (meta.get("tempo_text") or "").lower()
+    if text:
+        for term, cls in _TEMPO_TERMS:
+            if re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text):
+                return cls
+    bpm = meta.get("tempo")
+    if bpm:
+        return "slow" if bpm < 70 else "moderate" if bpm < 100 else "lively" if bpm < 140 else "fast"
+    return _TUNE_TEMPO.get(tune_type or "")
+
+
+def mode_class(mode: str | None) -> str | None:
+    if mode in ("major", "ionian", "lydian"):
+        return "major"
+    if mode in ("minor", "aeolian"):
+        return "minor"
+    return "modal" if mode else None
+
+
+def key_words(key: str | None) -> str | None:
+    """"bb major" -> "B-flat major"."""
+    if not key:
+        return None
+    tonic, _, mode = key.partition(" ")
+    acc = {"": "", "b": "-flat", "-": "-flat", "#": "-sharp", "bb": "-double-flat",
+           "##": "-double-sharp"}.get(tonic[1:], tonic[1:])
+    return f"{tonic[:1].upper()}{acc} {mode}".strip()
+
+
+def place_name(detail: str) -> str:
+    """"europa, mitteleuropa, deutschland, schlesien, hainau" -> "Germany, Silesia"."""
+    tokens = [t.strip() for t in detail.split(",")]
+    tokens = [t for t in tokens if t.lower() not in ("europa", "mitteleuropa", "")]
+    out = []
+    for t in tokens[:3]:
+        t = re.sub(r"\s*\(.*?\)\s*", " ", t).strip(" ?")
+        low = t.lower()
+        out.append(PLACES.get(low, t[:1].upper() + t[1:] if t else t))
+    return ", ".join(x for x in out if x) or detail
+
+
+def genre_english(genre: str | None) -> str | None:
+    if not genre:
+        return None
+    for key, en in _GENRE_EN:
+        if key in genre:
+            return en
+    return None
+
+
+def _range_words(facts: dict) -> str | None:
+    lo, hi = facts.get("lowest"), facts.get("highest")
+    if not lo or not hi:
+        return None
+    span = facts.get("highest_midi", 0) - facts.get("lowest_midi", 0)
+    width = "a narrow" if span < 12 else "a moderate" if span <= 19 else "a wide"
+    return f"{width} range from {lo.replace('-', 'b')} to {hi.replace('-', 'b')}"
+
+
+def _length_words(meta: dict, rng: random.Random) -> str | None:
+    bars, secs = meta.get("n_bars") or 0, meta.get("duration_seconds") or 0
+    if not bars:
+        return None
+    size = "very short" if bars <= 12 else "short" if bars <= 40 else (
+        "medium-length" if bars <= 120 else "long")
+    mins = f"about {round(secs / 60)} minutes" if secs >= 90 else f"about {int(secs)} seconds"
+    return rng.choice([f"{_an(size)} piece of {bars} bars", f"{size}: {bars} bars, {mins}",
+                       f"{bars} bars long ({size})"])
+
+
+def descriptions(info: WorkInfo, rng: random.Random) -> list[str]:
+    """2-4 sentences written from the score's facts (never mentioning the title)."""
+    lab, meta = info.labels, info.meta
+    key, mode, meter = key_words(lab.get("key")), lab.get("mode"), lab.get("meter")
+    tt = lab.get("tune_type")
+    tempo = tempo_class(meta, tt)
+    mcls = mode_class(mode)
+    ens = lab.get("ensemble")
+    noun = rng.choice(["piece", "work"]) if lab.get("era") != "folk" else rng.choice(
+        ["tune", "melody"])
+    out: list[str] = []
+    if key and meter:
+        out.append(rng.choice([f"in {key}, {meter} time", f"{_an(noun)} in {key} and {meter}",
+                               f"{meter} time, key of {key}"]))
+    elif key or meter:
+        out.append(f"{_an(noun)} in {key or meter}" + (" time" if not key else ""))
+    chars = _CHARACTER.get((mcls, tempo)) or _CHARACTER.get((mcls, None)) if mcls else None
+    if chars or tempo:
+        words = rng.choice(chars) if chars else ""
+        if meter in ("6/8", "9/8", "12/8", "6/4") and tempo in ("lively", "fast"):
+            words = (words + ", " if words else "") + rng.choice(["dancing", "lilting", "rollicking"])
+        tempo_txt = f"{tempo} tempo" if tempo else ""
+        out.append(", ".join(x for x in (words, tempo_txt) if x) if rng.random() < 0.5 else
+                   (f"{words} music" + (f" at a {tempo} tempo" if tempo else "")).strip())
+    voices = len(meta.get("parts") or [])
+    rng_txt = _range_words(info.facts)
+    if ens:
+        part = f"for {ens}" if not ens.startswith(("solo", "one")) else _an(ens)
+        if voices > 1 and not ens.endswith(("voices", "parts", "quartet")):
+            part += f" ({NUMBER_WORDS.get(voices, voices)} parts)"
+        out.append(part + (f", with {rng_txt}" if rng_txt and rng.random() < 0.6 else ""))
+    elif rng_txt:
+        out.append(rng_txt)
+    length = _length_words(meta, rng)
+    if length:
+        out.append(length)
+    rng.shuffle(out)
+    return out[: max(2, rng.randint(2, 4))]
+
+
+def _lyric_line(text: str, max_words: int = 10) -> str:
+    """The opening phrase of a lyric: up to the first punctuation after 4 words, <= 10 words."""
+    words = text.split()
+    out: list[str] = []
+    for w in words:
+        out.append(w)
+        if (len(out) >= 4 and re.search(r"[,.;:!?]$", w)) or len(out) >= max_words:
+            break
+    return " ".join(out).rstrip(",;:")
+
+
+def _contains(text: str, title: str | None) -> bool:
+    if not title:
+        return False
+    t = norm_text(title)
+    return bool(t) and t in norm_text(text)
+
+
+def title_free(texts: list[str], title: str | None) -> list[str]:
+    return [t for t in texts if not _contains(t, title)]
+
+
+def composer_phrases(name: str, born: int | None, died: int | None, era: str | None) -> list[str]:
+    """The ways a text candidate names a composer (one is drawn per work); the evaluation's
+    composer prompts use all of them."""
+    dates = f" ({born or '?'}-{died or '?'})" if born or died else ""
+    era_txt = f", {_an(era.capitalize())} composer" if era and era != "folk" else ""
+    return [f"{name}{dates}{era_txt}", f"by {name}{dates}", f"composed by {name}{era_txt}"]
+
+
+def build_texts(info: WorkInfo) -> list[str]:
+    """All text candidates of one work, de-duplicated, with >= 2 that do not contain the title."""
+    rng = rng_for(info.id)
+    lab = info.labels
+    c = info.collection
+    texts: list[str] = []
+    if info.title:
+        texts.append(info.title)
+    if info.composer:
+        texts.append(rng.choice(composer_phrases(info.composer, info.born, info.died, lab.get("era"))))
+    if c in COLLECTION_NAMES:
+        texts.append(rng.choice([f"from {COLLECTION_NAMES[c]}", f"in {COLLECTION_NAMES[c]}"]))
+    texts.extend(_kind_phrases(info, rng))
+    if info.lyric:
+        line = _lyric_line(info.lyric)
+        texts.append(rng.choice([line, f'with the words "{line}"', f'words: "{line}"']))
+    texts.extend(descriptions(info, rng))
+    texts = list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
+    free = title_free(texts, info.title)
+    if len(free) < 2:  # pad with plain facts until two title-free candidates exist
+        for extra in (f"{lab.get('meter', '')} time".strip(), key_words(lab.get("key")),
+                      lab.get("ensemble"), f"a {lab.get('era')} piece" if lab.get("era") else None):
+            if extra and extra != "time" and not _contains(extra, info.title) and extra not in texts:
+                texts.append(extra)
+                free.append(extra)
+            if len(free) >= 2:
+                break
+    return texts
+
+
+def _kind_phrases(info: WorkInfo, rng: random.Random) -> list[str]:
+    """Tune type, genre and region phrases."""
+    lab, c = info.labels, info.collection
+    out: list[str] = []
+    tt = lab.get("tune_type")
+    if tt:
+        nat = "Irish" if c == "oneills" else ("American" if c == "ryans" else "")
+        out.append(rng.choice([_an(f"{nat} {tt}".strip()), _an(f"{tt}") + " for fiddle",
+                               f"fiddle tune: {tt}"]))
+    if c == "essen":
+        ge = genre_english(lab.get("genre"))
+        place = place_name(lab["region_detail"]) if lab.get("region_detail") else None
+        what = ge or "folk song"
+        if place:
+            out.append(rng.choice([f"{_an(what)} from {place}", f"folk song from {place}"
+                                   + (f", {ge}" if ge else ""), f"{place}: {what}"]))
+        elif ge:
+            out.append(_an(f"folk {ge}" if "song" not in ge else ge))
+    genre = lab.get("genre")
+    if c == "bach":
+        out.append(rng.choice(["a four-part chorale harmonisation", "a Lutheran chorale setting",
+                               "a Baroque chorale for four voices"]))
+    elif c == "palestrina":
+        mvt = (info.title or "").strip()
+        mvt = "Agnus Dei" if mvt.lower().startswith("agnus") else mvt
+        mass = f" of the {info.work}" if info.work else ""
+        out.append(f"the {mvt}{mass}, a Renaissance mass movement" if mvt else
+                   "a Renaissance mass movement")
+        out.append(rng.choice(["sacred polyphony for a cappella choir",
+                               "Renaissance vocal polyphony", "a cappella Latin mass music"]))
+    elif c == "monteverdi":
+        out.append(rng.choice(["an Italian madrigal for five voices", "a late Renaissance madrigal",
+                               "a polyphonic Italian madrigal"]))
+    elif c == "trecento":
+        out.append(rng.choice(["fourteenth-century Italian polyphony", "medieval Italian music",
+                               "a piece of the Italian ars nova"]))
+    elif genre in ("string quartet", "piano sonata"):
+        out.append(rng.choice([f"a movement of a {info.labels.get('era', '')} {genre}",
+                               f"{genre} movement"]).replace("  ", " "))
+    elif c == "lieder":
+        out.append(rng.choice(["an art song for voice and piano", "a Lied",
+                               f"a {lab.get('era', 'romantic')} song with piano accompaniment"]))
+    if info.work and c not in ("palestrina",) and not _contains(info.work, info.title):
+        out.append(rng.choice([f"from {info.work}", f"part of {info.work}"]))
+    return out

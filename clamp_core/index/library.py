@@ -1,0 +1,404 @@
+"""The library index: a folder of scores embedded once, searched by text or by score.
+
+One index = one folder: ``index.json`` (format, model, dim), ``index.sqlite`` (one row per
+score or tune: path, sha256, status, error, metadata, matrix row) and ``embeddings.f32`` (the
+unit-length float32 features, memory-mapped for search). Updates are incremental by content
+hash and survive ``kill -9`` at any moment (see ``index_store`` for how).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clamp_core.errors import ClampError
+from clamp_core.index.scan import FoundFile, parse_file, sha256_file, walk_scores
+from clamp_core.index.search import AnnIndex, exact_topk, faiss_available
+from clamp_core.index.store import (
+    DB_NAME,
+    FORMAT_VERSION,
+    INFO_NAME,
+    MATRIX_NAME,
+    Entry,
+    Store,
+    write_json_atomic,
+)
+from clamp_core.index.workers import _LazyModel, _worker_init, model_fingerprint
+
+log = logging.getLogger(__name__)
+
+APPROX_THRESHOLD = 200_000  # rows above which search uses FAISS when it is installed
+ANN_NAME = "ann.faiss"
+
+
+@dataclass
+class Hit:
+    """One search result: cosine ``score`` in [-1, 1], best first."""
+
+    rank: int
+    score: float
+    path: str
+    tune: int | None
+    title: str | None
+    composer: str | None
+    id: str
+    meta: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class UpdateReport:
+    root: str
+    scanned: int = 0
+    unchanged: int = 0
+    parsed: int = 0          # files read this run (new or changed)
+    added: int = 0           # entries (scores or tunes) encoded this run
+    failed: int = 0          # entries that failed this run
+    removed: int = 0         # files gone from the folder
+    entries: int = 0         # ok entries in the index after the run
+    failures_total: int = 0  # failed entries in the index after the run
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _model_ref(clamp) -> str:
+    name = str(clamp.name)
+    return name if name == "default" else os.path.abspath(os.path.expanduser(name))
+
+
+class Index:
+    """An index folder opened for search, or (``write=True``) for updates by one process."""
+
+    def __init__(self, folder: str | os.PathLike, write: bool = False,
+                 approx_threshold: int = APPROX_THRESHOLD):
+        self.folder = Path(folder).expanduser()
+        info_path = self.folder / INFO_NAME
+        if not info_path.is_file():
+            raise ClampError(f"{self.folder}: not a clamp index (no {INFO_NAME}); build one with "
+                             f"`clamp index DIR --index {self.folder}`")
+        self.info = json.loads(info_path.read_text(encoding="utf-8"))
+        if self.info.get("format") != FORMAT_VERSION:
+            raise ClampError(f"{self.folder}: index format {self.info.get('format')} is not "
+                             f"{FORMAT_VERSION}; rebuild it with `clamp index` into a new folder")
+        self.dim = int(self.info["dim"])
+        self.approx_threshold = approx_threshold
+        self.store = Store(self.folder, self.dim, write)
+        self._cache: tuple[int, np.ndarray, np.ndarray] | None = None  # generation, matrix, live
+        self._ann: tuple[int, AnnIndex] | None = None
+
+    @classmethod
+    def create(cls, folder: str | os.PathLike, clamp, **kw) -> Index:
+        """Open the index in ``folder`` for writing, creating it for ``clamp``'s model if new."""
+        folder = Path(folder).expanduser()
+        if folder.exists() and not folder.is_dir():
+            raise ClampError(f"{folder}: --index must be a folder, and this is a file")
+        if not (folder / INFO_NAME).is_file():
+            if folder.is_dir() and any(folder.iterdir()):
+                raise ClampError(f"{folder}: folder is not empty and holds no clamp index; "
+                                 "pick a new folder for the index")
+            folder.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(folder / INFO_NAME, {
+                "format": FORMAT_VERSION, "model": _model_ref(clamp), "model_name": str(clamp.name),
+                "model_fingerprint": model_fingerprint(clamp), "dim": int(clamp.dim),
+                "files": {"db": DB_NAME, "matrix": MATRIX_NAME}})
+        idx = cls(folder, write=True, **kw)
+        idx.check_model(clamp)
+        return idx
+
+    def close(self) -> None:
+        self._cache = self._ann = None
+        self.store.close()
+
+    def __enter__(self) -> Index:  # noqa: PYI034 - Self needs Python 3.11
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- facts --------------------------------------------------------------------------------
+    @property
+    def model(self) -> str:
+        """The model folder this index was built with ('default' for the shipped model)."""
+        return self.info["model"]
+
+    @property
+    def root(self) -> str | None:
+        return self.store.get("root")
+
+    def check_model(self, clamp) -> None:
+        if model_fingerprint(clamp) != self.info["model_fingerprint"] or int(clamp.dim) != self.dim:
+            raise ClampError(f"{self.folder}: this index was built with model {self.model}, not "
+                             f"{clamp.name}; search it with that model (the default) or build a "
+                             "new index with this one")
+
+    def __len__(self) -> int:
+        return self.store.db.execute("SELECT COUNT(*) FROM files WHERE status='ok'").fetchone()[0]
+
+    def failures(self) -> list[dict]:
+        q = "SELECT id, path, tune, error FROM files WHERE status='failed' ORDER BY id"
+        return [{"id": i, "path": self._abs(p), "tune": t, "error": e}
+                for i, p, t, e in self.store.db.execute(q)]
+
+    def entries(self) -> list[dict]:
+        q = "SELECT id, path, tune, sha256, status, title, composer, row FROM files ORDER BY id"
+        cols = ("id", "path", "tune", "sha256", "status", "title", "composer", "row")
+        return [dict(zip(cols, r)) for r in self.store.db.execute(q)]
+
+    def vectors(self) -> dict[str, np.ndarray]:
+        """id -> embedding of every ok entry (copies; for checks and export)."""
+        m = self.store.matrix()
+        q = "SELECT id, row FROM files WHERE status='ok'"
+        return {i: np.array(m[r]) for i, r in self.store.db.execute(q)}
+
+    def _abs(self, rel: str) -> str:
+        root = self.root
+        return str(Path(root) / rel) if root else rel
+
+    def rel_path(self, path: str | os.PathLike) -> str | None:
+        """``path`` as this index names it, or None if it lies outside the library root."""
+        root = self.root
+        if not root:
+            return None
+        path = os.path.expanduser(path)
+        for p, r in ((os.path.abspath(path), root), (os.path.realpath(path), os.path.realpath(root))):
+            try:
+                return Path(p).relative_to(r).as_posix()
+            except ValueError:
+                continue
+        return None
+
+    # -- update -------------------------------------------------------------------------------
+    def update(self, root: str | os.PathLike, clamp, workers: int | None = None,
+               batch_size: int = 64, progress: bool = True, compact_ratio: float = 0.25,
+               ) -> UpdateReport:
+        """Bring the index in line with the folder: read new and changed files (by sha256) in
+        ``workers`` processes (0: in this one), drop deleted ones, encode in batches.
+
+        ``clamp`` is a Clamp or a function returning one: a function is only called when there
+        is something to encode (in a thread, while the workers read), so a no-op update of a
+        big library costs a folder walk, not a model load."""
+        if not self.store.write:
+            raise ClampError("open the index with Index.create(...) to update it")
+        model = _LazyModel(clamp, self.check_model)
+        t0 = time.perf_counter()
+        root_path = Path(os.path.abspath(os.path.expanduser(root)))
+        if not root_path.is_dir():
+            raise ClampError(f"{root}: no such folder; pass the folder of scores to index")
+        if self.root is None:
+            self.store.set_state({"root": str(root_path)})
+        elif self.root != str(root_path):
+            raise ClampError(f"{self.folder}: this index covers {self.root}, not {root_path}; "
+                             "use a new --index folder for another library")
+        rep = UpdateReport(root=str(root_path))
+        known = self.store.files_on_record()
+        found: dict[str, FoundFile] = {}
+        todo: list[tuple[FoundFile, str]] = []
+        touched = []
+        for ff in walk_scores(root_path, skip=self.folder):
+            found[ff.rel] = ff
+            old = known.get(ff.rel)
+            if old and old[1:] == (ff.size, ff.mtime_ns):
+                continue  # same size and mtime: trust the recorded hash (as git does)
+            try:
+                sha = sha256_file(ff.path)
+            except OSError:
+                continue  # vanished or unreadable: look again next run
+            if old and old[0] == sha:
+                touched.append((ff.rel, ff.size, ff.mtime_ns))
+            else:
+                todo.append((ff, sha))
+        rep.scanned = len(found)
+        rep.unchanged = rep.scanned - len(todo)
+        gone = [p for p in known if p not in found]
+        if gone:
+            self.store.remove_paths(gone)
+        if touched:
+            self.store.touch(touched)
+        rep.removed = len(gone)
+        if todo:
+            model.start()
+        fp = self.info["model_fingerprint"]
+        pending: list[tuple[FoundFile, str, list[dict]]] = []
+
+        def flush() -> None:
+            items = [(ff, sha, it) for ff, sha, its in pending for it in its]
+            vecs = self._encode(model.get(), [it for *_, it in items])  # may mark items failed
+            entries, abcs = [], []
+            for ff, sha, it in items:
+                entries.append(Entry(it["id"], ff.rel, it["tune"], sha, ff.size, ff.mtime_ns,
+                                     it["status"], it.get("error"), it.get("title"),
+                                     it.get("composer"), it.get("meta")))
+                if it["status"] == "ok":
+                    abcs.append(it["abc"])
+            self.store.commit(entries, vecs, fp, [ff.rel for ff, _, _ in pending])
+            rep.added += len(abcs)
+            rep.failed += len(entries) - len(abcs)
+            pending.clear()
+
+        n_ok = 0
+        for ff, sha, items in self._parse_all(todo, workers, progress):
+            pending.append((ff, sha, items))
+            rep.parsed += 1
+            n_ok += sum(it["status"] == "ok" for it in items)
+            if n_ok >= batch_size:
+                flush()
+                n_ok = 0
+        if pending:
+            flush()
+        if self.store.free_rows() > compact_ratio * max(1, self.store.n_rows()):
+            self.store.compact()
+        rep.entries = len(self)
+        rep.failures_total = len(self.failures())
+        rep.seconds = round(time.perf_counter() - t0, 3)
+        return rep
+
+    def _encode(self, clamp, items: list[dict]) -> np.ndarray:
+        """Features of the ok items; if the batch fails, item by item, marking the ones that
+        fail (a score the model cannot take must not stop a library build)."""
+        ok = [it for it in items if it["status"] == "ok"]
+        if not ok:
+            return np.zeros((0, self.dim), np.float32)
+        try:
+            return clamp.encode_abc([it["abc"] for it in ok])
+        except Exception as e:  # noqa: BLE001 - one bad score: find it, record it, go on
+            if len(ok) > 1:
+                return np.concatenate([self._encode(clamp, [it]) for it in ok])
+            ok[0].update(status="failed", error=f"{ok[0]['id']}: the model cannot encode this "
+                         f"score ({type(e).__name__}: {' '.join(str(e).split())})")
+            return np.zeros((0, self.dim), np.float32)
+
+    def _parse_all(self, todo: list[tuple[FoundFile, str]], workers: int | None, progress: bool,
+                   ) -> Iterator[tuple[FoundFile, str, list[dict]]]:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="indexing", unit="file", file=sys.stderr, leave=False,
+                   disable=not progress or len(todo) < 2)
+        workers = min(2, os.cpu_count() or 1) if workers is None else workers
+        try:
+            if workers <= 0 or len(todo) <= 1:
+                for ff, sha in todo:
+                    yield ff, sha, parse_file(ff.path, ff.rel)
+                    bar.update()
+                return
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            # spawn: workers inherit neither torch's threads nor the index lock (fork would copy
+            # both), and are our direct children, so they can notice when we die (see below)
+            ctx = mp.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                                     initargs=(os.getpid(),)) as pool:
+                futs = {pool.submit(parse_file, ff.path, ff.rel): (ff, sha) for ff, sha in todo}
+                for fut in as_completed(futs):
+                    ff, sha = futs[fut]
+                    try:
+                        items = fut.result()
+                    except Exception as e:  # noqa: BLE001 - a worker that died (e.g. out of memory)
+                        items = [{"id": ff.rel, "tune": None, "status": "failed",
+                                  "error": f"{ff.rel}: reader process failed ({type(e).__name__})"}]
+                    yield ff, sha, items
+                    bar.update()
+        finally:
+            bar.close()
+
+    def compact(self) -> None:
+        """Rewrite the matrix without rows of deleted or changed files."""
+        self.store.compact()
+
+    # -- search -------------------------------------------------------------------------------
+    def _state(self) -> tuple[np.ndarray, np.ndarray, int]:
+        gen = self.store.generation()
+        if self._cache is None or self._cache[0] != gen:
+            matrix = self.store.matrix()
+            rows = self.store.live_rows()
+            live = np.zeros(len(matrix), dtype=bool)
+            live[rows[rows < len(matrix)]] = True
+            self._cache = (gen, matrix, live)
+        return self._cache[1], self._cache[2], gen
+
+    def _ann_index(self, matrix: np.ndarray, live: np.ndarray, gen: int) -> AnnIndex:
+        if self._ann and self._ann[0] == gen:
+            return self._ann[1]
+        path, meta_path = self.folder / ANN_NAME, self.folder / (ANN_NAME + ".json")
+        try:
+            stale = json.loads(meta_path.read_text())["generation"] != gen
+        except (OSError, ValueError, KeyError):
+            stale = True
+        if stale:
+            log.info("building the approximate index (%d rows)", int(live.sum()))
+            ann = AnnIndex.build(matrix, np.flatnonzero(live))
+            try:
+                ann.save(path)
+                write_json_atomic(meta_path, {"generation": gen, "kind": "ivf-flat"})
+            except OSError as e:  # a read-only index still searches, it just rebuilds next time
+                log.info("could not save the approximate index: %s", e)
+        else:
+            ann = AnnIndex.load(path)
+        self._ann = (gen, ann)
+        return ann
+
+    def search(self, query: np.ndarray, k: int = 10, exclude_paths: set[str] | None = None,
+               exact: bool | None = None) -> list[Hit]:
+        """The k entries nearest a unit query vector (cosine), best first; entries of files in
+        ``exclude_paths`` (index-relative paths) are left out."""
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        if q.shape[0] != self.dim:
+            raise ClampError(f"query has {q.shape[0]} dimensions, the index {self.dim}; "
+                             "use the model the index was built with")
+        if k <= 0:
+            return []
+        matrix, live, gen = self._state()
+        n_live = int(live.sum())
+        use_ann = (n_live > self.approx_threshold) if exact is None else not exact
+        if use_ann and not faiss_available():
+            log.info("%d rows: install faiss-cpu for approximate search; searching exactly", n_live)
+            use_ann = False
+        excluded_rows = self._rows_of(exclude_paths) if exclude_paths else set()
+        want = k + len(excluded_rows)
+        if use_ann:
+            rows, scores = self._ann_index(matrix, live, gen).search(q, want)
+        else:
+            rows, scores = exact_topk(matrix, q, want, live)
+        keep = [(int(r), float(s)) for r, s in zip(rows, scores) if int(r) not in excluded_rows][:k]
+        return self._hits(keep)
+
+    def _rows_of(self, paths: set[str]) -> set[int]:
+        q = "SELECT row FROM files WHERE path=? AND row IS NOT NULL"
+        return {r for p in paths for (r,) in self.store.db.execute(q, (p,))}
+
+    def _hits(self, keep: list[tuple[int, float]]) -> list[Hit]:
+        q = "SELECT id, path, tune, title, composer, meta FROM files WHERE row=?"
+        hits = []
+        for row, score in keep:
+            rec = self.store.db.execute(q, (row,)).fetchone()
+            if rec is None:  # changed under us since the matrix was mapped: skip it
+                continue
+            i, p, t, title, comp, meta = rec
+            hits.append(Hit(len(hits) + 1, round(score, 6), self._abs(p), t, title, comp, i,
+                            json.loads(meta) if meta else {}))
+        return hits
+
+
+def as_index(index: Index | str | os.PathLike) -> Index:
+    """An open Index from an Index or a folder path (opened for search)."""
+    return index if isinstance(index, Index) else Index(index)
+
+
+def build_index(folder: str | os.PathLike, index_path: str | os.PathLike, clamp,
+                workers: int | None = None, **kw) -> UpdateReport:
+    """Create or update the index at ``index_path`` from the scores under ``folder``."""
+    with Index.create(index_path, clamp) as idx:
+        return idx.update(folder, clamp, workers=workers, **kw)

@@ -1,0 +1,344 @@
+"""music21 stream -> ABC text in the official CLaMP dialect (xml2abc output after the filter).
+
+Layout mirrors xml2abc 143 with `-m 2 -c 6 -x`: header `L:` `Q:` `M:` `K:`, one `V:n` declaration
+per voice (clef word, `transpose=`, `nm=`/`snm=` on a part's first voice), then each voice's
+bars in one block, lines filled up to 100 characters. Pitches are written as stored in the
+stream: for music21's usual written-pitch parts a transposing instrument adds `transpose=<st>`
+to its `V:` line (as xml2abc does), and octave clefs (`treble-8`) shift the written octave.
+
+Deliberate deviations, for readers that lack parts of ABC 2.1 (music21 among them): accidentals
+are repeated on every altered note of a bar and spelled out after inline `[K:]` changes, and
+broken rhythm (`A>B`) is only used where no tie, slur edge or `.`/`u`/`v` touches the pair.
+Not written: lyrics, clef changes after the first bar, spanner decorations (hairpins, ottava,
+trill lines), dynamics other than p..fff/mp/mf/sfz, microtones (rounded to semitones).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from music21 import (
+    bar,
+    clef,
+    dynamics,
+    expressions,
+    harmony,
+    instrument,
+    key,
+    meter,
+    note,
+    spanner,
+    stream,
+    tempo,
+)
+from unidecode import unidecode
+
+from clamp_core.notation.events import (
+    Event,
+    build_events,
+    frac,
+    mark_beams,
+    mark_broken,
+    mark_tuplets,
+    tempo_field,
+)
+from clamp_core.notation.header_filter import filter_abc_header
+from clamp_core.notation.symbols import choose_unit, clef_field, key_alters, key_field
+from clamp_core.notation.render import VoiceRenderer, unit_lengths, wrap_lines
+from clamp_core.errors import ClampError
+
+__all__ = ["filter_abc_header", "stream_to_abc"]
+
+# What a voice slot collects: notes, rests, chord symbols and a few zero-length markings.
+_CONTENT = (note.GeneralNote, dynamics.Dynamic, expressions.TextExpression, tempo.MetronomeMark)
+
+
+@dataclass
+class _Part:
+    """One music21 part prepared for writing: measures, voice slots and header facts."""
+
+    source: stream.Stream
+    measures: list[stream.Measure]
+    slots: list[list[list[tuple[Fraction, object]]]]  # [measure][slot] -> [(offset, obj)]
+    used_slots: list[int] = field(default_factory=list)
+    clef_word: str = "treble"
+    octave_shift: int = 0
+    transpose: int = 0
+    first_key: key.KeySignature | None = None
+    first_meter: str | None = None
+    header_tempo: str | None = None
+
+
+def stream_to_abc(s: stream.Stream) -> str:
+    """Write a music21 Score/Part/Stream as CLaMP-dialect ABC (filtered xml2abc style).
+
+    Raises ClampError when the stream holds no notes.
+    """
+    parts = [_prepare(p) for p in _source_parts(s)]
+    parts = [p for p in parts if p.used_slots]
+    if not parts:
+        raise ClampError("The score has no notes to write as ABC.")
+    header_key = next((p.first_key for p in parts if not p.transpose and p.first_key), None)
+    meter_text = parts[0].first_meter or "none"
+    header_alt = key_alters(header_key)
+
+    voice_blocks: list[tuple[int, list[str]]] = []  # (unit, bar strings)
+    declarations: list[str] = []
+    score_tokens: list[str] = []
+    number = 0
+    for part in parts:
+        numbers = []
+        for position, slot in enumerate(part.used_slots):
+            number += 1
+            numbers.append(str(number))
+            unit, bars = _write_voice(part, slot, position == 0, header_key, meter_text,
+                                      header_alt)
+            voice_blocks.append((unit, bars))
+            declarations.append(_declaration(number, part, position == 0))
+        score_tokens.extend(["("] + numbers + [")"] if len(numbers) > 1 else numbers)
+
+    units = [u for u, _ in voice_blocks]
+    counts = Counter(units)
+    default_unit = max(counts, key=lambda u: (counts[u], -units.index(u)))
+    lines = []
+    if len(score_tokens) > 1:
+        lines.append("%%score " + " ".join(score_tokens))
+    lines.append(f"L:1/{default_unit}")
+    if parts[0].header_tempo:
+        lines.append(f"Q:{parts[0].header_tempo}")
+    lines += [f"M:{meter_text}", f"K:{key_field(header_key)}"]
+    for decl, unit in zip(declarations, units):
+        lines.append(decl)
+        if unit != default_unit:
+            lines.append(f"L:1/{unit}")
+    for index, (unit, bars) in enumerate(voice_blocks, start=1):
+        lines.append(f"V:{index}")
+        for count, line in enumerate(wrap_lines(bars), start=1):
+            lines.append(f"{line} %{count}")  # xml2abc's line tag; the filter strips it
+    # Mirror xml2abc on stdout (trailing blank line), then apply the official filter.
+    raw = unidecode("\n".join(lines) + "\n\n")
+    return filter_abc_header(raw)
+
+
+def _source_parts(s: stream.Stream) -> list[stream.Stream]:
+    if isinstance(s, stream.Score) or s.hasPartLikeStreams():
+        parts = list(s.parts)
+        if parts:
+            return parts
+    if not s.recurse().notes:
+        raise ClampError("The score has no parts or notes to write as ABC.")
+    return [s]
+
+
+def _prepare(part: stream.Stream) -> _Part:
+    measures = list(part.getElementsByClass(stream.Measure))
+    if not measures:
+        if not part.recurse().notesAndRests:
+            return _Part(part, [], [])
+        try:
+            made = part.makeMeasures()
+            made.makeTies(inPlace=True)
+        except Exception as exc:  # music21 raises many types on malformed streams
+            raise ClampError(f"Cannot divide the stream into bars for ABC: {exc}") from exc
+        measures = list(made.getElementsByClass(stream.Measure))
+    info = _Part(part, measures, [_measure_slots(m) for m in measures])
+    has_notes: set[int] = set()
+    for slots in info.slots:
+        for index, items in enumerate(slots):
+            if any(isinstance(o, note.NotRest) and not isinstance(o, harmony.Harmony)
+                   for _, o in items):
+                has_notes.add(index)
+    info.used_slots = sorted(has_notes)
+    first = measures[0] if measures else None
+    if first is not None:
+        found_clef = next(iter(first.recurse().getElementsByClass(clef.Clef)), None)
+        info.clef_word, octave = clef_field(found_clef)
+        info.octave_shift = -octave
+        found_key = next(iter(first.recurse().getElementsByClass(key.KeySignature)), None)
+        info.first_key = found_key
+        ts = next(iter(first.recurse().getElementsByClass(meter.TimeSignature)), None)
+        info.first_meter = ts.ratioString if ts is not None else None
+        mm = next((m for m in first.recurse().getElementsByClass(tempo.MetronomeMark)
+                   if m.offset == 0), None)
+        info.header_tempo = tempo_field(mm) if mm is not None else None
+    inst = part.getInstrument(returnDefault=False) if hasattr(part, "getInstrument") else None
+    if (isinstance(inst, instrument.Instrument) and inst.transposition is not None
+            and getattr(part, "atSoundingPitch", "unknown") is not True):
+        info.transpose = int(inst.transposition.semitones)
+    return info
+
+
+def _measure_slots(m: stream.Measure) -> list[list[tuple[Fraction, object]]]:
+    """Split a measure into voice slots: loose content joins slot 0, Voices follow in order."""
+    voices = list(m.getElementsByClass(stream.Voice))
+    loose = [(frac(o.offset), o) for o in m if isinstance(o, _CONTENT)]
+    slots = [[(frac(v.offset) + frac(o.offset), o) for o in v if isinstance(o, _CONTENT)]
+             for v in voices]
+    if not slots:
+        return [loose]
+    slots[0] = loose + slots[0]
+    return slots
+
+
+def _write_voice(part: _Part, slot: int, first_voice: bool, header_key, meter_text: str,
+                 header_alt: dict[str, int]) -> tuple[int, list[str]]:
+    """Bars of one voice as strings (barline included) plus the voice's unit length."""
+    use_beams = _has_beams(part, slot)
+    current_key = header_key
+    current_meter = meter_text
+    beat = Fraction(1)
+    eighth_group: Fraction | None = None
+    per_measure: list[tuple[list[Event], str, dict[str, int]]] = []
+    for index, m in enumerate(part.measures):
+        lead = ""
+        ks = next(iter(m.recurse().getElementsByClass(key.KeySignature)), None)
+        if ks is not None and key_field(ks) != key_field(current_key):
+            lead += f"[K:{key_field(ks)}]"
+            current_key = ks
+        ts = next(iter(m.recurse().getElementsByClass(meter.TimeSignature)), None)
+        if ts is not None:
+            beat = frac(ts.beatDuration.quarterLength)
+            eighth_group = Fraction(2) if ts.ratioString == "4/4" else None
+            if ts.ratioString != current_meter:
+                lead += f"[M:{ts.ratioString}]"
+                current_meter = ts.ratioString
+        items = part.slots[index][slot] if slot < len(part.slots[index]) else []
+        if not first_voice:
+            items = [(o, e) for o, e in items if not isinstance(e, tempo.MetronomeMark)]
+        if index == 0:
+            items = [(o, e) for o, e in items
+                     if not (isinstance(e, tempo.MetronomeMark) and o == 0)]
+        events = build_events(items)
+        if not any(not e.text for e in events):
+            length = _measure_length(part, index, m)
+            if length > 0:
+                events.append(Event(Fraction(0), ql=length, units=length, rest="x"))
+        mark_tuplets(events)
+        mark_beams(events, beat, use_beams, eighth_group)
+        per_measure.append((events, lead, key_alters(current_key)))
+    starts, ends = _slurs(per_measure)
+    for events, _, _ in per_measure:
+        mark_broken(events, lambda a, b: bool(ends.get(id(a.obj)) or starts.get(id(b.obj))))
+    unit = choose_unit([u for events, _, _ in per_measure for u in unit_lengths(events)])
+    renderer = VoiceRenderer(unit, part.octave_shift, header_alt, starts, ends)
+    barlines = _barlines(part.measures)
+    bars = []
+    for index, (events, lead, alters) in enumerate(per_measure):
+        if index == 0 and _left_repeat(part.measures[0]):
+            lead += "|:"
+        bars.append(renderer.measure(events, alters, lead, barlines[index]))
+    return unit, bars
+
+
+def _has_beams(part: _Part, slot: int) -> bool:
+    """True when the voice carries music21 beams (MusicXML); ABC imports have none."""
+    for slots in part.slots:
+        for _, obj in slots[slot] if slot < len(slots) else []:
+            beams = getattr(obj, "beams", None)
+            if beams is not None and beams.beamsList:
+                return True
+    return False
+
+
+def _measure_length(part: _Part, index: int, m: stream.Measure) -> Fraction:
+    """Length of a measure for filler rests: longest voice content, else the bar duration."""
+    longest = Fraction(0)
+    for items in part.slots[index]:
+        for offset, obj in items:
+            if isinstance(obj, note.GeneralNote) and not isinstance(obj, harmony.Harmony):
+                longest = max(longest, offset + frac(obj.duration.quarterLength))
+    if longest == 0:
+        try:
+            longest = frac(m.barDuration.quarterLength)
+        except Exception:  # noqa: BLE001 - a measure without any time signature context
+            longest = Fraction(0)
+    return longest
+
+
+def _slurs(per_measure) -> tuple[Counter, Counter]:
+    """Slurs whose both ends are non-grace notes of this voice, first before last."""
+    order: dict[int, int] = {}
+    objs = []
+    for events, _, _ in per_measure:
+        for ev in events:
+            if ev.obj is not None and not ev.text:
+                order[id(ev.obj)] = len(order)
+                objs.append(ev.obj)
+    starts: Counter = Counter()
+    ends: Counter = Counter()
+    seen: set[int] = set()
+    for obj in objs:
+        for sp in obj.getSpannerSites():
+            if not isinstance(sp, spanner.Slur) or id(sp) in seen:
+                continue
+            seen.add(id(sp))
+            first, last = sp.getFirst(), sp.getLast()
+            if first is None or last is None or first.duration.isGrace:
+                continue
+            a, b = order.get(id(first)), order.get(id(last))
+            if a is not None and b is not None and a < b:
+                starts[id(first)] += 1
+                ends[id(last)] += 1
+    return starts, ends
+
+
+def _left_repeat(m: stream.Measure) -> bool:
+    lb = m.leftBarline
+    return isinstance(lb, bar.Repeat) and lb.direction == "start"
+
+
+def _barlines(measures: list[stream.Measure]) -> list[str]:
+    """Right barline text per measure, with following repeat starts and volta numbers merged."""
+    rights = []
+    volta_start: dict[int, str] = {}
+    volta_end: set[int] = set()
+    index_of = {id(m): i for i, m in enumerate(measures)}
+    for i, m in enumerate(measures):
+        rb = m.rightBarline
+        if isinstance(rb, bar.Repeat) and rb.direction == "end":
+            text = ":|"
+        elif rb is not None and rb.type == "double":
+            text = "||"
+        elif rb is not None and rb.type == "final":
+            text = "|]"
+        else:
+            text = "|"
+        rights.append(text)
+        for sp in m.getSpannerSites():
+            if isinstance(sp, spanner.RepeatBracket):
+                spanned = [index_of.get(id(x)) for x in sp.getSpannedElements()]
+                spanned = [x for x in spanned if x is not None]
+                if spanned and spanned[0] == i:
+                    label = str(sp.number or "1").replace(".", "").replace(" ", "")
+                    volta_start[i] = label
+                if spanned and spanned[-1] == i:
+                    volta_end.add(i)
+    for i in volta_end:
+        if rights[i] == "|":
+            rights[i] = "||"
+    for i in range(1, len(measures)):
+        text = rights[i - 1]
+        if _left_repeat(measures[i]):
+            text = (text + ":").replace(":|:", "::").replace("||", "|")
+        text += volta_start.get(i, "")
+        rights[i - 1] = text
+    return rights
+
+
+def _declaration(number: int, part: _Part, first_voice: bool) -> str:
+    """`V:n clef [transpose=..] [nm=".." snm=".."]` header line, formatted like xml2abc."""
+    clef_text = part.clef_word + (f" transpose={part.transpose}" if part.transpose else "")
+    names = ""
+    if first_voice:
+        name = _clean_name(getattr(part.source, "partName", None))
+        abbr = _clean_name(getattr(part.source, "partAbbreviation", None))
+        names = (f'nm="{name}"' if name else "") + (f' snm="{abbr}"' if abbr else "")
+    return f"V:{number} {clef_text} {names}"
+
+
+def _clean_name(text) -> str:
+    if not isinstance(text, str):
+        return ""
+    return text.replace("\n", "\\n").replace(".:", ".").strip(":")
