@@ -23,7 +23,7 @@ from music21 import converter
 
 from clamp_core.notation.writer import stream_to_abc
 
-WIKIMT = Path("/work/shared/data/wikimt/wikimt_abc.jsonl")
+WIKIMT = ROOT.parent / "shared" / "data" / "wikimt" / "wikimt_abc.jsonl"  # ../shared beside the repo
 RESULTS = ROOT / "bench" / "results"
 
 

@@ -134,7 +134,7 @@ def main() -> None:
                         "max_ms": round(float(max(ms)), 1)}
         print("cold", action, cold[action], flush=True)
     results = {
-        "bench": "bridge_latency", "scores": str(args.scores), "n_scores": len(files),
+        "bench": "bridge_latency", "scores": os.path.relpath(args.scores, ROOT), "n_scores": len(files),
         "rounds": args.rounds, "model": "default",
         "machine": (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores "
                     f"(shared with other jobs), {platform.system()}, torch CPU"),

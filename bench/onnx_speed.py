@@ -29,12 +29,13 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clamp_core.model.checkpoint import create_model, load_model
+from clamp_core.model.checkpoint import create_model, load_model, save_model
 from clamp_core.model.config import preset
 from clamp_core.runtime.onnx_encoder import load_bundle
 from clamp_core.notation.patches import pad_batch, patchify
 from export.bundle import build_bundle
-from export.quality import accuracy_change, zero_shot_accuracy
+from clamp_core.evaluation.report import zero_shot_accuracy
+from export.quality import accuracy_change
 
 BATCHES = (1, 8, 32)
 
@@ -121,7 +122,7 @@ def cuda_speed(model, bundle: Path, pieces: list[np.ndarray]) -> dict:
 def official_shaped_folder(tmp: Path) -> Path:
     """clamp-small-512 with random weights and a minimal byte-level tokenizer (tests do the same)."""
     folder = tmp / "clamp-small-512"
-    create_model(preset("clamp-small-512"), seed=0).save_pretrained(folder)
+    save_model(create_model(preset("clamp-small-512"), seed=0), folder)
     visible = set(range(33, 127)) | set(range(161, 173)) | set(range(174, 256))
     vocab, extra = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}, 0
     for b in range(256):
@@ -135,7 +136,7 @@ def official_shaped_folder(tmp: Path) -> Path:
 
 def zero_shot(bundle: Path, data: str | None) -> dict:
     if data and Path(data).is_file():
-        from clamp_core.training.contrastive import load_records
+        from clamp_core.datasets.records import load_records
 
         # test works scored, train works feed the prompt rules (export/quality.py)
         recs = [r for r in load_records(data) if r.get("split") in ("test", "train")]
@@ -155,7 +156,7 @@ def zero_shot(bundle: Path, data: str | None) -> dict:
     res = {}
     for v in ("fp32", "int8"):
         m = load_bundle(bundle, device="cpu", precision=v)
-        res[v] = zero_shot_accuracy(m.encode_abc, m.encode_texts, recs)
+        res[v] = zero_shot_accuracy(m, recs)
     return {"source": source, "works": sum(r.get("split", "test") == "test" for r in recs), **res,
             "change_points": accuracy_change(res["fp32"], res["int8"])}
 

@@ -189,7 +189,7 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma-separated: crash, service")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
-    from clamp_core.model.checkpoint import create_model
+    from clamp_core.model.checkpoint import create_model, save_model
     from clamp_core.model.config import preset
 
     res: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
@@ -197,7 +197,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="clamp-robust-") as tmp_name:
         tmp = Path(tmp_name)
         model = tmp / "tiny"
-        create_model(preset("tiny"), seed=0).save_pretrained(model)
+        save_model(create_model(preset("tiny"), seed=0), model)
         folder = tmp / "corpus with spaces é"
         written, _ = corpus.write_corpus(folder)
         t0 = time.perf_counter()

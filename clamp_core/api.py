@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from clamp_core.errors import ClampError
-from clamp_core.evaluation.metrics import l2_normalise
-
-log = logging.getLogger(__name__)
+from clamp_core.runtime.encoder import Encoder, l2_normalise
+from clamp_core.zero_shot import label_probabilities, label_prototypes
 
 DEFAULT_TEMPLATES = ("{}", "a piece of music: {}", "this music is {}")
 
 
-
 class Clamp:
-    """A loaded model plus the conversion pipeline; features come back L2-normalised."""
+    """One model behind the `Encoder` interface plus the conversion pipeline; features come
+    back L2-normalised. Torch or ONNX Runtime is the encoder's business, never this class's."""
 
-    def __init__(self, model, name: str, device: str = "cpu", precision: str = "fp32",
-                 backend: str = "torch"):
-        self.model = model  # a torch ClampModel, or an onnx_backend.OnnxModel
-        self.name = name
-        self.device = device
-        self.precision = precision
-        self.backend = backend
-        self._runner = model  # the int8 copy when precision is int8
+    def __init__(self, encoder: Encoder | Any, name: str | None = None):
+        if not isinstance(encoder, Encoder):  # a bare torch ClampModel (tests, training scripts)
+            from clamp_core.runtime.torch_encoder import TorchEncoder
+
+            encoder = TorchEncoder(encoder, name or "model")
+        self.encoder = encoder
+        self.name = str(name if name is not None else encoder.name)
         self._text_cache: dict[Any, Any] = {}  # label prompts and caption bank, embedded once
 
     @classmethod
@@ -39,40 +36,38 @@ class Clamp:
         ``device``: torch "cpu" (default) / "cuda[:N]"; ONNX "auto" (default: CUDA when its
         libraries load, else CPU), "cpu" or "cuda[:N]". ``threads``: ONNX Runtime CPU threads.
         """
-        if backend not in ("auto", "torch", "onnx"):
-            raise ClampError(f"backend must be 'auto', 'torch' or 'onnx', not {backend!r}")
-        from clamp_core.runtime.onnx_encoder import find_bundle
+        from clamp_core.runtime.loading import load_encoder
 
-        if backend == "onnx" or (backend == "auto" and find_bundle(name_or_path) is not None):
-            from clamp_core.runtime.onnx_encoder import load_bundle  # torch-free path
+        return cls(load_encoder(name_or_path, backend, device, precision, threads), str(name_or_path))
 
-            model = load_bundle(name_or_path, device=device, precision=precision, threads=threads)
-            log.info("loaded %s with ONNX Runtime on %s (%s)", name_or_path, model.provider,
-                     model.precision)
-            return cls(model, str(name_or_path), model.device, model.precision, backend="onnx")
-        import torch
+    @property
+    def model(self):
+        """The encoder's underlying model: a torch ClampModel, or the ONNX encoder itself."""
+        return getattr(self.encoder, "model", self.encoder)
 
-        from clamp_core.runtime import precision as prec
-        from clamp_core.model.checkpoint import load_model
+    @property
+    def backend(self) -> str:
+        return self.encoder.backend
 
-        device = device or "cpu"
-        model = load_model(name_or_path, device=device)
-        chosen = prec.choose(precision, torch.device(device))
-        obj = cls(model, str(name_or_path), device, chosen)
-        if chosen == "int8":
-            obj._runner = prec.quantize_int8(model)
-        log.info("loaded %s on %s (%s)", name_or_path, device, chosen)
-        return obj
+    @property
+    def device(self) -> str:
+        return self.encoder.device
+
+    @property
+    def precision(self) -> str:
+        return self.encoder.precision
 
     @property
     def dim(self) -> int:
-        return self.model.config.projection_dim
+        return self.encoder.dim
 
     @property
     def logit_scale(self) -> float:
-        if self.backend == "onnx":
-            return self.model.logit_scale_exp
-        return float(self.model.logit_scale.detach().exp())
+        return self.encoder.logit_scale
+
+    @property
+    def fingerprint(self) -> str:
+        return self.encoder.fingerprint
 
     # -- encoding --------------------------------------------------------------------------
     def score_abc(self, score: Any) -> str:
@@ -82,14 +77,9 @@ class Clamp:
 
         return score_to_abc(score if isinstance(score, Score) else load_score(score))
 
-    def encode_abc(self, abcs: Sequence[str], normalize: bool = True, batch_size: int = 16) -> np.ndarray:
-        if self.backend == "onnx":
-            feats = self.model.encode_abc(list(abcs), batch_size=batch_size)
-            return l2_normalise(feats) if normalize else feats
-        from clamp_core.runtime.torch_encoder import encode_abc
-
-        amp = "bf16" if self.precision == "bf16" else "fp32"
-        feats = encode_abc(self._runner, list(abcs), batch_size=batch_size, precision=amp)
+    def encode_abc(self, abcs: Sequence[str], normalize: bool = True, batch_size: int = 16,
+                   ) -> np.ndarray:
+        feats = self.encoder.encode_abc(list(abcs), batch_size=batch_size)
         return l2_normalise(feats) if normalize else feats
 
     def encode_scores(self, scores: Sequence[Any], normalize: bool = True, batch_size: int = 16,
@@ -98,16 +88,11 @@ class Clamp:
         long scores averaged over windows as the model's config says."""
         return self.encode_abc([self.score_abc(s) for s in scores], normalize, batch_size)
 
-    def encode_texts(self, texts: Sequence[str], normalize: bool = True, batch_size: int = 64) -> np.ndarray:
+    def encode_texts(self, texts: Sequence[str], normalize: bool = True, batch_size: int = 64,
+                     ) -> np.ndarray:
         if isinstance(texts, str):
             raise ClampError("encode_texts takes a list of texts, not one string")
-        if self.backend == "onnx":
-            feats = self.model.encode_texts(list(texts), batch_size=batch_size)
-            return l2_normalise(feats) if normalize else feats
-        from clamp_core.runtime.torch_encoder import encode_texts
-
-        amp = "bf16" if self.precision == "bf16" else "fp32"
-        feats = encode_texts(self._runner, list(texts), batch_size=batch_size, precision=amp)
+        feats = self.encoder.encode_texts(list(texts), batch_size=batch_size)
         return l2_normalise(feats) if normalize else feats
 
     # -- tasks -----------------------------------------------------------------------------
@@ -127,10 +112,7 @@ class Clamp:
             if len(self._text_cache) > 256:
                 self._text_cache.clear()
             texts = [[t.format(label) for t in templates] + list(own[label]) for label in labels]
-            emb = self.encode_texts([t for group in texts for t in group])
-            ends = np.cumsum([len(g) for g in texts])
-            self._text_cache[key] = l2_normalise(np.stack(
-                [emb[end - len(g):end].mean(0) for g, end in zip(texts, ends)]))
+            self._text_cache[key] = label_prototypes(self.encode_texts, texts)
         return self._text_cache[key]
 
     def cached_texts(self, name: str, make) -> tuple[list[str], np.ndarray]:
@@ -165,12 +147,9 @@ class Clamp:
     def rank_labels(self, music: np.ndarray, labels: Sequence[str],
                     templates: Sequence[str] | str | None = None,
                     prompts: Mapping[str, Sequence[str]] | None = None) -> list[tuple[str, float]]:
-        sims = self.label_embeddings(labels, templates, prompts) @ music
-        logits = self.logit_scale * sims
-        probs = np.exp(logits - logits.max())
-        probs /= probs.sum()
-        order = np.argsort(-probs)
-        return [(labels[i], float(probs[i])) for i in order]
+        probs = label_probabilities(music, self.label_embeddings(labels, templates, prompts),
+                                    self.logit_scale)
+        return [(labels[i], float(probs[i])) for i in np.argsort(-probs, kind="stable")]
 
     # -- library index ---------------------------------------------------------------------
     def search(self, query: str, index, k: int = 10) -> list:

@@ -71,7 +71,7 @@ class Caption:
         return d
 
 
-def score_facts(meta) -> dict[str, Any]:
+def caption_facts(meta) -> dict[str, Any]:
     """The facts a caption states, read from ScoreMeta (never guessed by the model)."""
     return {
         "title": meta.title, "composer": meta.composer, "key": meta.key, "meter": meta.meter,
@@ -131,7 +131,7 @@ def caption(clamp, score: Any, facets: tuple[str, ...] = FACETS, top: int = 3) -
 
     loaded = score if isinstance(score, Score) else load_score(score)
     music = clamp.encode_abc([score_to_abc(loaded)])[0]
-    facts = score_facts(loaded.meta)
+    facts = caption_facts(loaded.meta)
     ranked = {}
     for name in facets:
         ls = load_label_set(name)

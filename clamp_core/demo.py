@@ -46,14 +46,14 @@ def corpus_slice(dest: Path) -> list[Path]:
 
 def _model():
     from clamp_core.api import Clamp
-    from clamp_core.model.checkpoint import DEFAULT_MODEL_DIR, create_model
+    from clamp_core.model.checkpoint import DEFAULT_MODEL_DIR, create_model, save_model
     from clamp_core.model.config import preset
 
     if (DEFAULT_MODEL_DIR / "config.json").is_file():
         return Clamp.load("default"), "default"
     folder = WORK / "untrained-model"
     if not (folder / "config.json").is_file():
-        create_model(preset("small"), seed=0).save_pretrained(folder)
+        save_model(create_model(preset("small"), seed=0), folder)
     print("NOTE: no trained default model is installed; using an UNTRAINED music encoder, so the "
           "rankings below are meaningless. Train one with scripts/train_default_model.sh.\n")
     return Clamp.load(str(folder)), str(folder)
@@ -67,7 +67,7 @@ def _hits(hits) -> None:
 
 
 def main() -> int:
-    from clamp_core.index.library import build_index, model_fingerprint
+    from clamp_core.index import build_index, model_fingerprint
 
     t0 = time.time()
     clamp, name = _model()

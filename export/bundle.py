@@ -73,8 +73,7 @@ def build_bundle(model: ClampModel, source: str, out: Path, fp16: bool = False, 
                  opset: int = DEFAULT_OPSET, check: bool = True, eval_records: list[dict] | None = None,
                  ) -> dict:
     """Write a verified bundle for ``model`` to ``out``; returns the manifest."""
-    from clamp_core.api import Clamp
-    from clamp_core.index.workers import model_fingerprint
+    from clamp_core.runtime.torch_encoder import weights_fingerprint
 
     out = Path(out)
     _prepare_target(out)
@@ -104,7 +103,7 @@ def build_bundle(model: ClampModel, source: str, out: Path, fp16: bool = False, 
         model.config.save(work)
         manifest["logit_scale_exp"] = float(model.logit_scale.detach().exp())
         manifest["projection_dim"] = int(model.config.projection_dim)
-        manifest["model_fingerprint"] = model_fingerprint(Clamp(model, source))
+        manifest["model_fingerprint"] = weights_fingerprint(model)
         for files in manifest["variants"].values():
             files["bytes"] = {t: file_facts(work / files[t])["bytes"] for t in ("music", "text")}
             files["sha256"] = {t: file_facts(work / files[t])["sha256"] for t in ("music", "text")}
@@ -153,16 +152,17 @@ def _verify(refs: dict, work: Path, manifest: dict) -> list[str]:
 
 def _zero_shot(work: Path, manifest: dict, records: list[dict]) -> dict:
     """Zero-shot accuracy of the fp32 and int8 graphs through the runtime, same test records."""
+    from clamp_core.evaluation.report import zero_shot_accuracy
     from clamp_core.runtime.onnx_encoder import load_bundle
 
-    from .quality import accuracy_change, zero_shot_accuracy
+    from .quality import accuracy_change
 
     write_manifest(work, manifest)  # the runtime opens bundles by their manifest
     try:
         results = {}
         for variant in ("fp32", "int8"):
             m = load_bundle(work, device="cpu", precision=variant)
-            results[variant] = zero_shot_accuracy(m.encode_abc, m.encode_texts, records)
+            results[variant] = zero_shot_accuracy(m, records)
     finally:
         (work / MANIFEST).unlink(missing_ok=True)
     return {"test_works": sum(r.get("split", "test") == "test" for r in records), "fp32": results["fp32"], "int8": results["int8"],

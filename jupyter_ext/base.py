@@ -75,7 +75,7 @@ def resolve_model(model: Any):
 
 def load(score: Any, tune: int | None = None):
     """A loaded clamp_core Score from a path, ABC text, music21 stream or Score."""
-    from clamp_core.scores.load import Score, load_score
+    from clamp_core.scores import Score, load_score
 
     if isinstance(score, Score):
         return score
@@ -84,7 +84,7 @@ def load(score: Any, tune: int | None = None):
 
 @functools.lru_cache(maxsize=512)
 def _file_score(path: str, tune: int | None, size: int, mtime_ns: int) -> tuple[str, Notation]:
-    from clamp_core.notation.convert import score_to_abc
+    from clamp_core.notation import score_to_abc
 
     abc = score_to_abc(load(path, tune))
     return abc, notation(abc)
@@ -102,7 +102,7 @@ def file_score(path: str, tune: int | None) -> tuple[str, Notation]:
 
 def score_parts(score: Any) -> tuple[Any, str, Notation, dict[str, str]]:
     """Loaded score, model ABC, notation and {title, composer} of any score input."""
-    from clamp_core.notation.convert import score_to_abc
+    from clamp_core.notation import score_to_abc
 
     loaded = load(score)
     abc = score_to_abc(loaded)

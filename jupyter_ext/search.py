@@ -17,7 +17,7 @@ from .base import ClampWidget, file_score, resolve_model
 
 class ClampSearch(ClampWidget):
     """``ClampSearch(model, index)``: ``model`` a Clamp or model name, ``index`` an index
-    folder (built with ``clamp index``) or an open ``clamp_core.index.library.Index``."""
+    folder (built with ``clamp index``) or an open ``clamp_core.index.Index``."""
 
     _esm = assets.widget_esm("search")
     query = traitlets.Unicode("").tag(sync=True)
@@ -26,7 +26,7 @@ class ClampSearch(ClampWidget):
     results = traitlets.List(traitlets.Dict()).tag(sync=True)
 
     def __init__(self, model: Any, index: Any, query: str = "", k: int = 8, **kwargs: Any):
-        from clamp_core.index.library import Index
+        from clamp_core.index import Index
 
         super().__init__(k=k, **kwargs)
         self._clamp = resolve_model(model)
@@ -43,7 +43,7 @@ class ClampSearch(ClampWidget):
             self.search(query)
 
     def _open_index(self):
-        from clamp_core.index.library import Index
+        from clamp_core.index import Index
 
         if getattr(self._local, "index", None) is None:
             self._local.index = Index(self._folder)

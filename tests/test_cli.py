@@ -11,11 +11,11 @@ SCORES = FIXTURES / "scores"
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    from clamp_core.model.checkpoint import create_model
+    from clamp_core.model.checkpoint import create_model, save_model
     from clamp_core.model.config import preset
 
     folder = tmp_path_factory.mktemp("model") / "tiny"
-    create_model(preset("tiny"), seed=0).save_pretrained(folder)
+    save_model(create_model(preset("tiny"), seed=0), folder)
     return folder
 
 

@@ -59,10 +59,10 @@ def test_linear_probe_separates_separable_data():
 
 
 def test_evaluate_cli_writes_results(tmp_path, wikimt, run_clamp):
-    from clamp_core.model.checkpoint import create_model
+    from clamp_core.model.checkpoint import create_model, save_model
     from clamp_core.model.config import preset
 
-    create_model(preset("tiny"), seed=0).save_pretrained(tmp_path / "m")
+    save_model(create_model(preset("tiny"), seed=0), tmp_path / "m")
     data = tmp_path / "d.jsonl"
     types = ["reel", "jig", "hornpipe"]
     with data.open("w") as f:

@@ -75,14 +75,15 @@ def test_int8_cost_is_measured_and_smaller(default_bundle):
 def test_int8_zero_shot_change_on_test_records(default_bundle):
     """The manifest's zero-shot measure, here on the tune-type fixture records (the frozen test
     split of a built dataset is used by bench/onnx_speed.py)."""
+    from clamp_core.evaluation.report import zero_shot_accuracy
     from clamp_core.runtime.onnx_encoder import load_bundle
-    from export.quality import accuracy_change, zero_shot_accuracy
+    from export.quality import accuracy_change
 
     recs = _tune_type_records()
     fp32 = load_bundle(default_bundle, device="cpu", precision="fp32")
     int8 = load_bundle(default_bundle, device="cpu", precision="int8")
-    a = zero_shot_accuracy(fp32.encode_abc, fp32.encode_texts, recs)
-    b = zero_shot_accuracy(int8.encode_abc, int8.encode_texts, recs)
+    a = zero_shot_accuracy(fp32, recs)
+    b = zero_shot_accuracy(int8, recs)
     assert set(a) == {"tune_type"} and a["tune_type"]["n"] == len(recs)
     assert abs(accuracy_change(a, b)["tune_type"]) <= 15  # a few works may flip, not the task
 
@@ -154,11 +155,11 @@ def test_official_shaped_model_exports(tmp_path):
     """clamp-small-512's exact shapes (random weights, official folder layout) export, verify
     and run through the ONNX backend like the torch model."""
     from clamp_core import Clamp
-    from clamp_core.model.checkpoint import create_model, load_model
+    from clamp_core.model.checkpoint import create_model, load_model, save_model
     from clamp_core.model.config import preset
 
     folder = tmp_path / "clamp-small-512"
-    create_model(preset("clamp-small-512"), seed=0).save_pretrained(folder)
+    save_model(create_model(preset("clamp-small-512"), seed=0), folder)
     (folder / "vocab.json").write_text(json.dumps(_byte_level_vocab()))
     (folder / "merges.txt").write_text("#version: 0.2\n")
     bundle = tmp_path / "bundle"
@@ -176,7 +177,7 @@ def test_official_shaped_model_exports(tmp_path):
 
 
 def test_quality_scores_the_test_split_with_prompts_from_the_train_split():
-    from export.quality import task_sets
+    from clamp_core.evaluation.report import task_sets
 
     def song(i, split, region, detail):
         return {"id": str(i), "split": split, "abc": "X:1\nK:C\nCDEF|\n",
@@ -186,6 +187,6 @@ def test_quality_scores_the_test_split_with_prompts_from_the_train_split():
             + [song(i, "train", "other", "europa, irland") for i in range(3, 5)]
             + [song(i, "test", r, d) for i, (r, d) in enumerate(
                 [("china", "china, shaanxi")] * 3 + [("other", "europa, irland")] * 3, 10)])
-    (name, scored, prompts), = task_sets(recs)
-    assert name == "essen_region" and {r["split"] for r in scored} == {"test"} and len(scored) == 6
+    (task, scored, prompts), = task_sets(recs)
+    assert task.name == "essen_region" and {r["split"] for r in scored} == {"test"} and len(scored) == 6
     assert prompts == {"china": ["a folk song from China"], "other": ["a folk song from Ireland"]}

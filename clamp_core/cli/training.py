@@ -20,7 +20,7 @@ from clamp_core.errors import ClampError
 @click.option("--force", is_flag=True, help="Overwrite a model folder that exists.")
 def init_model(folder: str, preset_name: str, seed: int, force: bool) -> None:
     """Create a new model folder: pretrained text tower, freshly initialised music tower."""
-    from clamp_core.model.checkpoint import create_model
+    from clamp_core.model.checkpoint import create_model, save_model
     from clamp_core.model.config import preset
 
     if (Path(folder) / "config.json").exists() and not force:
@@ -28,7 +28,7 @@ def init_model(folder: str, preset_name: str, seed: int, force: bool) -> None:
     cfg = preset(preset_name)
     if cfg.official:
         raise ClampError("official shapes need official weights; use --preset tiny or small")
-    create_model(cfg, seed=seed).save_pretrained(folder)
+    save_model(create_model(cfg, seed=seed), folder)
     click.echo(f"created {folder} (preset {preset_name}, seed {seed})")
 
 

@@ -4,9 +4,11 @@ labels, text candidates, the work group and its split."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
+from clamp_core.errors import ClampError
 from clamp_core.datasets.labels import COMPOSERS, FOLK, WorkInfo, build_labels, norm_text, trecento_composer
 from clamp_core.datasets.sources import WorkItem
 from clamp_core.datasets.texts import build_texts
@@ -132,3 +134,22 @@ def make_record(item: WorkItem, result: dict, frozen_test: set[str]) -> dict:
     return {"id": item.id, "abc": result["abc"], "texts": build_texts(info),
             "labels": info.labels, "meta": result["meta"], "split": split_of(group, frozen_test),
             "source": item.source, "group": group}
+
+
+def load_records(path: str | Path, split: str | None = None) -> list[dict]:
+    """Records of one split (all when ``split`` is None) from a dataset JSONL file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ClampError(f"{path}: no such dataset file; build one with `clamp dataset build`")
+    out = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError as e:
+                raise ClampError(f"{path}:{n}: not JSON ({e}); rebuild the dataset") from e
+            if (split is None or rec.get("split") == split) and rec.get("abc") and rec.get("texts"):
+                out.append(rec)
+    return out

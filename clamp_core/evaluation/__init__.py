@@ -1,13 +1,14 @@
-"""Evaluation: zero-shot label ranking (the one implementation), the quality report of
-`clamp evaluate` on a model folder or an ONNX bundle, and retrieval / classification metrics.
+"""Evaluation: the quality report of `clamp evaluate` on a model folder or an ONNX bundle
+(zero-shot tasks, linear probes, text -> music retrieval, baselines) and its metrics. Label
+ranking itself is clamp_core.zero_shot, shared with the API.
 
-Public: ``evaluate``, ``rank_labels``.
+Public: ``evaluate``, ``zero_shot_accuracy``.
 """
 
 from __future__ import annotations
 
 from clamp_core.lazy import lazy_exports
 
-__all__ = ["evaluate", "rank_labels"]
+__all__ = ["evaluate", "zero_shot_accuracy"]
 
-__getattr__ = lazy_exports(__name__, {"evaluate": ".report", "rank_labels": ".zero_shot"})
+__getattr__ = lazy_exports(__name__, {"evaluate": ".report", "zero_shot_accuracy": ".report"})

@@ -8,11 +8,6 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def l2_normalise(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    return x / np.linalg.norm(x, axis=-1, keepdims=True).clip(min=1e-12)
-
-
 def accuracy(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
     return float(np.mean([a == b for a, b in zip(y_true, y_pred)])) if len(y_true) else float("nan")
 

@@ -1,5 +1,6 @@
 """`clamp evaluate`: zero-shot classification and text->music retrieval on the frozen test split,
-read against random and majority baselines and a linear probe (the supervised ceiling)."""
+read against random and majority baselines and a linear probe (the supervised ceiling). Any
+`Encoder` is evaluated alike: a torch model folder or a clamp-export bundle."""
 
 from __future__ import annotations
 
@@ -14,10 +15,9 @@ import numpy as np
 from clamp_core.evaluation import metrics as M
 from clamp_core.datasets.labels import COMPOSERS
 from clamp_core.datasets.texts import composer_phrases, place_name, title_free
-from clamp_core.runtime.torch_encoder import encode_abc, encode_texts
-from clamp_core.evaluation.metrics import l2_normalise
-from clamp_core.model.modelling import ClampModel
-from clamp_core.training.contrastive import load_records
+from clamp_core.datasets.records import load_records
+from clamp_core.runtime.encoder import Encoder, l2_normalise
+from clamp_core.zero_shot import label_prototypes, nearest_labels
 
 
 @dataclass
@@ -76,28 +76,64 @@ TASKS = [
 ]
 
 
-def zero_shot(model: ClampModel, music: np.ndarray, class_prompts: dict[str, list[str]]) -> list[str]:
+def zero_shot(encoder: Encoder, music: np.ndarray, class_prompts: dict[str, list[str]]) -> list[str]:
     """Nearest class by cosine, each class the renormalised mean of its prompt embeddings."""
     classes = list(class_prompts)
-    protos = np.stack([l2_normalise(l2_normalise(encode_texts(model, class_prompts[c])).mean(0))
-                       for c in classes])
-    return [classes[i] for i in (l2_normalise(music) @ protos.T).argmax(1)]
+    protos = label_prototypes(encoder.encode_texts, [class_prompts[c] for c in classes])
+    return [classes[i] for i in nearest_labels(music, protos)]
 
 
-def _task_records(records: list[dict], task: Task) -> list[dict]:
+def task_records(records: list[dict], task: Task) -> list[dict]:
+    """The records a task scores: of its collections, with its label."""
     return [r for r in records if r["labels"].get("collection") in task.collections
             and r["labels"].get(task.label)]
 
 
-def evaluate_task(model: ClampModel, task: Task, train: list[dict], test: list[dict],
+def task_classes(task: Task, train: list[dict], test: list[dict]) -> list[str]:
+    """The task's classes: its most frequent in training (``top``), each with enough test works
+    (``min_test``); with no training records, the most frequent in test."""
+    counts = Counter(r["labels"][task.label] for r in (train or test))
+    test_counts = Counter(r["labels"][task.label] for r in test)
+    return [c for c, _ in counts.most_common(task.top) if test_counts[c] >= task.min_test]
+
+
+def task_sets(records: list[dict]) -> list[tuple[Task, list[dict], dict[str, list[str]]]]:
+    """(task, test records, class -> prompts) for every task the records support. ``records``
+    may be a whole dataset: its test split is scored and its train split feeds the prompt rules
+    (a region's places); records without a split are all test records."""
+    test = [r for r in records if r.get("split", "test") == "test"]
+    train = [r for r in records if r.get("split") == "train"]
+    out = []
+    for task in TASKS:
+        te = task_records(test, task)
+        classes = [c for c, n in Counter(r["labels"][task.label] for r in te).most_common(task.top)
+                   if n >= task.min_test]
+        if len(classes) < 2:
+            continue
+        te = [r for r in te if r["labels"][task.label] in classes]
+        out.append((task, te, task.class_prompts(classes, task_records(train, task) or None)))
+    return out
+
+
+def zero_shot_accuracy(encoder: Encoder, records: list[dict]) -> dict:
+    """Zero-shot accuracy per task of any encoder on the same records: how clamp-export
+    measures what quantisation costs (fp32 bundle, int8 bundle, torch)."""
+    results = {}
+    for task, recs, prompts in task_sets(records):
+        pred = zero_shot(encoder, encoder.encode_abc([r["abc"] for r in recs]), prompts)
+        truth = [r["labels"][task.label] for r in recs]
+        results[task.name] = {"accuracy": M.accuracy(truth, pred), "n": len(recs),
+                              "classes": len(prompts)}
+    return results
+
+
+def evaluate_task(encoder: Encoder, task: Task, train: list[dict], test: list[dict],
                   max_probe: int = 3000, seed: int = 0) -> dict | None:
-    tr, te = _task_records(train, task), _task_records(test, task)
-    counts = Counter(r["labels"][task.label] for r in tr)
-    classes = [c for c, _ in counts.most_common(task.top)]
-    test_counts = Counter(r["labels"][task.label] for r in te)
-    classes = [c for c in classes if test_counts[c] >= task.min_test]
+    tr, te = task_records(train, task), task_records(test, task)
+    classes = task_classes(task, tr, te)
     if len(classes) < 2:
         return None
+    test_counts = Counter(r["labels"][task.label] for r in te)
     tr = [r for r in tr if r["labels"][task.label] in classes]
     te = [r for r in te if r["labels"][task.label] in classes]
     prompts = task.class_prompts(classes, tr)  # from every training work, before the subsample
@@ -106,9 +142,9 @@ def evaluate_task(model: ClampModel, task: Task, train: list[dict], test: list[d
         tr = [tr[i] for i in sorted(keep)]
     y_tr = [r["labels"][task.label] for r in tr]
     y_te = [r["labels"][task.label] for r in te]
-    x_te = encode_abc(model, [r["abc"] for r in te])
-    x_tr = encode_abc(model, [r["abc"] for r in tr])
-    pred = zero_shot(model, x_te, prompts)
+    x_te = encoder.encode_abc([r["abc"] for r in te])
+    x_tr = encoder.encode_abc([r["abc"] for r in tr])
+    pred = zero_shot(encoder, x_te, prompts)
     probe = M.linear_probe(x_tr, y_tr, x_te, classes, seed=seed)
     return {
         "classes": {c: test_counts[c] for c in classes}, "n_test": len(te), "n_probe_train": len(tr),
@@ -133,7 +169,7 @@ def title_free_description(rec: dict, rng: np.random.Generator) -> str | None:
     return ". ".join(pool[i] for i in rng.permutation(len(pool))) if pool else None
 
 
-def evaluate_retrieval(model: ClampModel, test: list[dict], max_n: int = 1000, seed: int = 0) -> dict:
+def evaluate_retrieval(encoder: Encoder, test: list[dict], max_n: int = 1000, seed: int = 0) -> dict:
     """Text->music ranking among the test works with two kinds of title-free query: one candidate
     (often generic: "a solo melody" fits hundreds of works) and the joined description. A single
     phrase is also scored against every work it describes (one of that work's own title-free
@@ -144,8 +180,8 @@ def evaluate_retrieval(model: ClampModel, test: list[dict], max_n: int = 1000, s
         recs = [recs[i] for i in sorted(rng.choice(len(recs), max_n, replace=False))]
     single = [title_free_text(r, rng) for r in recs]
     described = [title_free_description(r, rng) for r in recs]
-    music = l2_normalise(encode_abc(model, [r["abc"] for r in recs]))
-    sims = {name: l2_normalise(encode_texts(model, queries)) @ music.T
+    music = l2_normalise(encoder.encode_abc([r["abc"] for r in recs]))
+    sims = {name: l2_normalise(encoder.encode_texts(queries)) @ music.T
             for name, queries in (("single", single), ("described", described))}
     own = [set(title_free(r["texts"], r.get("meta", {}).get("title"))) for r in recs]
     relevant = np.array([[q in texts for texts in own] for q in single])
@@ -157,18 +193,33 @@ def evaluate_retrieval(model: ClampModel, test: list[dict], max_n: int = 1000, s
             "description_examples": described[:3]}
 
 
-def evaluate(model: ClampModel, data: str | Path, max_probe: int = 3000, seed: int = 0,
+def evaluate(model: Encoder | str | Path, data: str | Path, max_probe: int = 3000, seed: int = 0,
              split: str = "test") -> dict:
     """All tasks on the test split of a dataset JSONL (or on ``split="val"``, for choices made
-    before the test split is looked at)."""
+    before the test split is looked at). ``model``: an Encoder, a torch ClampModel, or what
+    `Clamp.load` takes (a model folder, "default", an ONNX bundle)."""
+    encoder = as_encoder(model)
     train, test = load_records(data, "train"), load_records(data, split)
     results = {"data": str(data), "split": split, "n_test": len(test), "tasks": {}}
     for task in TASKS:
-        out = evaluate_task(model, task, train, test, max_probe, seed)
+        out = evaluate_task(encoder, task, train, test, max_probe, seed)
         if out is not None:
             results["tasks"][task.name] = out
-    results["retrieval"] = evaluate_retrieval(model, test, seed=seed)
+    results["retrieval"] = evaluate_retrieval(encoder, test, seed=seed)
     return results
+
+
+def as_encoder(model) -> Encoder:
+    """An Encoder from an Encoder, a bare torch model, or a name `load_encoder` opens."""
+    if isinstance(model, Encoder):
+        return model
+    if isinstance(model, (str, Path)):
+        from clamp_core.runtime.loading import load_encoder
+
+        return load_encoder(model, precision="fp32")
+    from clamp_core.runtime.torch_encoder import TorchEncoder
+
+    return TorchEncoder(model)
 
 
 def markdown_table(results: dict) -> str:

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from clamp_core.errors import ClampError
-from clamp_core.index.scan import FoundFile, parse_file, sha256_file, walk_scores
+from clamp_core.files import file_sha256
+from clamp_core.index.scan import FoundFile, parse_file, walk_scores
 from clamp_core.index.search import AnnIndex, exact_topk, faiss_available
 from clamp_core.index.store import (
     DB_NAME,
@@ -32,7 +33,7 @@ from clamp_core.index.store import (
     Store,
     write_json_atomic,
 )
-from clamp_core.index.workers import _LazyModel, _worker_init, model_fingerprint
+from clamp_core.index.workers import LazyModel, model_fingerprint, watch_parent
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +193,7 @@ class Index:
         big library costs a folder walk, not a model load."""
         if not self.store.write:
             raise ClampError("open the index with Index.create(...) to update it")
-        model = _LazyModel(clamp, self.check_model)
+        model = LazyModel(clamp, self.check_model)
         t0 = time.perf_counter()
         root_path = Path(os.path.abspath(os.path.expanduser(root)))
         if not root_path.is_dir():
@@ -213,7 +214,7 @@ class Index:
             if old and old[1:] == (ff.size, ff.mtime_ns):
                 continue  # same size and mtime: trust the recorded hash (as git does)
             try:
-                sha = sha256_file(ff.path)
+                sha = file_sha256(ff.path)
             except OSError:
                 continue  # vanished or unreadable: look again next run
             if old and old[0] == sha:
@@ -299,7 +300,7 @@ class Index:
             # spawn: workers inherit neither torch's threads nor the index lock (fork would copy
             # both), and are our direct children, so they can notice when we die (see below)
             ctx = mp.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=watch_parent,
                                      initargs=(os.getpid(),)) as pool:
                 futs = {pool.submit(parse_file, ff.path, ff.rel): (ff, sha) for ff, sha in todo}
                 for fut in as_completed(futs):

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import threading
 import time
 
 
 def model_fingerprint(clamp) -> str:
-    """Identifies the weights, not the folder name: config + both projection matrices."""
-    model = getattr(clamp, "model", None)
-    recorded = getattr(model, "fingerprint", None)  # an ONNX bundle carries its torch model's
-    if recorded:
-        return recorded
-    h = hashlib.sha256()
-    cfg = getattr(model, "config", None)
-    h.update(json.dumps(cfg.to_dict() if hasattr(cfg, "to_dict") else str(cfg), sort_keys=True,
-                        default=str).encode())
-    try:
-        sd = model.state_dict()
-        for key in ("music_proj.weight", "text_proj.weight"):
-            h.update(sd[key].detach().float().cpu().numpy().tobytes())
-    except (AttributeError, KeyError):
-        h.update(str(getattr(clamp, "name", "")).encode())
-    return h.hexdigest()[:16]
+    """The weights' identity an index is built with (the encoder's fingerprint, so a torch
+    model and its ONNX bundle share one): a ``Clamp`` or an ``Encoder``."""
+    encoder = getattr(clamp, "encoder", clamp)
+    return encoder.fingerprint
 
 
-def _worker_init(parent: int) -> None:
+def watch_parent(parent: int) -> None:
     """A reader process leaves when the indexing process is gone (kill -9 included), instead
     of waiting forever for work as an orphan."""
     def watch() -> None:
@@ -39,7 +25,7 @@ def _worker_init(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="clamp-parent-watch").start()
 
 
-class _LazyModel:
+class LazyModel:
     """A Clamp now, or one being loaded in a background thread; checked against the index."""
 
     def __init__(self, clamp, check):

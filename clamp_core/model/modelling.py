@@ -133,15 +133,3 @@ class ClampModel(nn.Module):
             list(texts), padding=True, truncation=True,
             max_length=self.config.text_max_length, return_tensors="pt")
         return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
-
-    # Loading and saving live in clamp_core.model.checkpoint; exposed here in the familiar HF style.
-    @classmethod
-    def from_pretrained(cls, path, **kwargs) -> ClampModel:
-        from clamp_core.model.checkpoint import load_model
-
-        return load_model(path, **kwargs)
-
-    def save_pretrained(self, folder, **kwargs) -> None:
-        from clamp_core.model.checkpoint import save_model
-
-        save_model(self, folder, **kwargs)

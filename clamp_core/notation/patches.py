@@ -28,7 +28,7 @@ _CHAR_TO_ID = np.zeros(256, dtype=np.int64)
 _CHAR_TO_ID[32:127] = np.arange(32, 127) - 31
 
 
-def _is_header_line(line: str) -> bool:
+def is_header_line(line: str) -> bool:
     """Official rule: a letter followed by ':' (length > 1), or a %%score line."""
     return len(line) > 1 and ((line[0].isalpha() and line[1] == ":") or line.startswith("%%score"))
 
@@ -50,7 +50,7 @@ def abc_to_patch_strings(abc: str) -> list[str]:
     patches: list[str] = []
     body = ""
     for line in lines:
-        if _is_header_line(line):
+        if is_header_line(line):
             if body:
                 patches.extend(split_bars(body))
                 body = ""

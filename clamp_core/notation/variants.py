@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from clamp_core.notation.patches import _is_header_line
+from clamp_core.notation.patches import is_header_line
 
 # Order matters: quoted text may hold "!" or "(", so it goes first.
 _STRIP = (
@@ -24,7 +24,7 @@ _STRIP = (
 
 
 def _music_lines(abc: str, edit) -> str:
-    return "\n".join(line if _is_header_line(line) else edit(line) for line in abc.split("\n"))
+    return "\n".join(line if is_header_line(line) else edit(line) for line in abc.split("\n"))
 
 
 _PART_NAMES = re.compile(r' s?nm="[^"]*"')  # V: line part names, which a MIDI file often lacks

@@ -114,18 +114,23 @@ class Tokenizer:
                 "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64)}
 
 
-class OnnxModel:
-    """Both towers as ONNX Runtime sessions; the same encode calls as the torch path."""
+class OnnxEncoder:
+    """Both towers as ONNX Runtime sessions: an `Encoder` with the same answers as torch."""
+
+    backend = "onnx"
 
     def __init__(self, folder: Path, manifest: dict, music_path: Path, text_path: Path,
                  providers: list, threads: int, precision: str, device_id: int = 0):
         ort = _import_ort()
+        self.name = str(folder)
         self.folder = folder
         self.manifest = manifest
         self.config = ClampConfig.load(folder)
         self.precision = precision
-        self.fingerprint = manifest.get("model_fingerprint")
-        self.logit_scale_exp = float(manifest["logit_scale_exp"])
+        # the torch model's, recorded at export; older bundles without one use the folder
+        self.fingerprint = manifest.get("model_fingerprint") or f"onnx:{folder.resolve()}"
+        self.logit_scale = float(manifest["logit_scale_exp"])
+        self.dim = int(self.config.projection_dim)
         self.tokenizer = Tokenizer(folder, manifest["tokenizer"])
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -175,7 +180,7 @@ class OnnxModel:
 
 
 def load_bundle(name_or_path: Any, device: str | None = "auto", precision: str = "auto",
-                threads: int | None = None) -> OnnxModel:
+                threads: int | None = None) -> OnnxEncoder:
     """Open a bundle (or a model folder with an ``onnx/`` bundle) on the best provider."""
     folder = find_bundle(name_or_path)
     if folder is None:
@@ -190,7 +195,7 @@ def load_bundle(name_or_path: Any, device: str | None = "auto", precision: str =
     variants = manifest.get("variants") or {}
     chosen = choose_precision(precision, variants, on_cuda=providers[0] != CPU)
     files = variants[chosen]
-    model = OnnxModel(folder, manifest, folder / files["music"], folder / files["text"], providers,
+    model = OnnxEncoder(folder, manifest, folder / files["music"], folder / files["text"], providers,
                       threads or default_threads(), chosen, device_id)
     if kind == "cuda" and model.provider != CUDA:
         raise ClampError("device 'cuda' asked for but ONNX Runtime fell back to CPU; check the "

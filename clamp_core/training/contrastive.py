@@ -16,9 +16,10 @@ import numpy as np
 import torch
 
 from clamp_core.notation.variants import plain_abc, rebeam_abc
-from clamp_core.model.checkpoint import create_model, load_model
+from clamp_core.model.checkpoint import create_model, load_model, save_model
 from clamp_core.model.config import ClampConfig
 from clamp_core.training.distributed import DistInfo, cleanup, gather_with_grad, init_distributed
+from clamp_core.datasets.records import load_records
 from clamp_core.errors import ClampError
 from clamp_core.model.loss import contrastive_loss
 from clamp_core.model.modelling import ClampModel
@@ -26,25 +27,6 @@ from clamp_core.notation.patches import pad_batch, patchify
 from clamp_core.training.loop import TrainConfig, train_loop
 
 log = logging.getLogger(__name__)
-
-
-def load_records(path: str | Path, split: str | None = None) -> list[dict]:
-    """Records of one split (all when ``split`` is None) from a dataset JSONL file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ClampError(f"{path}: no such dataset file; build one with `clamp dataset build`")
-    out = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except ValueError as e:
-                raise ClampError(f"{path}:{n}: not JSON ({e}); rebuild the dataset") from e
-            if (split is None or rec.get("split") == split) and rec.get("abc") and rec.get("texts"):
-                out.append(rec)
-    return out
 
 
 def oversample(records: list[dict], repeats: dict[str, int] | None) -> list[dict]:
@@ -163,7 +145,7 @@ def make_step_loss(info: DistInfo, paired_weight: float = 4.0):
 
 
 @torch.inference_mode()
-def retrieval_metrics(model: ClampModel, batcher: PairBatcher, indices: list[int],
+def validation_retrieval(model: ClampModel, batcher: PairBatcher, indices: list[int],
                       batch_size: int = 64) -> dict:
     """Validation loss over the whole set at once, and music->text / text->music top-1 and MRR."""
     device = next(model.parameters()).device
@@ -228,7 +210,7 @@ def train_contrastive(
         out = Path(cfg.output_dir)
 
         def save(folder: Path) -> None:
-            model.save_pretrained(folder, include_text_encoder=None if freeze_text else True)
+            save_model(model, folder, include_text_encoder=None if freeze_text else True)
 
         def load_state(folder: Path) -> None:
             from clamp_core.model.checkpoint import read_state_dict
@@ -238,7 +220,7 @@ def train_contrastive(
         metrics = train_loop(
             model, n_train, lambda idx, ep: batcher(idx, ep), make_step_loss(info, paired_weight),
             cfg, info,
-            save, validate=(lambda m: retrieval_metrics(m, batcher, val_idx)) if val_idx else None,
+            save, validate=(lambda m: validation_retrieval(m, batcher, val_idx)) if val_idx else None,
             load_model_state=load_state, device=device, best_metric="text_to_music_mrr",
             lengths=[min(len(p), max_patches or model.config.max_length) for p in patches[:n_train]])
         if info.is_main:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from clamp_core.runtime.precision import autocast_for
 from clamp_core.training.distributed import DistInfo, all_reduce_mean
 
 log = logging.getLogger(__name__)
@@ -97,11 +98,9 @@ def _lr_lambda(cfg: TrainConfig, plan: dict) -> Callable[[int], float]:
     return f
 
 
-def autocast_context(mode: str, device: torch.device):
-    """bf16 autocast on CUDA by default; on CPU only when asked (speed depends on AMX)."""
-    if mode == "off" or (mode == "auto" and device.type != "cuda"):
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+def training_precision(mode: str, device: torch.device) -> str:
+    """bf16 on CUDA by default; on CPU only when asked (speed depends on AMX)."""
+    return "fp32" if mode == "off" or (mode == "auto" and device.type != "cuda") else "bf16"
 
 
 _PROBE_STEPS = (5, 30)  # the speed under a time budget is first measured between these steps
@@ -268,7 +267,7 @@ def train_loop(
             batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in prefetch.take(b).items()}
             sync = (b + 1) % cfg.grad_accum == 0
             no_sync = net.no_sync() if info.enabled and not sync else contextlib.nullcontext()
-            with no_sync, autocast_context(cfg.autocast, device):
+            with no_sync, autocast_for(training_precision(cfg.autocast, device), device):
                 loss = step_loss(net, batch)
             (loss / cfg.grad_accum).backward()
             running.append(loss.item())

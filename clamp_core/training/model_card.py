@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from clamp_core.model.checkpoint import load_model
+from clamp_core.model.checkpoint import load_model, save_model
 from clamp_core.evaluation.report import markdown_table
 
 
@@ -59,7 +59,7 @@ def main() -> None:
     args = ap.parse_args()
     model = load_model(args.src)
     dst = Path(args.dst)
-    model.save_pretrained(dst, include_text_encoder=False, dtype=torch.float16)
+    save_model(model, dst, include_text_encoder=False, dtype=torch.float16)
     read = lambda p: json.loads(Path(p).read_text()) if p and Path(p).is_file() else None
     card = model_card(args.name, model, args.recipe, read(args.quality), read(args.data_summary),
                       args.stages)

@@ -22,9 +22,9 @@ def hostile(tmp_path_factory) -> tuple[list[tuple[corpus.Case, Path]], Path, Pat
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    from clamp_core.model.checkpoint import create_model
+    from clamp_core.model.checkpoint import create_model, save_model
     from clamp_core.model.config import preset
 
     folder = tmp_path_factory.mktemp("tiny-model") / "tiny"
-    create_model(preset("tiny"), seed=0).save_pretrained(folder)
+    save_model(create_model(preset("tiny"), seed=0), folder)
     return folder
