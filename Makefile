@@ -30,7 +30,7 @@ bench: setup
 	$(BIN)/python bench/abc_roundtrip.py
 
 lint: setup
-	$(BIN)/python -m ruff check clamp_core export musescore_bridge jupyter_ext tests bench
+	$(BIN)/python -m ruff check clamp_core export musescore_bridge jupyter_ext tests bench scripts
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info

@@ -197,7 +197,7 @@ def _score_options(f):
 
 def _run(action: str, file: str, model_name: str, use_service: bool, options: dict) -> dict:
     """One action on a score file, here or through the running service; the service's JSON."""
-    from clamp_core.scores.load import load_score
+    from clamp_core.scores import load_score
 
     from .tasks import Engine
 
@@ -234,19 +234,21 @@ def _run(action: str, file: str, model_name: str, use_service: bool, options: di
 
 
 def _upload(file: str) -> dict:
-    """A score file as the service takes it: MusicXML as is, any other format via music21."""
+    """A score file as the service takes it: its own bytes, MusicXML as ``musicxml_base64`` and
+    any other format as ``score_base64`` named by the file's extension (the service reads it)."""
+    from clamp_core.scores import SUPPORTED_EXTENSIONS
+
     path = Path(file)
     if not path.is_file():
         raise ClampError(f"{file}: file not found; check the path")
     suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_EXTENSIONS:
+        raise ClampError(f"{file}: unsupported file type {suffix or '(no extension)'!r}; "
+                         f"supported: {' '.join(SUPPORTED_EXTENSIONS)}")
+    b64 = base64.b64encode(path.read_bytes()).decode("ascii")
     if suffix in (".xml", ".musicxml", ".mxl"):
-        return {"musicxml_base64": base64.b64encode(path.read_bytes()).decode("ascii")}
-    from music21.musicxml.m21ToXml import GeneralObjectExporter
-
-    from clamp_core.scores.load import load_score
-
-    xml = GeneralObjectExporter(load_score(file).stream).parse()
-    return {"musicxml_base64": base64.b64encode(xml).decode("ascii")}
+        return {"musicxml_base64": b64}
+    return {"score_base64": b64, "format": suffix}
 
 
 @musescore.command("caption")

@@ -13,8 +13,10 @@ Endpoints (JSON in, JSON out; every one needs ``Authorization: Bearer <token>``)
 =====================  ==============================================================
 
 A score is sent as JSON ``{"musicxml": text}``, ``{"musicxml_base64": b64}`` (MusicXML or
-.mxl) or ``{"cursor": {...}}`` (the plugin's cursor-walk JSON, see ``cursor_json``), or as a
-raw upload with ``Content-Type: application/vnd.recordare.musicxml+xml`` (or ``application/xml``,
+.mxl), ``{"score_base64": b64, "format": f}`` (any format ``clamp_core.scores.load_score``
+reads; ``f`` is a format name such as "midi", an extension or the file name) or
+``{"cursor": {...}}`` (the plugin's cursor-walk JSON, see ``cursor_json``), or as a raw upload
+with ``Content-Type: application/vnd.recordare.musicxml+xml`` (or ``application/xml``,
 ``text/xml``; ``application/vnd.recordare.musicxml`` for .mxl) and the options in the query
 string. Answers: ``{"ok": true, "action", "model", "elapsed_ms", ...}`` or
 ``{"ok": false, "error": "<one line saying what to do>"}`` with 400 (bad input), 401 (no or
@@ -381,10 +383,7 @@ def start_service(model: Any = "default", host: str = "127.0.0.1", port: int = 0
     if not is_loopback(host) and not allow_remote:
         raise ClampError(f"refusing to listen on {host}: the service is for this computer only; "
                          "use 127.0.0.1, or pass --allow-remote if you really mean it")
-    if isinstance(model, str):
-        engine = Engine.load(model, indexes)
-    else:
-        engine = Engine(model, indexes)
+    engine = Engine.load(model, indexes) if isinstance(model, str) else Engine(model, indexes)
     if warm:
         engine.run(engine.warm)
     try:

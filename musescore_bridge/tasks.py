@@ -12,7 +12,6 @@ import base64
 import binascii
 import logging
 import os
-import tempfile
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,24 +35,26 @@ class RequestTimeout(Exception):
 
 
 def read_score(payload: dict, raw: bytes | None = None, raw_kind: str | None = None):
-    """The request's score as a loaded ``clamp_core.scores.load.Score`` and the input kind.
+    """The request's score as a loaded ``clamp_core.scores.Score`` and the input kind.
 
     JSON requests carry exactly one of ``musicxml`` (text), ``musicxml_base64`` (MusicXML or
-    compressed .mxl bytes) or ``cursor`` (the plugin's cursor-walk JSON); a raw upload's bytes
-    come as ``raw`` with ``raw_kind`` "musicxml" or "mxl".
+    compressed .mxl bytes), ``score_base64`` (any supported format, named by ``format``: a
+    format name, an extension or a file name) or ``cursor`` (the plugin's cursor-walk JSON); a
+    raw upload's bytes come as ``raw`` with ``raw_kind`` "musicxml" or "mxl". Uploads are read
+    from memory, never written to disk.
     """
-    from clamp_core.scores.load import load_score
-    from clamp_core.scores.formats import parse_musicxml_bytes
+    from clamp_core.scores import load_score
 
     from .cursor_json import cursor_json_to_stream
 
     if raw is not None:
         data, kind = raw, raw_kind or "musicxml"
     else:
-        given = [k for k in ("musicxml", "musicxml_base64", "cursor") if payload.get(k) is not None]
+        given = [k for k in _SCORE_FIELDS if payload.get(k) is not None]
         if len(given) != 1:
             raise ClampError("send exactly one score: 'musicxml' (text), 'musicxml_base64' "
-                             "(MusicXML or .mxl bytes) or 'cursor' (the plugin's cursor-walk JSON)"
+                             "(MusicXML or .mxl bytes), 'score_base64' with 'format' (any "
+                             "supported format) or 'cursor' (the plugin's cursor-walk JSON)"
                              + (f"; got {', '.join(given)}" if given else ""))
         field = given[0]
         value = payload[field]
@@ -64,23 +65,38 @@ def read_score(payload: dict, raw: bytes | None = None, raw_kind: str | None = N
                 raise ClampError("'musicxml' must be the MusicXML text as a string")
             data, kind = value.encode("utf-8"), "musicxml"
         else:
-            if not isinstance(value, str):
-                raise ClampError("'musicxml_base64' must be a base64 string")
-            try:
-                data = base64.b64decode(value, validate=True)
-            except (binascii.Error, ValueError):
-                raise ClampError("'musicxml_base64' is not valid base64") from None
-            kind = "mxl" if data[:2] == b"PK" else "musicxml"
+            data = _base64(field, value)
+            kind = _upload_format(payload.get("format")) if field == "score_base64" else "musicxml"
     if not data.strip():
         raise ClampError("the uploaded score is empty")
-    if kind == "mxl" or data[:2] == b"PK":
-        with tempfile.TemporaryDirectory(prefix="clamp-upload-") as tmp:
-            path = Path(tmp) / "upload.mxl"
-            path.write_bytes(data)
-            score = load_score(path)
-            score.source = "<upload.mxl>"
-            return score, "mxl"
-    return load_score(parse_musicxml_bytes(data, "<upload>")), "musicxml"
+    if kind == "musicxml" and data[:2] == b"PK":
+        kind = "mxl"  # MusicXML sent zipped is .mxl
+    score = load_score(data, format=kind, name="<upload.mxl>" if kind == "mxl" else "<upload>")
+    return score, score.format
+
+
+_SCORE_FIELDS = ("musicxml", "musicxml_base64", "score_base64", "cursor")
+
+
+def _base64(field: str, value: object) -> bytes:
+    if not isinstance(value, str):
+        raise ClampError(f"'{field}' must be a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ClampError(f"'{field}' is not valid base64") from None
+
+
+def _upload_format(value: object) -> str:
+    """``load_score``'s format for a ``score_base64`` upload whose ``format`` is a format name
+    ("midi"), an extension (".mid") or a file name ("song.mid")."""
+    if not isinstance(value, str) or not value.strip():
+        raise ClampError("'score_base64' needs 'format': a format name (musicxml, mxl, midi, abc, "
+                         "humdrum, mscz, mscx), an extension such as '.mid' or the file name")
+    text = value.strip()
+    if "." in text.lstrip("."):  # a file name: its extension names the format
+        text = "." + text.rsplit(".", 1)[1]
+    return text
 
 
 def labels_from(payload: dict) -> tuple[list[str] | None, str | None]:
@@ -174,7 +190,7 @@ class Engine:
 
     # -- the tasks (called on the worker thread) --------------------------------------------------
     def _index(self, path: str):
-        from clamp_core.index.library import Index
+        from clamp_core.index import Index
 
         if not isinstance(path, str) or not path.strip():
             raise ClampError("'index' must be the path of a library index folder "

@@ -43,7 +43,8 @@ def run_clamp():
 
     def run(*args: str, nproc: int = 1, timeout: int = 300, check: bool = True,
             ) -> subprocess.CompletedProcess:
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+               "CLAMP_PRECISION": "fp32"}  # the same vectors as in-process fp32 models
         cmd = [sys.executable, "-m", "clamp_core", *args]
         if nproc > 1:
             cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),

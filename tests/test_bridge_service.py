@@ -3,6 +3,7 @@ input, every endpoint on real Lieder scores, and many concurrent clients."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -217,7 +218,8 @@ def test_classify_preset_and_free_labels(svc):
     assert probs == sorted(probs, reverse=True) and abs(sum(probs) - 1) < 1e-2
     status, res = svc.request("POST", "/classify", {**cursor_payload(),
                                                      "labels": "art song, jig ,hymn,jig"})
-    assert status == 200 and sorted(r["label"] for r in res["labels"]) == ["art song", "hymn", "jig"]
+    assert status == 200
+    assert sorted(r["label"] for r in res["labels"]) == ["art song", "hymn", "jig"]
     # a raw upload carries its options in the query string
     body = musicxml_text().encode()
     status, res, _ = raw_request(svc.url, "POST", "/classify?labels=waltz,march", body,
@@ -281,7 +283,8 @@ def test_eight_clients_fifty_requests_each(svc):
 
 def test_per_request_timeout_is_504(tmp_path):
     with start_service(shared_clamp(), timeout_s=0.001) as slow:
-        status, data = slow.request("POST", "/caption", cursor_payload("lieder_5071622_cursor.json"))
+        status, data = slow.request("POST", "/caption",
+                                    cursor_payload("lieder_5071622_cursor.json"))
         assert status == 504 and "--timeout" in data["error"]
         assert slow.request("GET", "/health")[0] == 200
 
@@ -303,6 +306,65 @@ def test_stop_is_idempotent_and_frees_the_port(tmp_path):
     assert not disc.exists()
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))
+
+
+def _b64(name: str) -> str:
+    return base64.b64encode((SCORES / name).read_bytes()).decode("ascii")
+
+
+@pytest.mark.parametrize("name,fmt,kind", [
+    ("small.mid", "small.mid", "midi"),            # a file name
+    ("lieder_6053984.mscz", ".mscz", "mscz"),      # an extension
+    ("two_tunes.abc", "abc", "abc"),               # a format name
+    ("little_tune.krn", "My Tune.KRN", "humdrum"),
+    ("lieder_6053984.mxl", "mxl", "mxl"),
+])
+def test_score_base64_uploads_in_any_format(svc, name, fmt, kind):
+    from clamp_core.scores import load_score
+
+    status, res = svc.request("POST", "/caption", {"score_base64": _b64(name), "format": fmt})
+    assert status == 200 and res["score"]["input"] == kind, res
+    meta = load_score(SCORES / name, musescore="reader").meta
+    assert (res["score"]["notes"], res["score"]["bars"]) == (meta.n_notes, meta.n_bars)
+
+
+@pytest.mark.parametrize("payload,needle", [
+    ({"score_base64": "TVRoZA=="}, "needs 'format'"),
+    ({"score_base64": "TVRoZA==", "format": ""}, "needs 'format'"),
+    ({"score_base64": "TVRoZA==", "format": "score.pdf"}, "unknown score format"),
+    ({"score_base64": "%%%", "format": "midi"}, "'score_base64' is not valid base64"),
+    ({"score_base64": 5, "format": "midi"}, "base64 string"),
+    ({"score_base64": "", "format": "midi"}, "empty"),
+    ({"score_base64": "TVRoZA==", "format": "midi"}, "<upload>: cannot read the MIDI"),
+    ({"score_base64": "TVRoZA==", "musicxml": "<x/>", "format": "midi"}, "exactly one score"),
+])
+def test_bad_score_base64_is_400(svc, payload, needle):
+    status, data = svc.request("POST", "/caption", payload)
+    assert status == 400 and needle in data["error"] and "\n" not in data["error"], data
+
+
+def test_uploads_are_read_in_memory(monkeypatch):
+    """No upload touches the disk: temporary files are refused while every kind is read."""
+    import tempfile
+
+    from musescore_bridge.tasks import read_score
+
+    def refuse(*a, **k):
+        raise AssertionError("an upload was written to a temporary file")
+
+    for fn in ("TemporaryDirectory", "NamedTemporaryFile", "mkdtemp", "mkstemp"):
+        monkeypatch.setattr(tempfile, fn, refuse)
+    mxl = (SCORES / "lieder_6053984.mxl").read_bytes()
+    score, kind = read_score({}, raw=mxl, raw_kind="mxl")
+    assert kind == "mxl" and score.source == "<upload.mxl>" and score.meta.n_notes == 126
+    score, kind = read_score(mxl_payload())
+    assert kind == "mxl" and score.meta.n_notes == 126
+    score, kind = read_score({"musicxml": musicxml_text()})
+    assert kind == "musicxml" and score.source == "<upload>" and score.meta.n_notes == 126
+    score, kind = read_score({"score_base64": _b64("lieder_6053984.mscz"), "format": "mscz"})
+    assert kind == "mscz" and score.meta.n_notes == 126
+    with pytest.raises(ClampError, match=r"^<upload.mxl>: not a valid zip"):
+        read_score({}, raw=b"PK\x03\x04 broken", raw_kind="mxl")
 
 
 def test_raw_mxl_upload(svc):

@@ -258,7 +258,8 @@ def _sigkill_trials(tmp_path: Path, crash_lib: Path, model_dir: Path, clean: dic
     matrix = idx_dir / "embeddings.f32"
     cmd = [sys.executable, "-m", "clamp_core.cli.root", "index", str(lib), "--index", str(idx_dir),
            "--model", str(model_dir), "--batch-size", "3", "--workers", "2"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+           "CLAMP_PRECISION": "fp32"}  # vectors compared with an fp32 build, on any CPU
     rng = random.Random(seed)
     for trial in range(trials):
         size0 = matrix.stat().st_size if matrix.exists() else 0

@@ -1,19 +1,27 @@
-"""clamp_core.scores.load: every input format, metadata from real OpenScore Lieder files, the
-MuseScore routes, and one-line ClampErrors for bad input."""
+"""clamp_core.scores.load: every input format from files and from bytes, metadata from real
+OpenScore Lieder files, the MuseScore routes, the reader table, music21 left as it was, and
+one-line ClampErrors for bad input."""
 
 from __future__ import annotations
 
 import collections
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 from music21 import corpus, note, spanner, stream
 
+from clamp_core.errors import ClampError, one_line
+from clamp_core.notation.convert import score_to_abc
 from clamp_core.scores import musescore as scores_musescore
-
+from clamp_core.scores import readers as scores_readers
 from clamp_core.scores import safety as scores_safety
-from clamp_core.errors import ClampError
 from clamp_core.scores.load import SUPPORTED_EXTENSIONS, Score, load_score
 
 FIX = Path(__file__).parent / "fixtures" / "scores"
@@ -326,3 +334,257 @@ def test_error_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ClampError) as e:
         load_score(FIX / "handmade.mscx", musescore="fast")  # type: ignore[arg-type]
     assert_one_line_error(e, "'auto', 'executable' or 'reader'")
+
+
+# ---------------------------------------------------------------- bytes and the reader table
+
+
+def _musicxml_of(mxl: Path) -> bytes:
+    with zipfile.ZipFile(mxl) as zf:
+        member = next(m for m in zf.namelist()
+                      if m.endswith((".xml", ".musicxml")) and not m.startswith("META-INF"))
+        return zf.read(member)
+
+
+def test_reader_table_is_the_list_of_extensions() -> None:
+    import clamp_core.scores as scores
+
+    table = tuple(e for r in scores_readers.READERS for e in r.extensions)
+    assert SUPPORTED_EXTENSIONS == scores_readers.SUPPORTED_EXTENSIONS == table
+    assert table == scores.SUPPORTED_EXTENSIONS
+    assert set(table) == {".xml", ".musicxml", ".mxl", ".mid", ".midi", ".abc", ".krn", ".mscz",
+                          ".mscx"}
+    assert len(set(table)) == len(table)  # one reader per extension
+    assert [r.format for r in scores_readers.READERS] == [
+        "musicxml", "mxl", "midi", "abc", "humdrum", "mscz", "mscx"]
+    for r in scores_readers.READERS:
+        assert scores_readers.reader_for_format(r.format) is r
+        for ext in r.extensions:
+            assert scores_readers.reader_for_extension(ext.upper()) is r
+            assert scores_readers.reader_for_format(ext) is r
+
+
+@pytest.mark.parametrize("name,fmt", [
+    ("lieder_6053984.mxl", "mxl"),
+    ("lieder_5071622.mxl", ".MXL"),
+    ("small.mid", "midi"),
+    ("small.mid", ".midi"),
+    ("little_tune.krn", "humdrum"),
+    ("two_tunes.abc", "abc"),
+    ("handmade.mscx", "mscx"),
+    ("lieder_6053984.mscz", ".mscz"),
+    ("lieder_6053984_ms3.mscz", "mscz"),
+])
+def test_bytes_read_like_the_file(name: str, fmt: str) -> None:
+    path = FIX / name
+    from_file = load_score(path, musescore="reader")
+    from_bytes = load_score(path.read_bytes(), format=fmt, musescore="reader")
+    assert score_to_abc(from_bytes) == score_to_abc(from_file)
+    assert from_bytes.meta == from_file.meta
+    assert from_bytes.abc_source == from_file.abc_source
+    assert from_bytes.format == from_file.format == scores_readers.reader_for_format(fmt).format
+    assert from_bytes.source == f"<{from_bytes.format} data>"
+
+
+def test_musicxml_bytes_and_text_file(tmp_path: Path) -> None:
+    data = _musicxml_of(FIX / "lieder_6053984.mxl")
+    p = tmp_path / "song.musicxml"
+    p.write_bytes(data)
+    ref = score_to_abc(load_score(FIX / "lieder_6053984.mxl"))
+    assert score_to_abc(load_score(p)) == ref
+    for fmt in ("musicxml", ".xml", "xml"):
+        s = load_score(bytearray(data), format=fmt, name="song from memory")
+        assert score_to_abc(s) == ref and s.source == "song from memory"
+        assert s.format == "musicxml"
+
+
+def test_abc_bytes_tune_and_encodings() -> None:
+    data = (FIX / "two_tunes.abc").read_bytes()
+    reel = load_score(data, format="abc", tune=7)
+    assert reel.meta.title == "Accidental Reel" and "X:7" in (reel.abc_source or "")
+    assert reel.abc_source == load_score(FIX / "two_tunes.abc", tune=7).abc_source
+    utf16 = load_score(data.decode("utf-8").encode("utf-16"), format="abc", tune=7)
+    assert utf16.abc_source == reel.abc_source
+    with pytest.raises(ClampError) as e:
+        load_score(data, format="abc", tune=3)
+    assert_one_line_error(e, "<abc data>", "X:3", "1, 7")
+
+
+def test_path_with_a_format_overrides_its_extension(tmp_path: Path) -> None:
+    p = tmp_path / "tune.txt"
+    p.write_bytes((FIX / "two_tunes.abc").read_bytes())
+    with pytest.raises(ClampError) as e:
+        load_score(p)
+    assert_one_line_error(e, "tune.txt", "unsupported file type", ".abc")
+    s = load_score(p, format="abc", tune=7)
+    assert s.meta.title == "Accidental Reel" and s.format == "abc" and s.source == str(p)
+
+
+def test_bytes_without_a_format_or_with_a_wrong_one() -> None:
+    data = (FIX / "small.mid").read_bytes()
+    with pytest.raises(ClampError) as e:
+        load_score(data)
+    assert_one_line_error(e, "format=", "musicxml", "mxl", "midi", "abc", "humdrum", "mscz",
+                          "mscx", ".mxl")
+    for bad in ("pdf", ".pdf", "", "song", 3):
+        with pytest.raises(ClampError) as e:
+            load_score(data, format=bad)  # type: ignore[arg-type]
+        assert_one_line_error(e, "unknown score format", *SUPPORTED_EXTENSIONS)
+    with pytest.raises(ClampError) as e:
+        load_score(corpus.parse("bach/bwv66.6"), format="musicxml")
+    assert_one_line_error(e, "format=", "bytes")
+    with pytest.raises(ClampError) as e:
+        load_score("X:1\nT:Text Tune\nK:A\nA B c |\n", format="midi")
+    assert_one_line_error(e, "format=", "bytes")
+    assert load_score("X:1\nT:Text Tune\nK:A\nA B c |\n", format="abc").format == "abc"
+
+
+def test_bytes_get_the_file_safety_checks(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    cases = [
+        (b"", "musicxml", "empty"),
+        (_BAD_XML, "musicxml", "ENTITY"),
+        (_zip(tmp_path / "lol.mxl", {"score.xml": _BAD_XML}).read_bytes(), "mxl", "ENTITY"),
+        (_BAD_XML.replace(b"score-partwise", b"museScore"), "mscx", "ENTITY"),
+        (b"this is not a zip at all", "mxl", "not a valid zip"),
+        (b"PK\x03\x04 truncated", "mscz", "zip"),
+        (b"MThd\x00\x00\x00\x06garbage", "midi", "MIDI"),
+        (b"\x00\x01\x02 binary", "abc", "no ABC tune"),
+    ]
+    for data, fmt, fragment in cases:
+        with pytest.raises(ClampError) as e:
+            load_score(data, format=fmt, musescore="reader")
+        assert_one_line_error(e, f"<{fmt} data>", fragment)
+    monkeypatch.setattr(scores_safety, "MAX_MEMBER_BYTES", 100_000)
+    bomb = _zip(tmp_path / "bomb.mxl", {"score.xml": b"<" + b" " * 1_000_000})
+    with pytest.raises(ClampError) as e:
+        load_score(bomb.read_bytes(), format="mxl", name="<upload.mxl>")
+    assert_one_line_error(e, "<upload.mxl>", "limit")
+    monkeypatch.setenv(scores_safety.MAX_BARS_ENV, "3")
+    with pytest.raises(ClampError) as e:
+        load_score(_musicxml_of(FIX / "lieder_6053984.mxl"), format="musicxml")
+    assert_one_line_error(e, "<musicxml data>", "3-bar limit", scores_safety.MAX_BARS_ENV)
+    monkeypatch.setattr(scores_safety, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(ClampError) as e:
+        load_score((FIX / "small.mid").read_bytes() * 10, format="midi")
+    assert_one_line_error(e, "<midi data>", "limit")
+
+
+def test_musescore_bytes_through_the_executable(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bytes reach MuseScore as a temporary file with the right extension, removed after; a
+    stand-in executable (none is installed in CI) answers with the song's MusicXML."""
+    xml = tmp_path / "answer.musicxml"
+    xml.write_bytes(_musicxml_of(FIX / "lieder_6053984.mxl"))
+    seen = tmp_path / "seen.txt"
+    mscz = FIX / "lieder_6053984.mscz"
+    exe = tmp_path / "fake-mscore"
+    exe.write_text(textwrap.dedent(f"""\
+        #!{sys.executable}
+        import pathlib, shutil, sys
+        if sys.argv[1] == "--version":
+            print("MuseScore4 4.2.1")
+            sys.exit(0)
+        out, src = sys.argv[2], pathlib.Path(sys.argv[3])
+        same = src.read_bytes() == pathlib.Path({str(mscz)!r}).read_bytes()
+        pathlib.Path({str(seen)!r}).write_text(f"{{src}}\\n{{same}}")
+        shutil.copy({str(xml)!r}, out)
+        """), encoding="utf-8")
+    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv(scores_musescore.ENV_VAR, str(exe))
+    s = load_score(mscz.read_bytes(), format="mscz", musescore="executable")
+    src, same = seen.read_text().split("\n")
+    assert src.endswith("score.mscz") and same == "True"
+    assert not os.path.exists(src), "the temporary copy must be removed"
+    assert s.meta.n_notes == 126 and s.format == "mscz"
+    # from a file, MuseScore opens the file itself
+    load_score(mscz, musescore="executable")
+    assert seen.read_text().split("\n")[0] == str(mscz.resolve())
+
+
+# ---------------------------------------------------------------- music21 left as it was
+
+
+def test_importing_and_loading_leave_music21_untouched() -> None:
+    """In a fresh interpreter: music21's originals before importing clamp_core.scores are the
+    ones in place after the import and after loading ABC (the reader that patches music21)."""
+    script = textwrap.dedent(f"""\
+        from music21 import abcFormat, stream
+        from music21.abcFormat import translate
+        owners = (stream.Part, abcFormat.environLocal, translate.environLocal)
+        before = [dict(vars(o)) for o in owners]
+        make_beams = stream.Part.makeBeams
+        import clamp_core.scores
+        from clamp_core.scores import load_score
+        assert [dict(vars(o)) for o in owners] == before, "import changed music21"
+        assert load_score({str(FIX / "two_tunes.abc")!r}, tune=7).meta.n_notes > 0
+        assert load_score({str(FIX / "lieder_6053984.mxl")!r}).meta.n_notes == 126
+        assert [dict(vars(o)) for o in owners] == before, "loading left music21 patched"
+        assert stream.Part.makeBeams is make_beams and "makeBeams" not in vars(stream.Part)
+        assert "warn" not in vars(abcFormat.environLocal)
+        assert "warn" not in vars(translate.environLocal)
+        print("untouched")
+        """)
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert res.returncode == 0 and res.stdout.strip() == "untouched", res.stderr[-2000:]
+
+
+def test_music21_patched_only_while_reading_abc_in_any_thread() -> None:
+    from music21 import abcFormat
+
+    from clamp_core.scores import formats
+
+    make_beams = stream.Part.makeBeams
+    warn = abcFormat.environLocal.warn
+    with formats.music21_patched_for_abc():
+        assert stream.Part.makeBeams is not make_beams
+        with formats.music21_patched_for_abc():  # re-entrant
+            assert stream.Part.makeBeams is not make_beams
+        assert stream.Part.makeBeams is not make_beams  # the outer read still runs
+    assert stream.Part.makeBeams is make_beams and abcFormat.environLocal.warn == warn
+
+    # while another thread reads ABC, this thread's music21 calls still beam as music21 does
+    part = load_score(FIX / "two_tunes.abc").stream.parts[0]
+    inside, done = threading.Event(), threading.Event()
+
+    def hold_a_read() -> None:
+        with formats.music21_patched_for_abc():
+            inside.set()
+            done.wait(60)
+
+    holder = threading.Thread(target=hold_a_read)
+    holder.start()
+    try:
+        assert inside.wait(60) and stream.Part.makeBeams is not make_beams
+        assert part.makeBeams(inPlace=False) is not part  # a skipped beaming returns the part
+    finally:
+        done.set()
+        holder.join(60)
+
+    # many concurrent readers: the last one out restores music21
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            for _ in range(3):
+                assert load_score(FIX / "two_tunes.abc", tune=7).meta.n_notes > 0
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    assert stream.Part.makeBeams is make_beams and "makeBeams" not in vars(stream.Part)
+    assert abcFormat.environLocal.warn == warn and "warn" not in vars(abcFormat.environLocal)
+
+
+def test_one_line() -> None:
+    assert one_line(ValueError("a\n  b\tc")) == "a b c"
+    assert one_line(KeyError()) == "KeyError"
+    long = "x" * 500
+    assert len(one_line(RuntimeError(long))) == 160 and one_line(RuntimeError(long)).endswith("...")
+    assert one_line(ClampError(long)) == long  # ours are whole: their end says what to do

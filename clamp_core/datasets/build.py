@@ -21,12 +21,12 @@ from clamp_core.datasets.convert import (
     cache_key,
     convert_work,
     converter_version,
-    file_sha256,
     read_cache,
     write_cache,
 )
 from clamp_core.datasets.records import make_record
 from clamp_core.datasets.sources import WorkItem
+from clamp_core.files import file_sha256
 
 log = logging.getLogger(__name__)
 

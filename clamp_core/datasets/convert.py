@@ -13,8 +13,7 @@ import warnings
 from pathlib import Path
 
 from clamp_core.datasets.sources import WorkItem
-from clamp_core.errors import ClampError
-from clamp_core.scores.safety import one_line
+from clamp_core.errors import ClampError, one_line
 
 DATA_FORMAT = "data-1"
 _ABC_FIELD = re.compile(r"^([A-Za-z]):\s*(.*?)\s*$")
@@ -34,10 +33,6 @@ def converter_version() -> str:
 
 def cache_key(file_hash: str, tune: int | None, version: str) -> str:
     return hashlib.sha256(f"{file_hash}|{tune}|{version}".encode()).hexdigest()
-
-
-def file_sha256(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def cache_path(cache_dir: Path, key: str) -> Path:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from clamp_core.errors import ClampError
+from clamp_core.errors import ClampError, one_line
 
 
 @dataclass
@@ -58,18 +57,6 @@ def walk_scores(root: Path, skip: Path | None = None) -> Iterator[FoundFile]:
         stack.extend(reversed(subdirs))  # depth first, in name order
 
 
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
-
-
 def _read(source, label: str) -> dict:
     from clamp_core.notation.convert import score_to_abc
     from clamp_core.scores.load import load_score
@@ -93,10 +80,11 @@ def parse_file(path: str, rel: str) -> list[dict]:
                 return _parse_tunes(tunes, rel)
         return [{"id": rel, "tune": None, "status": "ok", **_read(Path(path), rel)}]
     except ClampError as e:
-        return [{"id": rel, "tune": None, "status": "failed", "error": _one_line(e)}]
+        return [{"id": rel, "tune": None, "status": "failed", "error": one_line(e)}]
     except Exception as e:  # noqa: BLE001 - a converter bug must not stop a library build
+        why = f"{type(e).__name__}: {one_line(e)}"
         return [{"id": rel, "tune": None, "status": "failed",
-                 "error": f"{rel}: internal error while reading ({type(e).__name__}: {_one_line(e)})"}]
+                 "error": f"{rel}: internal error while reading ({why})"}]
 
 
 def _parse_tunes(tunes, rel: str) -> list[dict]:
@@ -110,7 +98,7 @@ def _parse_tunes(tunes, rel: str) -> list[dict]:
         try:
             items.append({"id": tid, "tune": t.number, "status": "ok", **_read(t.text, tid)})
         except Exception as e:  # noqa: BLE001 - record this tune and go on with the others
-            msg = _one_line(e).replace("<abc>", tid, 1)
+            msg = one_line(e).replace("<abc>", tid, 1)
             if not isinstance(e, ClampError):
                 msg = f"{tid}: internal error while reading ({type(e).__name__}: {msg})"
             items.append({"id": tid, "tune": t.number, "status": "failed", "error": msg})

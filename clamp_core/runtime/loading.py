@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from clamp_core.errors import ClampError
@@ -21,7 +22,11 @@ def load_encoder(name_or_path: Any = "default", backend: str = "auto", device: s
 
     ``device``: torch "cpu" (default) / "cuda[:N]"; ONNX "auto" (default: CUDA when its
     libraries load, else CPU), "cpu" or "cuda[:N]". ``threads``: ONNX Runtime CPU threads.
+    ``precision="auto"`` follows the CLAMP_PRECISION environment variable where it is set
+    (fp32 makes vectors the same on every machine), else what the hardware runs fast.
     """
+    if precision == "auto":  # a user (or a test) may pin it for every process it starts
+        precision = os.environ.get("CLAMP_PRECISION", "").strip().lower() or "auto"
     if backend not in BACKENDS:
         raise ClampError(f"backend must be 'auto', 'torch' or 'onnx', not {backend!r}")
     from clamp_core.runtime.onnx_encoder import find_bundle

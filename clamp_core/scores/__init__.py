@@ -1,5 +1,6 @@
-"""Reading scores: one ``load_score`` in front of a table of format readers (MusicXML, MIDI,
-ABC, Humdrum, MuseScore), with the safety limits applied before any parser runs.
+"""Reading scores: one ``load_score`` (a file, a score's bytes with ``format=``, ABC text or a
+music21 Stream) in front of a table of format readers (``readers.READERS``: MusicXML, MIDI, ABC,
+Humdrum, MuseScore), with the safety limits applied before any parser runs.
 
 Public: ``load_score``, ``Score``, ``ScoreMeta``, ``SUPPORTED_EXTENSIONS``, ``find_musescore``.
 """

@@ -1,19 +1,25 @@
-"""Per-format readers behind ``load_score``: MusicXML (plain and .mxl), MIDI, Humdrum, ABC."""
+"""Per-format readers behind ``load_score``: MusicXML (plain and .mxl), MIDI, Humdrum, ABC.
+
+Every reader takes the score's bytes (already size-capped) and a name for its error messages.
+"""
 
 from __future__ import annotations
 
 import codecs
+import io
 import logging
 import re
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from music21 import abcFormat, converter, stream
 from music21.abcFormat import translate as abc_translate
+from music21.humdrum import spineParser
 
-from clamp_core.errors import ClampError
+from clamp_core.errors import ClampError, one_line
 from clamp_core.scores.safety import (
     check_bars,
     check_xml,
@@ -21,14 +27,11 @@ from clamp_core.scores.safety import (
     decode_xml,
     midi_bars,
     musicxml_bars,
-    one_line,
     open_zip,
-    read_file,
     read_zip_member,
 )
 
 log = logging.getLogger(__name__)
-
 
 
 def _silence_music21_measure_warning() -> None:
@@ -38,6 +41,7 @@ def _silence_music21_measure_warning() -> None:
     wraps us in ``warnings.catch_warnings`` (pytest, notebooks) resets the filters."""
     warnings.filterwarnings("ignore", message="The following exception took place",
                             module=r"music21\.")
+
 
 _MUSICXML_SUFFIXES = (".xml", ".musicxml")
 _ABC_FIELD = re.compile(r"^[A-Za-z+]:")
@@ -82,14 +86,9 @@ def parse_musicxml_bytes(data: bytes, name: str) -> stream.Score:
                          "complete MusicXML file or re-export it") from None
 
 
-def read_musicxml(path: Path) -> stream.Score:
-    return parse_musicxml_bytes(read_file(path), str(path))
-
-
-def read_mxl(path: Path) -> stream.Score:
+def read_mxl(data: bytes, name: str) -> stream.Score:
     """Compressed MusicXML: the root file named by META-INF/container.xml, read with caps."""
-    name = str(path)
-    with open_zip(path, name) as zf:
+    with open_zip(data, name) as zf:
         members = zf.namelist()
         candidates = [m for m in container_rootfiles(zf, name) if m.lower().endswith(
             _MUSICXML_SUFFIXES) and m in members]
@@ -100,25 +99,37 @@ def read_mxl(path: Path) -> stream.Score:
                     if any(m.lower().endswith(".mscx") for m in members)
                     else "re-export the score as compressed MusicXML (.mxl)")
             raise ClampError(f"{name}: zip archive without a MusicXML score inside; {hint}")
-        data = read_zip_member(zf, candidates[0], name)
-    return parse_musicxml_bytes(data, name)
+        xml = read_zip_member(zf, candidates[0], name)
+    return parse_musicxml_bytes(xml, name)
 
 
-def read_with_music21(path: Path, fmt: str, label: str) -> stream.Score:
-    """MIDI and Humdrum: music21 reads them directly (binary or line-based, no XML)."""
-    data = read_file(path)  # size cap before music21 loads it whole
-    if fmt == "midi":
-        check_bars(midi_bars(data), str(path))
-    elif fmt == "humdrum":  # one barline record ("=...") per bar for all spines
-        check_bars(data.count(b"\n="), str(path))
+def read_midi(data: bytes, name: str) -> stream.Score:
+    check_bars(midi_bars(data), name)
+    return _read_with_music21(lambda: converter.parseData(data, format="midi"), name, "MIDI")
+
+
+def read_humdrum(data: bytes, name: str) -> stream.Score:
+    check_bars(data.count(b"\n="), name)  # one barline record ("=...") per bar for all spines
+    # as music21 reads a .krn file: Latin-1, universal newlines, one line per record
+    lines = list(io.StringIO(data.decode("latin-1"), newline=None))
+
+    def parse() -> stream.Stream:
+        collection = spineParser.HumdrumDataCollection(lines)
+        collection.parse()
+        return collection.stream
+
+    return _read_with_music21(parse, name, "Humdrum **kern")
+
+
+def _read_with_music21(parse, name: str, label: str) -> stream.Score:
     try:
-        obj = converter.parseFile(path, format=fmt, forceSource=True, storePickle=False)
+        obj = parse()
     except Exception as exc:  # noqa: BLE001 - music21 raises many types on malformed input
         why = ("a tempo or time division of zero" if isinstance(exc, ZeroDivisionError)
                else one_line(exc))
-        raise ClampError(f"{path}: cannot read the {label} file ({why}); check that it "
+        raise ClampError(f"{name}: cannot read the {label} file ({why}); check that it "
                          f"is a valid {label} file or re-export it") from None
-    return _as_score(obj, str(path))
+    return _as_score(obj, name)
 
 
 # ---------------------------------------------------------------- ABC
@@ -232,45 +243,78 @@ def simplify_abc_for_music21(text: str) -> str:
 # music21's ABC reader beams every bar through whole-part context searches, quadratic in the
 # number of bars (a 300-bar tune: 16 s instead of 0.5 s). Nothing downstream needs those beams
 # (the model reads the ABC as written; our ABC writer beams ABC imports by beat itself), so
-# beaming is skipped while this thread reads ABC; other threads and callers are unaffected.
+# beaming is skipped while a thread of ours reads ABC. Its reader also prints warnings
+# ("assuming C") straight to stderr; those go to our debug log then, so a bad file's error stays
+# one line. The patches exist only while some thread reads ABC (importing us changes nothing in
+# music21); the thread-local depth keeps other threads' music21 calls as music21 wrote them.
 _READING_ABC = threading.local()
-_music21_make_beams = stream.Part.makeBeams
+_PATCH_LOCK = threading.Lock()
+_patch_users = 0
+_ABSENT = object()
+_saved: list[tuple[object, str, object]] = []  # (owner, attribute, own value or _ABSENT)
 
 
-def _make_beams_unless_reading_abc(self, *args, **kwargs):
-    if getattr(_READING_ABC, "active", False):
-        return None if kwargs.get("inPlace") else self
-    return _music21_make_beams(self, *args, **kwargs)
+def _reading_abc() -> bool:
+    return getattr(_READING_ABC, "depth", 0) > 0
 
 
-stream.Part.makeBeams = _make_beams_unless_reading_abc
+def _patches() -> list[tuple[object, str, object]]:
+    make_beams = stream.Part.makeBeams
 
+    def make_beams_unless_reading_abc(self, *args, **kwargs):
+        if _reading_abc():
+            return None if kwargs.get("inPlace") else self
+        return make_beams(self, *args, **kwargs)
 
-def _quiet_while_reading_abc(env) -> None:
-    """music21's ABC reader prints warnings ("assuming C") straight to stderr; while we read,
-    they go to our debug log instead, so a bad file's error stays one line."""
-    music21_warn = env.warn
+    def quiet(env):
+        music21_warn = env.warn
 
-    def warn(msg, header=None):
-        if getattr(_READING_ABC, "active", False):
+        def warn(msg, header=None):
+            if not _reading_abc():
+                return music21_warn(msg, header)
             log.debug("music21 ABC reader: %s", " ".join(map(str, msg)) if isinstance(
                 msg, (list, tuple)) else msg)
-        else:
-            music21_warn(msg, header)
+            return None
 
-    env.warn = warn
+        return warn
+
+    envs = (abcFormat.environLocal, abc_translate.environLocal)
+    return [(stream.Part, "makeBeams", make_beams_unless_reading_abc),
+            *((env, "warn", quiet(env)) for env in envs)]
 
 
-_quiet_while_reading_abc(abcFormat.environLocal)
-_quiet_while_reading_abc(abc_translate.environLocal)
+@contextmanager
+def music21_patched_for_abc() -> Iterator[None]:
+    """Patch music21 for reading ABC in this thread, and restore it once no thread reads ABC.
+    Re-entrant and thread-safe: the first user installs, the last one restores."""
+    global _patch_users
+    with _PATCH_LOCK:
+        if _patch_users == 0:
+            for owner, attr, value in _patches():
+                # only the owner's own attribute is saved: an inherited method or a bound one
+                # is restored by deleting ours
+                _saved.append((owner, attr, vars(owner).get(attr, _ABSENT)))
+                setattr(owner, attr, value)
+        _patch_users += 1
+    _READING_ABC.depth = getattr(_READING_ABC, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _READING_ABC.depth -= 1
+        with _PATCH_LOCK:
+            _patch_users -= 1
+            if _patch_users == 0:
+                while _saved:
+                    owner, attr, value = _saved.pop()
+                    if value is _ABSENT:
+                        delattr(owner, attr)
+                    else:
+                        setattr(owner, attr, value)
 
 
 def _parse_abc_data(text: str) -> object:
-    _READING_ABC.active = True
-    try:
+    with music21_patched_for_abc():
         return converter.parseData(text, format="abc")
-    finally:
-        _READING_ABC.active = False
 
 
 def parse_abc_tune(tune: AbcTune, name: str) -> stream.Score:
@@ -295,3 +339,13 @@ def parse_abc_tune(tune: AbcTune, name: str) -> stream.Score:
             raise ClampError(f"{name}: cannot read ABC tune X:{tune.number} ({one_line(exc)}); "
                              "check its header (K: line) and note syntax") from None
     return _as_score(obj, name)
+
+
+def read_abc(data: bytes, name: str, tune: int | None) -> tuple[stream.Score, str]:
+    """One tune of ABC bytes (the first, or the one numbered ``tune``) and its ABC text."""
+    text = decode_abc(data)
+    if not looks_like_abc(text):
+        raise ClampError(f"{name}: no ABC tune found (no K: line, and no header fields followed "
+                         "by bars of notes); check that this is an ABC file")
+    t = select_abc_tune(text, tune, name)
+    return parse_abc_tune(t, name), t.text

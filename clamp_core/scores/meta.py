@@ -72,7 +72,7 @@ def _part_names(score: stream.Score) -> list[str]:
 def _correlation(hist: list[float], profile: tuple[float, ...], tonic: int) -> float:
     rotated = [profile[(i - tonic) % 12] for i in range(12)]
     mh, mp = sum(hist) / 12, sum(rotated) / 12
-    num = sum((h - mh) * (r - mp) for h, r in zip(hist, rotated))
+    num = sum((h - mh) * (r - mp) for h, r in zip(hist, rotated, strict=False))
     den = (sum((h - mh) ** 2 for h in hist) * sum((r - mp) ** 2 for r in rotated)) ** 0.5
     return num / den if den else 0.0
 
@@ -81,7 +81,8 @@ def _key_name(k: key.Key) -> str:
     return f"{k.tonic.name.replace('-', 'b')} {k.mode}"
 
 
-def _choose_key(ks: key.KeySignature | None, hist: list[float], final_bass: int | None) -> str | None:
+def _choose_key(ks: key.KeySignature | None, hist: list[float],
+                final_bass: int | None) -> str | None:
     """The opening key: the signature's own mode when it has one, else major or minor by the
     final bass note (cadences end on the tonic) and then Krumhansl-Schmuckler correlation."""
     if isinstance(ks, key.Key) and ks.mode in ("major", "minor", "dorian", "phrygian", "lydian",

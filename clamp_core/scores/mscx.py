@@ -105,8 +105,9 @@ def _parts_and_staves(score_el: ET.Element) -> list[_Staff]:
                      else "")
             if group == "percussion":
                 default = "PERC"
-            staves.append(_Staff(pi, long_name or track, short, child_text(inst, "trackName") or track,
-                                 default, transpose))
+            instrument_name = child_text(inst, "trackName") or track
+            staves.append(_Staff(pi, long_name or track, short, instrument_name, default,
+                                 transpose))
     return staves
 
 
@@ -171,7 +172,8 @@ def _read_measure(m_el: ET.Element, frame: _MeasureFrame, staff: _Staff, st: _St
             if tag == "location":
                 cursor += Q(child_text(el, "fractions") or "0") * 4
             elif tag == "Tuplet":
-                tuplets.append((child_int(el, "actualNotes", 3) or 1, child_int(el, "normalNotes", 2) or 1,
+                tuplets.append((child_int(el, "actualNotes", 3) or 1,
+                                child_int(el, "normalNotes", 2) or 1,
                                 child_text(el, "baseNote", "eighth") or "eighth"))
             elif tag == "endTuplet":
                 if tuplets:
@@ -181,7 +183,8 @@ def _read_measure(m_el: ET.Element, frame: _MeasureFrame, staff: _Staff, st: _St
             elif tag == "Spanner" and el.get("type") == "Ottava":
                 if el.find("Ottava") is not None:
                     sub = child_text(el.find("Ottava"), "subtype", "8va") or "8va"
-                    st.ottavas.append([start + cursor, None, sub if sub in _OTTAVA_SHIFT else "8va"])
+                    st.ottavas.append([start + cursor, None,
+                                       sub if sub in _OTTAVA_SHIFT else "8va"])
                 elif el.find("prev") is not None:
                     open_ = [o for o in st.ottavas if o[1] is None]
                     if open_:
@@ -332,16 +335,18 @@ def read_mscx(data: bytes, name: str) -> stream.Score:
                          "open and save it in MuseScore 3 or 4, or install MuseScore")
     score_el = root.find("Score")
     if score_el is None:
-        raise ClampError(f"{name}: MuseScore file without a <Score> element; re-save it in MuseScore")
+        raise ClampError(f"{name}: MuseScore file without a <Score> element; "
+                         "re-save it in MuseScore")
     staves = _parts_and_staves(score_el)
     staff_els = score_el.findall("Staff")  # direct children only: nested <Score> are excerpts
     if not staves or not staff_els:
-        raise ClampError(f"{name}: the MuseScore score has no staves; add an instrument and re-save")
+        raise ClampError(f"{name}: the MuseScore score has no staves; "
+                         "add an instrument and re-save")
     frames = _measure_frames(staff_els[0])
     out = stream.Score()
     out.insert(0, _metadata(score_el))
     groups: dict[int, list[stream.Part]] = {}
-    for staff, staff_el in zip(staves, staff_els):
+    for staff, staff_el in zip(staves, staff_els, strict=False):
         multi = sum(s.part_index == staff.part_index for s in staves) > 1
         part: stream.Part = stream.PartStaff() if multi else stream.Part()
         part.partName = staff.part_name
@@ -355,7 +360,7 @@ def read_mscx(data: bytes, name: str) -> stream.Score:
         part.insert(0, inst)
         st = _StaffState()
         start = Q(0)
-        for i, (m_el, frame) in enumerate(zip(staff_el.findall("Measure"), frames)):
+        for i, (m_el, frame) in enumerate(zip(staff_el.findall("Measure"), frames, strict=False)):
             m = _read_measure(m_el, frame, staff, st, start, written)
             if i == 0:
                 if not m.getElementsByClass(clef.Clef):

@@ -1,4 +1,8 @@
-"""MuseScore files (.mscz/.mscx): convert with a MuseScore executable, else the built-in reader."""
+"""MuseScore scores (.mscz/.mscx): convert with a MuseScore executable, else the built-in reader.
+
+Both routes start from the score's bytes; only the executable needs a file, so bytes that did
+not come from one are written to a private temporary folder for it.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from typing import Literal
 
 from music21 import stream
 
-from clamp_core.errors import ClampError
+from clamp_core.errors import ClampError, one_line
 from clamp_core.scores.formats import parse_musicxml_bytes
 from clamp_core.scores.mscx import read_mscx
 from clamp_core.scores.safety import (
@@ -22,7 +26,6 @@ from clamp_core.scores.safety import (
     check_xml,
     container_rootfiles,
     mscx_bars,
-    one_line,
     open_zip,
     read_file,
     read_zip_member,
@@ -31,6 +34,7 @@ from clamp_core.scores.safety import (
 log = logging.getLogger(__name__)
 
 MuseScoreRoute = Literal["auto", "executable", "reader"]
+MuseScoreKind = Literal["mscz", "mscx"]
 ENV_VAR = "CLAMP_MUSESCORE"  # full path of a MuseScore executable, checked first
 CONVERT_TIMEOUT_S = 120      # MuseScore 4's first start can take tens of seconds
 EXECUTABLE_NAMES = (
@@ -85,25 +89,31 @@ def file_major_version(data: bytes) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def convert_with_musescore(exe: str, path: Path, timeout: float = CONVERT_TIMEOUT_S) -> bytes:
-    """Run ``exe -o out.musicxml path`` headless and return the MusicXML bytes."""
+def convert_with_musescore(exe: str, data: bytes, name: str, kind: MuseScoreKind,
+                           path: Path | None = None,
+                           timeout: float = CONVERT_TIMEOUT_S) -> bytes:
+    """Run ``exe -o out.musicxml FILE`` headless and return the MusicXML bytes. FILE is
+    ``path`` when the score came from a file, else ``data`` written to the temporary folder."""
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed (else Qt aborts)
     with tempfile.TemporaryDirectory(prefix="clamp-mscore-") as tmp:
         out = Path(tmp) / "score.musicxml"
+        if path is None:
+            path = Path(tmp) / f"score.{kind}"  # MuseScore picks its reader by the extension
+            path.write_bytes(data)
         try:
             proc = subprocess.run([exe, "-o", str(out), str(path.resolve())], env=env,
                                   stdin=subprocess.DEVNULL, capture_output=True,
                                   timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
-            raise ClampError(f"{path}: MuseScore ({exe}) did not finish converting within "
+            raise ClampError(f"{name}: MuseScore ({exe}) did not finish converting within "
                              f"{timeout:.0f} s; convert it to MusicXML by hand") from None
         except OSError as exc:
-            raise ClampError(f"{path}: cannot run MuseScore ({exe}): {one_line(exc)}; "
+            raise ClampError(f"{name}: cannot run MuseScore ({exe}): {one_line(exc)}; "
                              f"{_INSTALL_HINT}") from None
         if proc.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
             last = _stderr_summary(proc.stderr) or f"exit code {proc.returncode}"
-            raise ClampError(f"{path}: MuseScore ({exe}) could not convert it ({last}); "
+            raise ClampError(f"{name}: MuseScore ({exe}) could not convert it ({last}); "
                              "open it in MuseScore and export MusicXML by hand")
         return read_file(out)
 
@@ -116,12 +126,11 @@ def _stderr_summary(raw: bytes) -> str:
     return one_line(Exception(" ".join(lines[-2:]))) if lines else ""
 
 
-def read_mscx_bytes(path: Path) -> bytes:
-    """The .mscx XML of a .mscx file, or of the main score inside a .mscz archive."""
-    name = str(path)
-    if path.suffix.lower() == ".mscx":
-        return read_file(path)
-    with open_zip(path, name) as zf:
+def mscx_xml(data: bytes, name: str, kind: MuseScoreKind) -> bytes:
+    """The .mscx XML of .mscx bytes, or of the main score inside .mscz bytes."""
+    if kind == "mscx":
+        return data
+    with open_zip(data, name) as zf:
         members = zf.namelist()
         # MuseScore 4 also stores part excerpts as .mscx under Excerpts/; the main score comes
         # first in container.xml
@@ -135,8 +144,10 @@ def read_mscx_bytes(path: Path) -> bytes:
         return read_zip_member(zf, candidates[0], name)
 
 
-def load_musescore(path: Path, route: MuseScoreRoute = "auto") -> stream.Score:
-    """A music21 Score from a MuseScore file by the chosen route.
+def load_musescore(data: bytes, name: str, kind: MuseScoreKind, route: MuseScoreRoute = "auto",
+                   path: Path | None = None) -> stream.Score:
+    """A music21 Score from MuseScore bytes (``path``: the file they were read from, if any)
+    by the chosen route.
 
     ``executable`` needs MuseScore; ``reader`` uses the built-in .mscx reader; ``auto``
     prefers MuseScore's own MusicXML export and falls back to the reader.
@@ -144,36 +155,37 @@ def load_musescore(path: Path, route: MuseScoreRoute = "auto") -> stream.Score:
     if route not in ("auto", "executable", "reader"):
         raise ClampError(f"musescore route must be 'auto', 'executable' or 'reader', not {route!r}")
     # every route: entity and size checks before any parser, MuseScore's own included
-    data = read_mscx_bytes(path)
-    check_xml(data, str(path))
-    check_bars(mscx_bars(data), str(path))
+    xml = mscx_xml(data, name, kind)
+    check_xml(xml, name)
+    check_bars(mscx_bars(xml), name)
     fallback_reason: ClampError | None = None
     if route != "reader":
         exe = find_musescore()
         if exe is None and route == "executable":
-            raise ClampError(f"{path}: no MuseScore executable found to convert it; "
+            raise ClampError(f"{name}: no MuseScore executable found to convert it; "
                              f"{_INSTALL_HINT}, or use musescore='reader'")
         if exe is not None and route == "auto":
             # MuseScore cannot open files saved by a newer major version: skip the slow
             # failing start-up (common with Debian's MuseScore 3 and MuseScore 4 files)
-            file_major, exe_major = file_major_version(data), musescore_major_version(exe)
+            file_major, exe_major = file_major_version(xml), musescore_major_version(exe)
             if file_major and exe_major and file_major > exe_major:
                 log.debug("%s: MuseScore %s file, %s is version %s; using the reader",
-                          path, file_major, exe, exe_major)
+                          name, file_major, exe, exe_major)
                 exe = None
         if exe is not None:
             try:
-                return parse_musicxml_bytes(convert_with_musescore(exe, path), str(path))
+                musicxml = convert_with_musescore(exe, data, name, kind, path)
+                return parse_musicxml_bytes(musicxml, name)
             except ClampError as exc:
                 if route == "executable":
                     raise
                 fallback_reason = exc
     try:
-        score = read_mscx(data, str(path))
+        score = read_mscx(xml, name)
     except ClampError:
         raise
     except Exception as exc:  # noqa: BLE001 - a construct the reader does not model
-        raise ClampError(f"{path}: the built-in MuseScore reader failed ({one_line(exc)}); "
+        raise ClampError(f"{name}: the built-in MuseScore reader failed ({one_line(exc)}); "
                          f"{_INSTALL_HINT} so it can be converted exactly") from None
     if fallback_reason is not None:  # info, not warning: "auto" falls back by design, and a
         # bad file's one-line error must stay one line

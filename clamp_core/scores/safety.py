@@ -7,13 +7,14 @@ goes through here first.
 from __future__ import annotations
 
 import codecs
+import io
 import os
 import re
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from clamp_core.errors import ClampError
+from clamp_core.errors import ClampError, one_line
 
 # Large orchestral MusicXML files reach 20-40 MB uncompressed; 200 MB leaves room for them
 # while stopping a zip bomb long before it exhausts memory.
@@ -33,15 +34,19 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.DOTALL)
 _ENCODING_DECL = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
 
-def read_file(path: Path, limit: int | None = None) -> bytes:
-    """Read a whole file, refusing files larger than ``limit``."""
+def check_size(size: int, name: str, what: str = "file", limit: int | None = None) -> None:
+    """Refuse a score of ``size`` bytes over ``limit`` (default MAX_FILE_BYTES)."""
     limit = MAX_FILE_BYTES if limit is None else limit
-    size = path.stat().st_size
     if size > limit:
         raise ClampError(
-            f"{path}: file is {size // 2**20} MB, over the {limit // 2**20} MB limit for scores; "
-            "split the score or export a smaller excerpt"
+            f"{name}: {what} is {size // 2**20} MB, over the {limit // 2**20} MB limit for "
+            "scores; split the score or export a smaller excerpt"
         )
+
+
+def read_file(path: Path, limit: int | None = None) -> bytes:
+    """Read a whole file, refusing files larger than ``limit`` before reading a byte."""
+    check_size(path.stat().st_size, str(path), limit=limit)
     return path.read_bytes()
 
 
@@ -107,10 +112,11 @@ def read_zip_member(zf: zipfile.ZipFile, member: str, name: str,
     return data
 
 
-def open_zip(data_path: Path, name: str) -> zipfile.ZipFile:
-    """Open a zip container with a one-line error for anything that is not a zip."""
+def open_zip(source: Path | bytes, name: str) -> zipfile.ZipFile:
+    """Open a zip container (a file or its bytes) with a one-line error for anything that is
+    not a zip."""
     try:
-        return zipfile.ZipFile(data_path)
+        return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ClampError(
             f"{name}: not a valid zip container ({one_line(exc)}); the file is damaged or "
@@ -188,9 +194,3 @@ def midi_bars(data: bytes) -> float:
     except Exception:  # noqa: BLE001 - malformed MIDI: the music21 reader gives the error
         return 0.0
     return ticks / tpq / 4 if tpq > 0 else 0.0
-
-
-def one_line(exc: BaseException, limit: int = 160) -> str:
-    """An exception as a short single line for our one-line error messages."""
-    text = " ".join(str(exc).split()) or exc.__class__.__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -214,14 +214,16 @@ def _xxe_cases() -> list[Case]:
         return mscz(mscx(title="&xxe;", doctype=xxe_doctype(secret)))
 
     def xxe_param(folder, secret):
-        doctype = (f'<!DOCTYPE score-partwise [<!ENTITY % ext SYSTEM "{secret.as_uri()}"> %ext;]>\n')
+        doctype = (f'<!DOCTYPE score-partwise [<!ENTITY % ext SYSTEM "{secret.as_uri()}"> '
+                   '%ext;]>\n')
         return musicxml(title="x", doctype=doctype)
 
     def ext_dtd(folder, secret):
         # no entity declaration at all: an external DTD a careless parser would fetch
         dtd = folder.parent / "evil.dtd"
         dtd.write_text(f'<!ENTITY xxe SYSTEM "{secret.as_uri()}">')
-        return musicxml(title="&xxe;", doctype=f'<!DOCTYPE score-partwise SYSTEM "{dtd.as_uri()}">\n')
+        return musicxml(title="&xxe;",
+                        doctype=f'<!DOCTYPE score-partwise SYSTEM "{dtd.as_uri()}">\n')
 
     def xinclude(folder, secret):
         inc = (f'<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="{secret.as_uri()}" '
@@ -246,7 +248,8 @@ def cases() -> list[Case]:
     out = [
         # -- good files (some with awkward names)
         Case("good/lieder 6053984 (copy).mxl", "good", "accept", _fixture("lieder_6053984.mxl")),
-        Case("good/Schubert – Lied ünd Grüße.mscz", "good", "accept", _fixture("lieder_6053984.mscz")),
+        Case("good/Schubert – Lied ünd Grüße.mscz", "good", "accept",
+             _fixture("lieder_6053984.mscz")),
         Case("good/small tune.mid", "good", "accept", _fixture("small.mid")),
         Case("good/little_tune.krn", "good", "accept", _fixture("little_tune.krn")),
         Case("good/handmade.mscx", "good", "accept", _fixture("handmade.mscx")),
@@ -325,9 +328,12 @@ def cases() -> list[Case]:
         # -- ABC syntax errors
         Case("prose.abc", "abc_syntax", "refuse", _const("Dear diary,\ntoday I wrote no music.\n"),
              ("abc",)),
-        Case("bad_length.abc", "abc_syntax", "refuse", _const(abc("CDEF|", "X:1\nM:4/4\nL:1/0\nK:C\n"))),
-        Case("bad_meter.abc", "abc_syntax", "refuse", _const(abc("CDEF|", "X:1\nM:0/0\nL:1/8\nK:C\n"))),
-        Case("bad_key.abc", "abc_syntax", "any", _const(abc("CDEF|", "X:1\nM:4/4\nL:1/8\nK:Q#mixo\n"))),
+        Case("bad_length.abc", "abc_syntax", "refuse",
+             _const(abc("CDEF|", "X:1\nM:4/4\nL:1/0\nK:C\n"))),
+        Case("bad_meter.abc", "abc_syntax", "refuse",
+             _const(abc("CDEF|", "X:1\nM:0/0\nL:1/8\nK:C\n"))),
+        Case("bad_key.abc", "abc_syntax", "any",
+             _const(abc("CDEF|", "X:1\nM:4/4\nL:1/8\nK:Q#mixo\n"))),
         Case("brackets.abc", "abc_syntax", "refuse", _const(abc("[[[[((((|:::|]]]]{{{{"))),
         Case("bad_tuplet.abc", "abc_syntax", "refuse", _const(abc("(0ABC (99999ABC|"))),
         # -- MIDI structure, tempo and durations
@@ -336,20 +342,24 @@ def cases() -> list[Case]:
         Case("header_only.mid", "midi_structure", "refuse", _const(b"MThd\x00\x00\x00\x06\x00")),
         Case("track_no_notes.mid", "midi_structure", "refuse",
              _const(midi([midi_track(notes=[])])), ("no notes",)),
-        Case("zero_division.mid", "absurd_values", "refuse", _const(midi([midi_track()], division=0)),
+        Case("zero_division.mid", "absurd_values", "refuse",
+             _const(midi([midi_track()], division=0)),
              ("division of zero",)),
         Case("tempo_zero.mid", "absurd_values", "refuse", _const(midi([midi_track(tempo_us=0)])),
              ("division of zero",)),
-        Case("tempo_max.mid", "absurd_values", "accept", _const(midi([midi_track(tempo_us=0xFFFFFF)]))),
+        Case("tempo_max.mid", "absurd_values", "accept",
+             _const(midi([midi_track(tempo_us=0xFFFFFF)]))),
         Case("huge_delta.mid", "absurd_values", "refuse", _const(midi([midi_track(
             notes=[(0, 480), (0x0FFFFFFF, 480)])]))),
         Case("huge_note.mid", "absurd_values", "refuse", _const(midi([midi_track(
             notes=[(0, 0x0FFFFFFF)])]))),
-        Case("tempo_zero.abc", "absurd_values", "any", _const(abc("CDEF GABc|", "X:1\nM:4/4\nL:1/8\nQ:1/4=0\nK:C\n"))),
+        Case("tempo_zero.abc", "absurd_values", "any",
+             _const(abc("CDEF GABc|", "X:1\nM:4/4\nL:1/8\nQ:1/4=0\nK:C\n"))),
         Case("tempo_huge.abc", "absurd_values", "accept",
              _const(abc("CDEF GABc|", "X:1\nM:4/4\nL:1/8\nQ:1/4=999999999\nK:C\n"))),
         Case("long_note.abc", "absurd_values", "any", _const(abc("C99999999|"))),
-        Case("tiny_unit.abc", "absurd_values", "any", _const(abc("CDEF|", "X:1\nM:4/4\nL:1/99999999\nK:C\n"))),
+        Case("tiny_unit.abc", "absurd_values", "any",
+             _const(abc("CDEF|", "X:1\nM:4/4\nL:1/99999999\nK:C\n"))),
         Case("huge_duration.musicxml", "absurd_values", "any", _const(musicxml(
             1, note="<note><pitch><step>C</step><octave>4</octave></pitch>"
                     "<duration>1000000000000</duration><type>whole</type></note>"))),

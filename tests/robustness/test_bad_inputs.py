@@ -93,6 +93,36 @@ def test_single_file_cli_on_every_input(hostile):
         signal.signal(signal.SIGALRM, old)
 
 
+def test_bytes_and_files_agree_on_every_input(hostile):
+    """``load_score(bytes, format=extension)`` gives what loading the file gives: the same ABC,
+    or the same one-line error (empty files and empty bytes say so in their own words)."""
+    from clamp_core.errors import ClampError
+    from clamp_core.notation.convert import score_to_abc
+    from clamp_core.scores import load_score
+
+    def outcome(source, **kw) -> tuple[str, str]:
+        try:
+            return "ok", score_to_abc(load_score(source, musescore="reader", **kw))
+        except ClampError as e:
+            return "error", str(e)
+
+    written, _, _ = hostile
+    checked = 0
+    for case, path in written:
+        if (not path.is_file() or path.is_symlink() or case.category == "oversized"
+                or path.suffix.lower() not in SUPPORTED_EXTENSIONS):
+            continue
+        from_file = outcome(path)
+        from_bytes = outcome(path.read_bytes(), format=path.suffix, name=str(path))
+        if path.stat().st_size == 0:
+            assert from_file[0] == from_bytes[0] == "error", case.name
+            assert "empty" in from_bytes[1] and "\n" not in from_bytes[1], from_bytes
+        else:
+            assert from_bytes == from_file, case.name
+        checked += 1
+    assert checked >= 70
+
+
 # The child caps its own address space, then runs the CLI exactly as `python -m clamp_core`
 # (no preexec_fn: these processes are started from threads).
 CAPPED_CLAMP = ("import resource, runpy, sys; lim = int(sys.argv[1]); "
@@ -122,7 +152,7 @@ def test_real_processes_with_a_memory_cap(hostile):
     assert len(chosen) == len(SUBPROCESS_CASES)
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda cp: run_info_process(cp[1]), chosen))
-    for (case, _), (code, out, err) in zip(chosen, results):
+    for (case, _), (code, out, err) in zip(chosen, results, strict=True):
         assert "<timeout>" not in err, f"{case.name}: no answer within {PER_FILE_LIMIT_S} s"
         check_outcome(case, code, out, err)
 
