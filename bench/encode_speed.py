@@ -25,11 +25,11 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clamp_core.runtime import precision as prec
 from clamp_core.model.config import preset
-from clamp_core.runtime.torch_encoder import encode_abc
 from clamp_core.model.modelling import ClampModel
 from clamp_core.notation.patches import patchify
+from clamp_core.runtime import precision as prec
+from clamp_core.runtime.torch_encoder import encode_abc
 
 
 @torch.inference_mode()

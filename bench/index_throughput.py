@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from clamp_core.api import Clamp
-from clamp_core.notation.convert import score_to_abc
 from clamp_core.index.library import build_index
+from clamp_core.notation.convert import score_to_abc
 from clamp_core.notation.patches import patchify
 from clamp_core.scores.load import load_score
 

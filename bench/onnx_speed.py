@@ -29,12 +29,12 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from clamp_core.evaluation.report import zero_shot_accuracy
 from clamp_core.model.checkpoint import create_model, load_model, save_model
 from clamp_core.model.config import preset
-from clamp_core.runtime.onnx_encoder import load_bundle
 from clamp_core.notation.patches import pad_batch, patchify
+from clamp_core.runtime.onnx_encoder import load_bundle
 from export.bundle import build_bundle
-from clamp_core.evaluation.report import zero_shot_accuracy
 from export.quality import accuracy_change
 
 BATCHES = (1, 8, 32)

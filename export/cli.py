@@ -65,8 +65,8 @@ def main(model_dir: str, out: str, fp16: bool, int8: bool, opset: int, no_verify
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
-        from clamp_core.model.checkpoint import load_model
         from clamp_core.datasets.records import load_records
+        from clamp_core.model.checkpoint import load_model
 
         from .bundle import build_bundle
 

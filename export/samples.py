@@ -7,8 +7,8 @@ import functools
 
 import numpy as np
 
-from clamp_core.notation.header_filter import filter_abc_header
 from clamp_core.labels import builtin_names, load_label_set
+from clamp_core.notation.header_filter import filter_abc_header
 from clamp_core.notation.patches import pad_batch, patchify
 
 

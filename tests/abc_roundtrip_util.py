@@ -1,4 +1,4 @@
-"""Shared helpers for ABC round-trip checks (no tests here; used by test_abc.py and the bench)."""
+"""Shared helpers for ABC round-trip checks (no tests here; used by tests/notation/test_writer.py and the bench)."""
 
 from __future__ import annotations
 

@@ -60,7 +60,7 @@ def run_clamp():
 @pytest.fixture(scope="session")
 def default_bundle(tmp_path_factory) -> Path:
     """The shipped default model exported once by the real `clamp-export` CLI (fp32, int8, fp16),
-    shared by tests/test_export*.py and tests/test_onnx_backend*.py."""
+    shared by tests/export/ and tests/runtime/test_onnx_encoder.py."""
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
     out = tmp_path_factory.mktemp("onnx") / "default-bundle"

@@ -48,7 +48,12 @@ def dataset_build(out: str, collections: str | None, folder: str | None, meta: s
                   test_groups: str | None, freeze_test_groups: bool, as_json: bool) -> None:
     """Build a dataset from the music21 corpus, a folder of scores and/or ABC files."""
     from clamp_core.datasets.build import TEST_GROUPS_FILE, build_dataset
-    from clamp_core.datasets.sources import MUSIC21_COLLECTIONS, abc_items, folder_items, music21_items
+    from clamp_core.datasets.sources import (
+        MUSIC21_COLLECTIONS,
+        abc_items,
+        folder_items,
+        music21_items,
+    )
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if meta and not folder:

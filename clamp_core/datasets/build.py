@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CACHE = Path("~/.cache/clamp-notation/dataset")
 from clamp_core.resources import TEST_GROUPS_FILE  # noqa: E402  (re-exported)
+
 # label keys whose every value is counted in the summary (others: the 30 most common)
 _SMALL_LABELS = ("collection", "tune_type", "tune_type_coarse", "region", "mode", "ensemble",
                  "era")

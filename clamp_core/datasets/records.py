@@ -8,10 +8,17 @@ import json
 import re
 from pathlib import Path
 
-from clamp_core.errors import ClampError
-from clamp_core.datasets.labels import COMPOSERS, FOLK, WorkInfo, build_labels, norm_text, trecento_composer
+from clamp_core.datasets.labels import (
+    COMPOSERS,
+    FOLK,
+    WorkInfo,
+    build_labels,
+    norm_text,
+    trecento_composer,
+)
 from clamp_core.datasets.sources import WorkItem
 from clamp_core.datasets.texts import build_texts
+from clamp_core.errors import ClampError
 
 _FILENAME_TITLE = re.compile(r"\.(mxl|xml|musicxml|krn|mid|midi|abc|mscz|mscx)$|^movement\d+$",
                              re.IGNORECASE)

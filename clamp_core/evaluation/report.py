@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from clamp_core.evaluation import metrics as M
 from clamp_core.datasets.labels import COMPOSERS
-from clamp_core.datasets.texts import composer_phrases, place_name, title_free
 from clamp_core.datasets.records import load_records
+from clamp_core.datasets.texts import composer_phrases, place_name, title_free
+from clamp_core.evaluation import metrics as M
 from clamp_core.runtime.encoder import Encoder, l2_normalise
 from clamp_core.zero_shot import label_prototypes, nearest_labels
 

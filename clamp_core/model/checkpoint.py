@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from clamp_core.model.config import ClampConfig
 from clamp_core.errors import ClampError
+from clamp_core.model.config import ClampConfig
 from clamp_core.model.modelling import ClampModel
 from clamp_core.model.text_encoder import build_text_encoder, load_tokenizer, package_text_config
 

@@ -11,8 +11,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from clamp_core.model.config import ClampConfig
 from clamp_core.errors import ClampError
+from clamp_core.model.config import ClampConfig
 
 log = logging.getLogger(__name__)
 

@@ -35,6 +35,7 @@ from music21 import (
 )
 from unidecode import unidecode
 
+from clamp_core.errors import ClampError
 from clamp_core.notation.events import (
     Event,
     build_events,
@@ -45,9 +46,8 @@ from clamp_core.notation.events import (
     tempo_field,
 )
 from clamp_core.notation.header_filter import filter_abc_header
-from clamp_core.notation.symbols import choose_unit, clef_field, key_alters, key_field
 from clamp_core.notation.render import VoiceRenderer, unit_lengths, wrap_lines
-from clamp_core.errors import ClampError
+from clamp_core.notation.symbols import choose_unit, clef_field, key_alters, key_field
 
 __all__ = ["filter_abc_header", "stream_to_abc"]
 

@@ -16,10 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from clamp_core.model.config import ClampConfig
 from clamp_core.errors import ClampError
+from clamp_core.model.config import ClampConfig
 from clamp_core.runtime.batching import encode_music_batches, encode_text_batches
-from clamp_core.runtime.providers import CPU, CUDA, choose_providers, cuda_unusable_reason, parse_device
+from clamp_core.runtime.providers import (
+    CPU,
+    CUDA,
+    choose_providers,
+    cuda_unusable_reason,
+    parse_device,
+)
 
 log = logging.getLogger(__name__)
 

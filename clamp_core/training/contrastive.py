@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clamp_core.notation.variants import plain_abc, rebeam_abc
-from clamp_core.model.checkpoint import create_model, load_model, save_model
-from clamp_core.model.config import ClampConfig
-from clamp_core.training.distributed import DistInfo, cleanup, gather_with_grad, init_distributed
 from clamp_core.datasets.records import load_records
 from clamp_core.errors import ClampError
+from clamp_core.model.checkpoint import create_model, load_model, save_model
+from clamp_core.model.config import ClampConfig
 from clamp_core.model.loss import contrastive_loss
 from clamp_core.model.modelling import ClampModel
 from clamp_core.notation.patches import pad_batch, patchify
+from clamp_core.notation.variants import plain_abc, rebeam_abc
+from clamp_core.training.distributed import DistInfo, cleanup, gather_with_grad, init_distributed
 from clamp_core.training.loop import TrainConfig, train_loop
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from clamp_core.model.checkpoint import load_model, save_model
 from clamp_core.evaluation.report import markdown_table
+from clamp_core.model.checkpoint import load_model, save_model
 
 
 def model_card(name: str, model, recipe: str, quality: dict | None, data_summary: dict | None,

@@ -16,14 +16,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from clamp_core.datasets.records import load_records
+from clamp_core.errors import ClampError
 from clamp_core.model.checkpoint import create_model, load_model, read_state_dict, save_model
 from clamp_core.model.config import ClampConfig
-from clamp_core.training.distributed import cleanup, init_distributed
-from clamp_core.errors import ClampError
 from clamp_core.model.modelling import MusicEncoder
 from clamp_core.notation.patches import EOS_ID, MASK_ID, PAD_ID, PATCH_LENGTH, pad_batch, patchify
-from clamp_core.datasets.records import load_records
 from clamp_core.training.contrastive import crop_patches
+from clamp_core.training.distributed import cleanup, init_distributed
 from clamp_core.training.loop import TrainConfig, train_loop
 
 DECODER_FILE = "patch_decoder.safetensors"

@@ -18,7 +18,7 @@ from clamp_core.runtime.providers import CPU, CUDA, choose_providers, parse_devi
 pytest.importorskip("onnxruntime")
 
 ABC = (FIXTURES / "abc" / "wikimt_sample.abc").read_text()
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

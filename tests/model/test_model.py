@@ -7,12 +7,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from clamp_core.errors import ClampError
 from clamp_core.model.checkpoint import create_model, load_model, save_model
 from clamp_core.model.config import preset
-from clamp_core.runtime.torch_encoder import encode_abc, encode_texts
-from clamp_core.errors import ClampError
 from clamp_core.model.loss import contrastive_loss, official_loss
 from clamp_core.notation.patches import pad_batch, patchify
+from clamp_core.runtime.torch_encoder import encode_abc, encode_texts
 
 
 @pytest.fixture(scope="module")

@@ -19,12 +19,11 @@ from clamp_core.datasets.labels import (
     tune_type,
     tune_type_coarse,
 )
-from clamp_core.datasets.records import split_of
+from clamp_core.datasets.records import load_records, split_of
 from clamp_core.datasets.sources import abc_items, folder_items, music21_items
 from clamp_core.datasets.texts import key_words, title_free
-from clamp_core.datasets.records import load_records
 
-FIX = Path(__file__).parent / "fixtures" / "dataset"
+FIX = Path(__file__).parents[1] / "fixtures" / "dataset"
 LABEL_KEYS = {"collection", "tune_type", "tune_type_coarse", "region", "region_detail",
               "composer", "genre", "meter", "key", "mode", "ensemble", "era"}
 

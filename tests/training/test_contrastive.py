@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 from safetensors.torch import load_file
 
-from clamp_core.training.distributed import DistInfo
 from clamp_core.training.contrastive import crop_patches, oversample, text_dropout
+from clamp_core.training.distributed import DistInfo
 from clamp_core.training.loop import epoch_order
 
 

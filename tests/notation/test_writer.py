@@ -25,13 +25,13 @@ from music21 import (
     tempo,
 )
 
-from clamp_core.notation.writer import filter_abc_header, stream_to_abc
 from clamp_core.errors import ClampError
+from clamp_core.notation.writer import filter_abc_header, stream_to_abc
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))
 from abc_roundtrip_util import compare, load_work, sample_works
 
-FIXTURES = Path(__file__).parent / "fixtures" / "abc"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "abc"
 
 
 # ---------------------------------------------------------------- helpers

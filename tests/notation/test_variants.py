@@ -9,8 +9,8 @@ import re
 import numpy as np
 from bridge_util import CURSOR, SCORES
 
-from clamp_core.notation.variants import plain_abc, rebeam_abc
 from clamp_core.notation.convert import score_to_abc
+from clamp_core.notation.variants import plain_abc, rebeam_abc
 from clamp_core.scores.load import load_score
 from clamp_core.training.contrastive import PairBatcher
 from musescore_bridge.cursor_json import cursor_json_to_stream

@@ -24,7 +24,7 @@ from clamp_core.scores import readers as scores_readers
 from clamp_core.scores import safety as scores_safety
 from clamp_core.scores.load import SUPPORTED_EXTENSIONS, Score, load_score
 
-FIX = Path(__file__).parent / "fixtures" / "scores"
+FIX = Path(__file__).parents[1] / "fixtures" / "scores"
 
 
 def events(sc: stream.Score) -> collections.Counter:

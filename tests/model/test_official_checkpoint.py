@@ -14,10 +14,10 @@ from torch import nn
 from transformers import BertConfig, BertModel, RobertaConfig, RobertaModel
 
 from clamp_core.model.checkpoint import load_model
-from clamp_core.runtime.torch_encoder import encode_abc, encode_texts
 from clamp_core.notation.patches import patchify
+from clamp_core.runtime.torch_encoder import encode_abc, encode_texts
 
-FIXTURES = Path(__file__).parent / "fixtures" / "wikimt"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "wikimt"
 
 # The published config.json of clamp-small-512 (a BERT config of the music encoder).
 OFFICIAL_CONFIG = {

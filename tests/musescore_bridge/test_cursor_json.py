@@ -9,8 +9,8 @@ import json
 import pytest
 from bridge_util import CURSOR, SCORES
 
-from clamp_core.notation.convert import score_to_abc
 from clamp_core.errors import ClampError
+from clamp_core.notation.convert import score_to_abc
 from clamp_core.scores.load import load_score
 from musescore_bridge.cursor_json import cursor_json_to_stream, spell
 

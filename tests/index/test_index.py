@@ -21,9 +21,8 @@ from conftest import FIXTURES
 from robustness.crash import index_state
 
 from clamp_core import Clamp, ClampError
-
-from clamp_core.index import store as index_store
 from clamp_core.index import library as index_mod
+from clamp_core.index import store as index_store
 from clamp_core.index.library import Index, build_index
 
 REAL_FILES = ("small.mid", "little_tune.krn", "two_tunes.abc", "handmade.mscx")

@@ -1,7 +1,7 @@
 // The plugin's MuseScore 4 code paths under qmltestrunner, against the real clamp service:
 // a stand-in score replays a cursor walk recorded in MuseScore 3.2.3; no writeScore, so the
 // plugin must walk the score itself; requests are asynchronous as in the MuseScore 4 GUI.
-// Run by tests/test_bridge_qml.py (it writes the stubs' StubConfig.js with the service's home).
+// Run by tests/musescore_bridge/test_qml.py (it writes the stubs' StubConfig.js with the service's home).
 import QtQuick 2.9
 import QtTest 1.2
 import MuseScore 3.0

@@ -21,7 +21,7 @@ FIXTURES = jupyter_helpers.FIXTURES
 default_clamp = jupyter_helpers.default_clamp  # session fixtures shared with the browser tests
 small_index = jupyter_helpers.small_index
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TWO_TUNES = FIXTURES / "scores" / "two_tunes.abc"
 LIED = FIXTURES / "scores" / "lieder_6053984.mxl"
 
