@@ -18,12 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from abc_roundtrip_util import compare, load_work, sample_works
-from music21 import converter
+from abc_roundtrip_util import compare, load_work, sample_works  # noqa: E402  (after the sys.path insert)
+from music21 import converter  # noqa: E402  (after the sys.path insert)
 
-from clamp_core.notation.writer import stream_to_abc
+from clamp_core.notation.writer import stream_to_abc  # noqa: E402  (after the sys.path insert)
 
-WIKIMT = ROOT.parent / "shared" / "data" / "wikimt" / "wikimt_abc.jsonl"  # ../shared beside the repo
+# ../shared beside the repo
+WIKIMT = ROOT.parent / "shared" / "data" / "wikimt" / "wikimt_abc.jsonl"
 RESULTS = ROOT / "bench" / "results"
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from musescore_bridge.service import start_service
+from musescore_bridge.service import start_service  # noqa: E402  (after the sys.path insert)
 
 OUT = Path(__file__).parent / "results" / "bridge_latency"
 LIEDER = ROOT.parent / "shared" / "data" / "lieder" / "mxl"
@@ -78,7 +78,8 @@ def stats(ms: list[float]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--scores", type=Path, default=LIEDER if LIEDER.is_dir() else FIXTURES / "scores")
+    ap.add_argument("--scores", type=Path,
+                    default=LIEDER if LIEDER.is_dir() else FIXTURES / "scores")
     ap.add_argument("--n", type=int, default=12, help="Scores used (sorted by name, first n).")
     ap.add_argument("--rounds", type=int, default=3, help="Warm requests per score and action.")
     ap.add_argument("--cold-runs", type=int, default=3)
@@ -134,7 +135,8 @@ def main() -> None:
                         "max_ms": round(float(max(ms)), 1)}
         print("cold", action, cold[action], flush=True)
     results = {
-        "bench": "bridge_latency", "scores": os.path.relpath(args.scores, ROOT), "n_scores": len(files),
+        "bench": "bridge_latency", "scores": os.path.relpath(args.scores, ROOT),
+        "n_scores": len(files),
         "rounds": args.rounds, "model": "default",
         "machine": (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores "
                     f"(shared with other jobs), {platform.system()}, torch CPU"),

@@ -25,11 +25,11 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clamp_core.model.config import preset
-from clamp_core.model.modelling import ClampModel
-from clamp_core.notation.patches import patchify
-from clamp_core.runtime import precision as prec
-from clamp_core.runtime.torch_encoder import encode_abc
+from clamp_core.model.config import preset  # noqa: E402  (after the sys.path insert)
+from clamp_core.model.modelling import ClampModel  # noqa: E402  (after the sys.path insert)
+from clamp_core.notation.patches import patchify  # noqa: E402  (after the sys.path insert)
+from clamp_core.runtime import precision as prec  # noqa: E402  (after the sys.path insert)
+from clamp_core.runtime.torch_encoder import encode_abc  # noqa: E402  (after the sys.path insert)
 
 
 @torch.inference_mode()
@@ -90,7 +90,8 @@ def main() -> None:
     out.write_text(json.dumps(results, indent=2) + "\n")
     lines = ["| path | scores/s | speed-up | min cosine to our fp32 |", "|---|---|---|---|"]
     for name, r in results["runs"].items():
-        lines.append(f"| {name} | {r['scores_per_s']:.1f} | {r.get('speedup_vs_official', 1):.2f}x | "
+        lines.append(f"| {name} | {r['scores_per_s']:.1f} | "
+                     f"{r.get('speedup_vs_official', 1):.2f}x | "
                      f"{r.get('cosine_min_vs_our_fp32', 1):.5f} |")
     head = (f"clamp-small-512 shape, random weights, {len(abcs)} WikiMT ABC strings, "
             f"{threads} threads, CPU flags: {', '.join(results['machine']['cpu_flags'])}\n\n")

@@ -25,11 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clamp_core.api import Clamp
-from clamp_core.index.library import build_index
-from clamp_core.notation.convert import score_to_abc
-from clamp_core.notation.patches import patchify
-from clamp_core.scores.load import load_score
+from clamp_core.api import Clamp  # noqa: E402  (after the sys.path insert)
+from clamp_core.index.library import build_index  # noqa: E402  (after the sys.path insert)
+from clamp_core.notation.convert import score_to_abc  # noqa: E402  (after the sys.path insert)
+from clamp_core.notation.patches import patchify  # noqa: E402  (after the sys.path insert)
+from clamp_core.scores.load import load_score  # noqa: E402  (after the sys.path insert)
 
 LIEDER = ROOT.parent / "shared" / "data" / "lieder" / "mxl"
 
@@ -71,8 +71,9 @@ def stage_times(clamp: Clamp, folder: Path, batch_size: int) -> dict:
     clamp.encode_abc(abcs, batch_size=batch_size)
     t["encode"] = time.perf_counter() - t0
     n = len(files)
-    return {"n_scores": n, "stages": {k: {"seconds": round(v, 3), "ms_per_score": round(1000 * v / n, 2),
-                                          "share": round(v / sum(t.values()), 3)} for k, v in t.items()},
+    return {"n_scores": n,
+            "stages": {k: {"seconds": round(v, 3), "ms_per_score": round(1000 * v / n, 2),
+                           "share": round(v / sum(t.values()), 3)} for k, v in t.items()},
             "sequential_scores_per_s": round(n / sum(t.values()), 2)}
 
 

@@ -29,13 +29,13 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clamp_core.evaluation.report import zero_shot_accuracy
-from clamp_core.model.checkpoint import create_model, load_model, save_model
-from clamp_core.model.config import preset
-from clamp_core.notation.patches import pad_batch, patchify
-from clamp_core.runtime.onnx_encoder import load_bundle
-from export.bundle import build_bundle
-from export.quality import accuracy_change
+from clamp_core.evaluation.report import zero_shot_accuracy  # noqa: E402  (after the sys.path insert)
+from clamp_core.model.checkpoint import create_model, load_model, save_model  # noqa: E402  (after the sys.path insert)
+from clamp_core.model.config import preset  # noqa: E402  (after the sys.path insert)
+from clamp_core.notation.patches import pad_batch, patchify  # noqa: E402  (after the sys.path insert)
+from clamp_core.runtime.onnx_encoder import load_bundle  # noqa: E402  (after the sys.path insert)
+from export.bundle import build_bundle  # noqa: E402  (after the sys.path insert)
+from export.quality import accuracy_change  # noqa: E402  (after the sys.path insert)
 
 BATCHES = (1, 8, 32)
 
@@ -68,7 +68,8 @@ def speed(model, bundle: Path, pieces: list[np.ndarray], threads: int) -> list[d
 
         @torch.inference_mode()
         def torch_run(batches=batches):
-            return np.concatenate([model.encode_music(torch.from_numpy(i), torch.from_numpy(m)).numpy()
+            return np.concatenate([model.encode_music(torch.from_numpy(i),
+                                                      torch.from_numpy(m)).numpy()
                                    for i, m in batches])
 
         ref = torch_run()
@@ -120,7 +121,8 @@ def cuda_speed(model, bundle: Path, pieces: list[np.ndarray]) -> dict:
 
 
 def official_shaped_folder(tmp: Path) -> Path:
-    """clamp-small-512 with random weights and a minimal byte-level tokenizer (tests do the same)."""
+    """clamp-small-512 with random weights and a minimal byte-level tokenizer (tests do the
+    same)."""
     folder = tmp / "clamp-small-512"
     save_model(create_model(preset("clamp-small-512"), seed=0), folder)
     visible = set(range(33, 127)) | set(range(161, 173)) | set(range(174, 256))
@@ -147,9 +149,11 @@ def zero_shot(bundle: Path, data: str | None) -> dict:
         from clamp_core.notation.header_filter import filter_abc_header
 
         recs, source = [], "Ryan's Mammoth tunes (music21 corpus) by R: field"
-        for p in sorted(q for q in corpus.getPaths(fileExtensions=("abc",)) if "ryansMammoth" in str(q)):
+        for p in sorted(q for q in corpus.getPaths(fileExtensions=("abc",))
+                        if "ryansMammoth" in str(q)):
             text = p.read_text(encoding="utf-8", errors="replace")
-            kind = next((ln[2:].strip().lower() for ln in text.splitlines() if ln.startswith("R:")), "")
+            kind = next((ln[2:].strip().lower() for ln in text.splitlines()
+                         if ln.startswith("R:")), "")
             if kind in ("reel", "hornpipe", "jig"):
                 recs.append({"abc": filter_abc_header(text),
                              "labels": {"collection": "ryans", "tune_type_coarse": kind}})
@@ -215,24 +219,31 @@ def markdown(r: dict) -> str:
         lines += [f"## {name}", "", header, "|---|---|---|---|---|---|"]
         for row in e["cpu"]:
             lines.append(f"| {row['batch']} | {row['torch_fp32_pieces_per_s']:.1f} | "
-                         f"{row['ort_fp32_pieces_per_s']:.1f} | {row['ort_int8_pieces_per_s']:.1f} | "
+                         f"{row['ort_fp32_pieces_per_s']:.1f} | "
+                         f"{row['ort_int8_pieces_per_s']:.1f} | "
                          f"{row['ort_int8_speedup_vs_torch']:.2f}x | "
                          f"{row['ort_int8_min_cosine_to_torch']:.5f} |")
         cal = e["int8_calibration"]
-        lines += ["", "int8 kept fp32: " + "; ".join(f"{t}: {c['kept_fp32']} (cosine {c['min_cosine']:.5f})"
-                                                    for t, c in cal.items())]
+        lines += ["", "int8 kept fp32: " + "; ".join(
+            f"{t}: {c['kept_fp32']} (cosine {c['min_cosine']:.5f})" for t, c in cal.items())]
         cuda = e["cuda"]
-        lines.append(f"CUDA: {'card ' + cuda['card'] if cuda.get('measured') else 'not measured (' + cuda['reason'] + ')'}")
+        where = ("card " + cuda["card"] if cuda.get("measured")
+                 else "not measured (" + cuda["reason"] + ")")
+        lines.append(f"CUDA: {where}")
         if cuda.get("measured"):
             for row in cuda["rows"]:
-                lines.append(f"- batch {row['batch']}: torch CUDA fp32 {row['torch_cuda_fp32_s']:.4f} s, "
-                             f"fp16 {row['torch_cuda_fp16_s']:.4f} s, ORT CUDA fp16 {row['ort_cuda_fp16_s']:.4f} s")
+                lines.append(f"- batch {row['batch']}: "
+                             f"torch CUDA fp32 {row['torch_cuda_fp32_s']:.4f} s, "
+                             f"fp16 {row['torch_cuda_fp16_s']:.4f} s, "
+                             f"ORT CUDA fp16 {row['ort_cuda_fp16_s']:.4f} s")
         zs = e.get("zero_shot_int8")
         if zs:
-            title = f"Zero-shot accuracy, fp32 vs int8 bundle ({zs['source']}, {zs['works']} works):"
+            title = (f"Zero-shot accuracy, fp32 vs int8 bundle "
+                     f"({zs['source']}, {zs['works']} works):")
             lines += ["", title, ""]
             for task, acc in zs["fp32"].items():
-                lines.append(f"- {task}: fp32 {acc['accuracy']:.3f}, int8 {zs['int8'][task]['accuracy']:.3f} "
+                lines.append(f"- {task}: fp32 {acc['accuracy']:.3f}, "
+                             f"int8 {zs['int8'][task]['accuracy']:.3f} "
                              f"({zs['change_points'][task]:+.2f} points, n={acc['n']})")
         lines.append("")
     return "\n".join(lines)

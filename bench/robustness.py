@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT / "tests" / "robustness"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-import corpus
-import crash
-from service_load import attacks, load, slow_body, slow_headers
+import corpus  # noqa: E402  (after the sys.path insert)
+import crash  # noqa: E402  (after the sys.path insert)
+from service_load import attacks, load, slow_body, slow_headers  # noqa: E402  (after the sys.path insert)
 
 OUT = Path(__file__).parent / "results" / "robustness"
 MEMORY_LIMIT = 2 * 2**30
@@ -46,7 +46,8 @@ CAPPED_CLAMP = ("import resource, runpy, sys; lim = int(sys.argv[1]); "
 
 def info_process(path: Path, tmp: Path) -> dict:
     """One `clamp info FILE` process under the cap: exit code, seconds, peak RSS, stderr."""
-    out, err = tmp / f"{os.getpid()}-{threading.get_ident()}.out", tmp / f"{threading.get_ident()}.err"
+    out = tmp / f"{os.getpid()}-{threading.get_ident()}.out"
+    err = tmp / f"{threading.get_ident()}.err"
     t0 = time.perf_counter()
     with open(out, "wb") as fo, open(err, "wb") as fe:
         proc = subprocess.Popen([sys.executable, "-c", CAPPED_CLAMP, str(MEMORY_LIMIT), "info",
@@ -58,14 +59,15 @@ def info_process(path: Path, tmp: Path) -> dict:
         proc.returncode = os.waitstatus_to_exitcode(status)
     return {"exit": proc.returncode, "seconds": round(time.perf_counter() - t0, 2),
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-            "stdout": out.read_text("utf-8", "replace"), "stderr": err.read_text("utf-8", "replace")}
+            "stdout": out.read_text("utf-8", "replace"),
+            "stderr": err.read_text("utf-8", "replace")}
 
 
 def single_files(written, tmp: Path) -> dict:
     rows = []
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda cp: info_process(cp[1], tmp), written))
-    for (case, _), r in zip(written, results):
+    for (case, _), r in zip(written, results, strict=True):
         lines = [ln for ln in r["stderr"].splitlines() if ln.strip()]
         refused = r["exit"] == 1 and len(lines) == 1 and lines[0].startswith("Error: ")
         ok = ((case.expect == "accept" and r["exit"] == 0)
@@ -176,7 +178,8 @@ def markdown(res: dict) -> str:
                   f"{ld['latency_ms']['p50']} ms / p95 {ld['latency_ms']['p95']} ms, wrong "
                   f"answers {len(ld['wrong'])}; attacks refused cleanly: "
                   f"{sum(a['clean'] for a in v['attacks'].values())}/{len(v['attacks'])}; slow "
-                  f"clients dropped after {[x['closed_after_s'] for x in v['slow_clients'].values()]}"
+                  f"clients dropped after "
+                  f"{[x['closed_after_s'] for x in v['slow_clients'].values()]}"
                   f" s; /health afterwards {v['health_after']}.")]
     return "\n".join(lines) + "\n"
 

@@ -41,7 +41,8 @@ def unit_rows(rng: np.random.Generator, n: int, d: int, clustered: bool) -> np.n
 def write_matrix(path: Path, n: int, d: int, seed: int, clustered: bool) -> np.memmap:
     rng = np.random.default_rng(seed)
     with open(path, "wb") as f:
-        f.writelines(unit_rows(rng, min(100_000, n - s), d, clustered).tobytes() for s in range(0, n, 100_000))
+        f.writelines(unit_rows(rng, min(100_000, n - s), d, clustered).tobytes()
+                     for s in range(0, n, 100_000))
     return np.memmap(path, dtype=np.float32, mode="r", shape=(n, d))
 
 
@@ -80,7 +81,7 @@ def run_case(n: int, d: int, clustered: bool, tmp: Path, ann: bool) -> list[dict
         for nprobe in sorted({max(1, nlist // 32), max(1, nlist // 8), max(1, nlist // 2)}):
             index.index.nprobe = nprobe
             got, ms = timed(lambda q: index.search(q, K)[0], queries)
-            recall = np.mean([len(set(g) & set(e)) / K for g, e in zip(got, exact)])
+            recall = np.mean([len(set(g) & set(e)) / K for g, e in zip(got, exact, strict=True)])
             rows.append({**base, "method": f"faiss-ivf nlist={nlist} nprobe={nprobe}", **stats(ms),
                          "recall@10": round(float(recall), 4), "build_s": round(build_s, 1)})
             print(rows[-1], flush=True)

@@ -38,7 +38,8 @@ class Clamp:
         """
         from clamp_core.runtime.loading import load_encoder
 
-        return cls(load_encoder(name_or_path, backend, device, precision, threads), str(name_or_path))
+        return cls(load_encoder(name_or_path, backend, device, precision, threads),
+                   str(name_or_path))
 
     @property
     def model(self):
@@ -122,7 +123,8 @@ class Clamp:
             self._text_cache[name] = (texts, self.encode_texts(texts))
         return self._text_cache[name]
 
-    def classify(self, score: Any, labels: Sequence[str], templates: Sequence[str] | str | None = None,
+    def classify(self, score: Any, labels: Sequence[str],
+                 templates: Sequence[str] | str | None = None,
                  prompts: Mapping[str, Sequence[str]] | None = None) -> list[tuple[str, float]]:
         """Labels with probabilities (softmax of scaled cosine), best first."""
         labels = [str(x).strip() for x in labels if str(x).strip()]
@@ -139,7 +141,8 @@ class Clamp:
         return self.rank_labels(self.encode_scores([score])[0], ls.labels, ls.templates, ls.prompts)
 
     def caption(self, score: Any):
-        """A :class:`clamp_core.caption.Caption`: facts, facets with probabilities, best sentence."""
+        """A :class:`clamp_core.caption.Caption`: facts, facets with probabilities, best
+        sentence."""
         from clamp_core.caption import caption
 
         return caption(self, score)

@@ -13,8 +13,8 @@ from clamp_core.labels import load_label_set
 
 # Facet label sets a caption ranks, in the order the paragraph mentions them.
 FACETS = ("genres", "moods", "tune_types", "ensembles", "eras")
-_VOICE_WORDS = ("voice", "voix", "stimme", "soprano", "alto", "tenor", "bass", "baritone", "singstimme",
-                "canto", "cantus", "choir", "chor")
+_VOICE_WORDS = ("voice", "voix", "stimme", "soprano", "alto", "tenor", "bass", "baritone",
+                "singstimme", "canto", "cantus", "choir", "chor")
 
 
 def tempo_word(bpm: float | None) -> str | None:
@@ -42,7 +42,8 @@ def ensemble_phrase(parts: list[str]) -> str:
     if len(names) == 1:
         generic = re.fullmatch(r"(part|staff|track|instrument|p)\s*-?\d*", names[0].strip())
         return "a single melodic line" if not parts[0] or generic else f"solo {parts[0]}"
-    return f"{_number(len(names))} parts ({', '.join(parts[:4])}{', ...' if len(parts) > 4 else ''})"
+    return (f"{_number(len(names))} parts ({', '.join(parts[:4])}"
+            f"{', ...' if len(parts) > 4 else ''})")
 
 
 def _number(n: int) -> str:
@@ -75,7 +76,8 @@ def caption_facts(meta) -> dict[str, Any]:
     """The facts a caption states, read from ScoreMeta (never guessed by the model)."""
     return {
         "title": meta.title, "composer": meta.composer, "key": meta.key, "meter": meta.meter,
-        "tempo_bpm": meta.tempo, "tempo_text": meta.tempo_text, "tempo_word": tempo_word(meta.tempo),
+        "tempo_bpm": meta.tempo, "tempo_text": meta.tempo_text,
+        "tempo_word": tempo_word(meta.tempo),
         "ensemble": ensemble_phrase(meta.parts), "bars": meta.n_bars,
         "duration": _duration(meta.duration_seconds), "range": (
             f"{meta.lowest}-{meta.highest}" if meta.lowest and meta.highest else None),

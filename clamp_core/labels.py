@@ -1,4 +1,5 @@
-"""Label sets: built-in presets (JSON files in clamp_core/resources/label_sets) or a user's own file.
+"""Label sets: built-in presets (JSON files in clamp_core/resources/label_sets) or a user's own
+file.
 
 A label set names its labels and the prompt templates whose embeddings are averaged per label;
 ``prompts`` may add texts of its own to a label ("by Johann Sebastian Bach (1685-1750)"): a

@@ -23,7 +23,8 @@ def label_prototypes(embed: EmbedTexts, prompts: Sequence[Sequence[str]]) -> np.
     flat = [t for group in prompts for t in group]
     emb = l2_normalise(np.asarray(embed(flat), dtype=np.float32))
     ends = np.cumsum([len(group) for group in prompts])
-    return l2_normalise(np.stack([emb[end - len(g):end].mean(0) for g, end in zip(prompts, ends)]))
+    return l2_normalise(np.stack([emb[end - len(g):end].mean(0)
+                                  for g, end in zip(prompts, ends, strict=True)]))
 
 
 def label_probabilities(music: np.ndarray, prototypes: np.ndarray,

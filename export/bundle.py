@@ -47,8 +47,8 @@ def _verification_providers(variant: str) -> list:
 def _save_tokenizer(model: ClampModel, out: Path) -> dict:
     tok = model.tokenizer
     if tok is None or not getattr(tok, "is_fast", False):
-        raise ClampError("this model's tokenizer is not a fast (tokenizer.json) tokenizer; the ONNX "
-                         "runtime needs one: save the model with a fast tokenizer")
+        raise ClampError("this model's tokenizer is not a fast (tokenizer.json) tokenizer; "
+                         "the ONNX runtime needs one: save the model with a fast tokenizer")
     tok.save_pretrained(out / "tokenizer")
     if not (out / "tokenizer" / "tokenizer.json").is_file():
         raise ClampError("the tokenizer did not write tokenizer.json; cannot bundle it")
@@ -69,8 +69,9 @@ def _variant_files(out: Path, suffix: str) -> dict[str, str]:
     return {"music": f"music{suffix}.onnx", "text": f"text{suffix}.onnx"}
 
 
-def build_bundle(model: ClampModel, source: str, out: Path, fp16: bool = False, int8: bool = False,
-                 opset: int = DEFAULT_OPSET, check: bool = True, eval_records: list[dict] | None = None,
+def build_bundle(model: ClampModel, source: str, out: Path, fp16: bool = False,
+                 int8: bool = False, opset: int = DEFAULT_OPSET, check: bool = True,
+                 eval_records: list[dict] | None = None,
                  ) -> dict:
     """Write a verified bundle for ``model`` to ``out``; returns the manifest."""
     from clamp_core.runtime.torch_encoder import weights_fingerprint
@@ -92,7 +93,8 @@ def build_bundle(model: ClampModel, source: str, out: Path, fp16: bool = False, 
             for tower in ("music", "text"):
                 manifest["quantisation"]["int8"][f"{tower}_calibration"] = quantize.calibrated_int8(
                     work / f"{tower}.onnx", work / f"{tower}.int8.onnx", sizes[tower],
-                    list(refs[tower].values()), lambda path: _session(path, ["CPUExecutionProvider"]))
+                    list(refs[tower].values()),
+                    lambda path: _session(path, ["CPUExecutionProvider"]))
             manifest["variants"]["int8"] = {**_variant_files(work, ".int8"), "target": "CPU"}
         if fp16:
             for tower in ("music", "text"):
@@ -114,7 +116,8 @@ def build_bundle(model: ClampModel, source: str, out: Path, fp16: bool = False, 
         if check:
             problems = _verify(refs, work, manifest)
             if eval_records and "int8" in manifest["variants"]:
-                manifest["quantisation"]["int8"]["zero_shot"] = _zero_shot(work, manifest, eval_records)
+                manifest["quantisation"]["int8"]["zero_shot"] = _zero_shot(work, manifest,
+                                                                           eval_records)
         if problems:
             manifest["problems"] = problems
             write_manifest(work, manifest, FAILED_MANIFEST)
@@ -129,7 +132,8 @@ def build_bundle(model: ClampModel, source: str, out: Path, fp16: bool = False, 
             shutil.rmtree(work, ignore_errors=True)
     if problems:
         raise verify.VerificationError(
-            f"exported graphs are out of tolerance ({'; '.join(problems[:3])}); the bundle in {out} "
+            f"exported graphs are out of tolerance ({'; '.join(problems[:3])}); "
+            f"the bundle in {out} "
             f"has no {MANIFEST} (details in {FAILED_MANIFEST}); report the model's config")
     return manifest
 
@@ -165,5 +169,6 @@ def _zero_shot(work: Path, manifest: dict, records: list[dict]) -> dict:
             results[variant] = zero_shot_accuracy(m, records)
     finally:
         (work / MANIFEST).unlink(missing_ok=True)
-    return {"test_works": sum(r.get("split", "test") == "test" for r in records), "fp32": results["fp32"], "int8": results["int8"],
+    return {"test_works": sum(r.get("split", "test") == "test" for r in records),
+            "fp32": results["fp32"], "int8": results["int8"],
             "change_points": accuracy_change(results["fp32"], results["int8"])}

@@ -27,7 +27,8 @@ def _headline(manifest: dict, out: str, seconds: float) -> str:
         fig = ""
         if par:
             w = par["worst"]
-            fig = ", ".join(f"{t}: cosine {w[t]['min_cosine']:.6f}, max diff {w[t]['max_abs_diff']:.1e}"
+            fig = ", ".join(f"{t}: cosine {w[t]['min_cosine']:.6f}, "
+                            f"max diff {w[t]['max_abs_diff']:.1e}"
                             for t in ("music", "text"))
             fig = f"  [{par['provider']}] {fig}"
         lines.append(f"  {variant:5s} {size:7.1f} MB{fig}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -19,10 +20,8 @@ def library_versions() -> dict[str, str]:
     """Installed versions of the packages that shaped the export (absent ones left out)."""
     out = {"python": platform.python_version()}
     for name in _PACKAGES:
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
     return out
 
 
@@ -46,7 +45,8 @@ def new_manifest(source: str, opset: int) -> dict:
         "inputs": {
             "music": {"patches": "int64 [batch, patches, 64] character ids",
                       "patch_mask": "int64 [batch, patches] 1 = real patch"},
-            "text": {"input_ids": "int64 [batch, tokens]", "attention_mask": "int64 [batch, tokens]"},
+            "text": {"input_ids": "int64 [batch, tokens]",
+                     "attention_mask": "int64 [batch, tokens]"},
         },
         "outputs": {"music": "music_features float32 [batch, dim] (projected, not normalised)",
                     "text": "text_features float32 [batch, dim] (projected, not normalised)"},

@@ -7,4 +7,5 @@ from __future__ import annotations
 
 def accuracy_change(base: dict, other: dict) -> dict:
     """Per-task accuracy difference (other - base) in percentage points."""
-    return {k: round(100 * (other[k]["accuracy"] - base[k]["accuracy"]), 2) for k in base if k in other}
+    return {k: round(100 * (other[k]["accuracy"] - base[k]["accuracy"]), 2)
+            for k in base if k in other}

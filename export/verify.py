@@ -86,7 +86,8 @@ def failures(variant: str, figures: dict[str, list[dict]]) -> list[str]:
                 bad.append(f"{variant} {tower} '{r['batch']}': cosine {r['min_cosine']:.6f} < "
                            f"{tol['min_cosine']}")
             if "max_rel_diff" in tol and r["max_rel_diff"] > tol["max_rel_diff"]:
-                bad.append(f"{variant} {tower} '{r['batch']}': relative diff {r['max_rel_diff']:.2e}"
+                bad.append(f"{variant} {tower} '{r['batch']}': "
+                           f"relative diff {r['max_rel_diff']:.2e}"
                            f" > {tol['max_rel_diff']:.0e} (abs {r['max_abs_diff']:.2e})")
     return bad
 

@@ -11,7 +11,8 @@ from typing import Any
 
 _EXPORTS = {"ClampSearch": "search", "ClampClassify": "classify", "ClampCaption": "caption",
             "ScoreView": "score_view", "show": "score_view"}
-__all__ = ["ClampCaption", "ClampClassify", "ClampSearch", "ScoreView", "load_ipython_extension", "show"]
+__all__ = ["ClampCaption", "ClampClassify", "ClampSearch", "ScoreView", "load_ipython_extension",
+           "show"]
 
 
 def __getattr__(name: str) -> Any:

@@ -50,7 +50,8 @@ class ClampWidget(anywidget.AnyWidget):
             self.error = str(e)
         except Exception as e:  # shown in the widget instead of a traceback no one sees
             log.exception("clamp widget: %s failed", doing)
-            self.error = f"internal error while {doing.lower().rstrip('.…')}: {type(e).__name__}: {e}"
+            self.error = (f"internal error while {doing.lower().rstrip('.…')}: "
+                          f"{type(e).__name__}: {e}")
         finally:
             self.status = ""
 

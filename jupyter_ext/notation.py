@@ -65,7 +65,8 @@ def split_bars(music: str) -> list[str]:
             cur.append(music[i:j + 1])
             i = j + 1
             continue
-        if c == "|" or (c == "[" and i + 1 < n) or (c == ":" and i + 1 < n and music[i + 1] in "|:"):
+        if (c == "|" or (c == "[" and i + 1 < n)
+                or (c == ":" and i + 1 < n and music[i + 1] in "|:")):
             j = i
             while j < n and (music[j] in "|:" or (music[j] == "]" and music[j - 1] == "|")
                              or (music[j] == "[" and j + 1 < n and music[j + 1] == "|")):

@@ -32,7 +32,8 @@ class ClampSearch(ClampWidget):
         self._clamp = resolve_model(model)
         folder = index.folder if isinstance(index, Index) else index
         if not isinstance(folder, (str, os.PathLike)):
-            raise ClampError(f"index must be an index folder or an Index, not {type(index).__name__}")
+            raise ClampError("index must be an index folder or an Index, "
+                             f"not {type(index).__name__}")
         self._folder = os.fspath(folder)
         self._local = threading.local()  # sqlite connections belong to the thread that opened them
         self._open_index().check_model(self._clamp)

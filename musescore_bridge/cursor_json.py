@@ -266,4 +266,5 @@ def _fill(container: stream.Stream, chords: list[dict], m_tick: int, m_ticks: in
 
 
 def _rest(container: stream.Stream, start: int, end: int, division: int) -> None:
-    container.insert(Fraction(start, division), note.Rest(quarterLength=Fraction(end - start, division)))
+    container.insert(Fraction(start, division),
+                     note.Rest(quarterLength=Fraction(end - start, division)))

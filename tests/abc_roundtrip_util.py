@@ -1,4 +1,5 @@
-"""Shared helpers for ABC round-trip checks (no tests here; used by tests/notation/test_writer.py and the bench)."""
+"""Shared helpers for ABC round-trip checks (no tests here; used by tests/notation/test_writer.py
+and the bench)."""
 
 from __future__ import annotations
 
@@ -108,7 +109,7 @@ def original_voices(score: stream.Stream) -> list[list[tuple]]:
     for part in parts:
         first_clef = next(iter(part.recurse().getElementsByClass(clef.Clef)), None)
         shift = -12 * (first_clef.octaveChange or 0) if first_clef is not None else 0
-        for slot, items in sorted(_voices(part).items()):
+        for _slot, items in sorted(_voices(part).items()):
             if items:
                 result.append(_merge_ties(items, shift))
     return result
@@ -166,10 +167,10 @@ def compare(score: stream.Stream, abc: str) -> str | None:
     want, got = original_voices(score), reread_voices(abc)
     if len(want) != len(got):
         return f"voices {len(want)} -> {len(got)}"
-    for v, (a, b) in enumerate(zip(want, got), start=1):
+    for v, (a, b) in enumerate(zip(want, got, strict=True), start=1):
         if len(a) != len(b):
             return f"voice {v}: {len(a)} notes -> {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             if x != y:
                 return f"voice {v} note {i}: {_fmt(x)} -> {_fmt(y)}"
     return None

@@ -49,7 +49,8 @@ def run_clamp():
         if nproc > 1:
             cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),
                    "--master_port", str(29500 + os.getpid() % 1000), *cmd[1:]]
-        res = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, env=env)
+        res = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout,
+                             env=env)
         if check:
             assert res.returncode == 0, res.stderr[-3000:]
         return res

@@ -31,7 +31,7 @@ def test_scores_of_every_kind_encode_alike(clamp):
 
 def test_classify_returns_sorted_probabilities(clamp):
     out = clamp.classify(FIXTURES / "scores" / "two_tunes.abc", ["reel", "jig", "waltz"])
-    labels, probs = zip(*out)
+    labels, probs = zip(*out, strict=True)
     assert sorted(labels) == ["jig", "reel", "waltz"]
     assert abs(sum(probs) - 1) < 1e-5 and list(probs) == sorted(probs, reverse=True)
     with pytest.raises(ClampError, match="at least two"):

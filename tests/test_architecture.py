@@ -106,7 +106,7 @@ def _lazy_table(mod: Module) -> dict[str, str]:
         mapping = dicts.get(arg.id) if isinstance(arg, ast.Name) else arg
         if not isinstance(mapping, ast.Dict):
             continue
-        for key, value in zip(mapping.keys, mapping.values):
+        for key, value in zip(mapping.keys, mapping.values, strict=True):
             if isinstance(key, ast.Constant) and isinstance(value, ast.Constant):
                 table[key.value] = importlib.util.resolve_name(value.value, mod.package)
     return table
@@ -381,7 +381,8 @@ def test_rule5_front_ends_use_the_public_surface():
         if not in_area(imp.target, "clamp_core") or imp.target in PUBLIC_SURFACE:
             continue
         area = imp.importer.split(".")[0]
-        if area in FRONT_ENDS or area == "export" and not any(in_area(imp.target, a) for a in EXPORT_ALSO):
+        if area in FRONT_ENDS or area == "export" and not any(in_area(imp.target, a)
+                                                               for a in EXPORT_ALSO):
             lines.append(str(imp))
     report("front-end / export imports beyond the allowed clamp_core surface "
            f"(public: {', '.join(PUBLIC_SURFACE)}; export also: {', '.join(EXPORT_ALSO)})",

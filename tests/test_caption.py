@@ -41,7 +41,8 @@ def test_user_label_set_file_and_errors(tmp_path):
     f.write_text("{not json")
     with pytest.raises(ClampError, match="not a readable JSON"):
         load_label_set(str(f))
-    f.write_text(json.dumps({"labels": ["jig", "reel"], "prompts": {"jig": ["a lively tune in 6/8"]}}))
+    f.write_text(json.dumps({"labels": ["jig", "reel"],
+                             "prompts": {"jig": ["a lively tune in 6/8"]}}))
     assert load_label_set(str(f)).prompts == {"jig": ("a lively tune in 6/8",)}
     f.write_text(json.dumps({"labels": ["jig", "reel"], "prompts": {"waltz": ["in 3/4"]}}))
     with pytest.raises(ClampError, match="'waltz', which is not one of the labels"):
@@ -71,7 +72,8 @@ def test_fact_helpers():
 def test_caption_states_facts_from_the_score(clamp):
     cap = clamp.caption(FIXTURES / "scores" / "lieder_6053984.mxl")
     f = cap.facts
-    assert (f["key"], f["meter"], f["ensemble"], f["bars"]) == ("F major", "6/8", "voice and piano", 8)
+    assert ((f["key"], f["meter"], f["ensemble"], f["bars"])
+            == ("F major", "6/8", "voice and piano", 8))
     assert f["range"] == "F2-F5"
     assert "An eine Blume" in cap.text and "F major" in cap.text and "voice and piano" in cap.text
     d = cap.to_dict()

@@ -61,10 +61,12 @@ def dataset_build(out: str, collections: str | None, folder: str | None, meta: s
     if collections is None:
         collections = "none" if (folder or abc_dir) else "all"
     names = (list(MUSIC21_COLLECTIONS) if collections == "all" else
-             [] if collections == "none" else [c.strip() for c in collections.split(",") if c.strip()])
+             [] if collections == "none" else
+             [c.strip() for c in collections.split(",") if c.strip()])
     items = music21_items(names, limit) if names else []
     if folder:
-        items += folder_items(folder, meta, collection=folder_collection, lyrics=lyrics, limit=limit)
+        items += folder_items(folder, meta, collection=folder_collection, lyrics=lyrics,
+                              limit=limit)
     if abc_dir:
         items += abc_items(abc_dir, limit=limit)
     if not items:

@@ -12,7 +12,8 @@ import click
 @click.option("--data", required=True, type=click.Path(dir_okay=False), help="Dataset JSONL.")
 @click.option("--out", default="bench/results/quality.json", show_default=True,
               help="Results JSON (a Markdown table is written beside it).")
-@click.option("--max-probe", default=3000, show_default=True, help="Training works per linear probe.")
+@click.option("--max-probe", default=3000, show_default=True,
+              help="Training works per linear probe.")
 @click.option("--split", default="test", show_default=True, type=click.Choice(["test", "val"]),
               help="Evaluate on the validation split to choose prompts or checkpoints, so the "
                    "test split stays unseen until the final report.")

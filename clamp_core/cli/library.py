@@ -23,7 +23,8 @@ def _table(hits) -> None:
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
     for r in [head, *rows]:
         click.echo("  ".join(c.rjust(w) if i < 2 else c.ljust(w)
-                             for i, (c, w) in enumerate(zip(r[:4], widths))) + "  " + r[4])
+                             for i, (c, w) in enumerate(zip(r[:4], widths, strict=True)))
+                   + "  " + r[4])
 
 
 def _load(index_path: str, model_name: str | None):

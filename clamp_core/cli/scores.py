@@ -33,8 +33,10 @@ def convert_all(files: tuple[str, ...]):
 @click.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--model", "model_name", default="default", show_default=True,
-              help="Model folder, ONNX bundle, or 'default' for the model shipped with clamp-notation.")
-@click.option("--backend", default="auto", show_default=True, type=click.Choice(["auto", "torch", "onnx"]),
+              help="Model folder, ONNX bundle, or 'default' for the model shipped with "
+                   "clamp-notation.")
+@click.option("--backend", default="auto", show_default=True,
+              type=click.Choice(["auto", "torch", "onnx"]),
               help="auto: ONNX Runtime for a clamp-export bundle, else torch.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write features here (.npy).")
 @click.option("--batch-size", default=16, show_default=True)
@@ -53,11 +55,13 @@ def encode(files: tuple[str, ...], model_name: str, backend: str, out: str | Non
     feats = (clamp.encode_abc([abc for _, _, abc in done], normalize=False, batch_size=batch_size)
              if done else np.zeros((0, clamp.dim), dtype=np.float32))
     rows = [{"file": f, "title": s.meta.title, "patches": len(patchify(abc, None)),
-             "norm": round(float(np.linalg.norm(v)), 4)} for (f, s, abc), v in zip(done, feats)]
+             "norm": round(float(np.linalg.norm(v)), 4)}
+            for (f, s, abc), v in zip(done, feats, strict=True)]
     if out:
         out_path = Path(out)
         np.save(out_path, feats)
-        index = {"model": model_name, "dim": int(feats.shape[1]), "rows": rows, "failures": failures}
+        index = {"model": model_name, "dim": int(feats.shape[1]), "rows": rows,
+                 "failures": failures}
         out_path.with_suffix(".json").write_text(json.dumps(index, indent=2, ensure_ascii=False))
     if as_json:
         emit_json({"model": model_name, "dim": int(feats.shape[1]), "out": out, "rows": rows,

@@ -37,10 +37,12 @@ def _train_options(f):
     opts = [
         click.option("--out", "output_dir", required=True, type=click.Path(file_okay=False),
                      help="Model folder to write; a run that finds last/ in it resumes."),
-        click.option("--init", default=None, help="Start from this model folder (e.g. pre-trained)."),
+        click.option("--init", default=None,
+                     help="Start from this model folder (e.g. pre-trained)."),
         click.option("--preset", "preset_name", default="small", show_default=True,
                      type=click.Choice(["tiny", "small"]), help="Architecture when not --init."),
-        click.option("--dropout", type=float, default=None, help="Music encoder dropout (default: preset)."),
+        click.option("--dropout", type=float, default=None,
+                     help="Music encoder dropout (default: preset)."),
         click.option("--epochs", default=10, show_default=True),
         click.option("--batch-size", default=32, show_default=True, help="Per process."),
         click.option("--lr", default=1e-4, show_default=True),
@@ -52,9 +54,11 @@ def _train_options(f):
         click.option("--autocast", default="auto", show_default=True,
                      type=click.Choice(["auto", "bf16", "off"])),
         click.option("--no-resume", is_flag=True, help="Start afresh even if a checkpoint exists."),
-        click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto."),
+        click.option("--device", default="auto", show_default=True,
+                     help="cpu, cuda, cuda:N or auto."),
         click.option("--max-patches", type=int, default=None,
-                     help="Random training window for long pieces (default: the model's max_length)."),
+                     help="Random training window for long pieces (default: the model's "
+                          "max_length)."),
         click.option("--time-budget", type=float, default=None, metavar="MINUTES",
                      help="Fit the schedule into this wall time of training (e.g. a GPU lease)."),
         click.option("--val-every", default=1, show_default=True, help="Validate every N epochs."),
@@ -101,7 +105,8 @@ def _report(metrics: dict) -> None:
 @click.option("--train-text", is_flag=True, help="Also train the text encoder (default: locked).")
 @click.option("--keep-prob", default=0.5, show_default=True, help="Text dropout keep probability.")
 @click.option("--repeat", "repeat", multiple=True, metavar="COLLECTION=N",
-              help="See a collection's training works N times per epoch (repeatable), e.g. lieder=4.")
+              help="See a collection's training works N times per epoch (repeatable), "
+                   "e.g. lieder=4.")
 @click.option("--variant-prob", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Chance a piece is seen re-beamed, with or without its text, dynamics, grace "
                    "notes and slurs (as MIDI or MuseScore 4's cursor walk give it).")
@@ -115,7 +120,8 @@ def train(data: str, train_text: bool, keep_prob: float, repeat: tuple[str, ...]
     from clamp_core.training.contrastive import train_contrastive
 
     _report(train_contrastive(data, freeze_text=not train_text, keep_prob=keep_prob,
-                              repeats=_parse_repeats(repeat), variant_prob=variant_prob, paired=paired_variants,
+                              repeats=_parse_repeats(repeat), variant_prob=variant_prob,
+                              paired=paired_variants,
                               paired_weight=paired_weight, **_common(kw)))
 
 
@@ -137,7 +143,8 @@ def _parse_repeats(items: tuple[str, ...]) -> dict[str, int]:
 @click.option("--max-decoded", type=int, default=None,
               help="Spell out at most this many selected patches per batch (CPU budget).")
 def pretrain_music_cmd(data: str, decoder_layers: int, max_decoded: int | None, **kw) -> None:
-    """Masked-patch pre-training of the music encoder (launch with torchrun for several processes)."""
+    """Masked-patch pre-training of the music encoder (launch with torchrun for several
+    processes)."""
     from clamp_core.training.pretrain import pretrain_music
 
     _report(pretrain_music(data, decoder_layers=decoder_layers, max_decoded=max_decoded,

@@ -43,7 +43,8 @@ COMPOSERS: dict[str, tuple[str, int | None, int | None, str]] = {
 }
 # how the trecento files spell them -> our key
 _TRECENTO_ALIASES = {"ciconia": "ciconia", "landini": "landini", "jacopo": "jacopo da bologna",
-                     "vitry": "vitry", "gherardello": "gherardello", "lorenzo": "lorenzo da firenze",
+                     "vitry": "vitry", "gherardello": "gherardello",
+                     "lorenzo": "lorenzo da firenze",
                      "bartholus": "bartolino da padova", "gratiosus": "gratiosus de padua",
                      "grattosus": "gratiosus de padua", "caserta": "philipoctus de caserta"}
 COLLECTION_ERA = {"essen": "folk", "ryans": "folk", "oneills": "folk", "bach": "baroque",

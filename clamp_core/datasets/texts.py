@@ -100,7 +100,8 @@ def tempo_class(meta: dict, tune_type: str | None) -> str | None:
                 return cls
     bpm = meta.get("tempo")
     if bpm:
-        return "slow" if bpm < 70 else "moderate" if bpm < 100 else "lively" if bpm < 140 else "fast"
+        return ("slow" if bpm < 70 else "moderate" if bpm < 100 else
+                "lively" if bpm < 140 else "fast")
     return _TUNE_TEMPO.get(tune_type or "")
 
 
@@ -183,7 +184,8 @@ def descriptions(info: WorkInfo, rng: random.Random) -> list[str]:
     if chars or tempo:
         words = rng.choice(chars) if chars else ""
         if meter in ("6/8", "9/8", "12/8", "6/4") and tempo in ("lively", "fast"):
-            words = (words + ", " if words else "") + rng.choice(["dancing", "lilting", "rollicking"])
+            words = ((words + ", " if words else "")
+                     + rng.choice(["dancing", "lilting", "rollicking"]))
         tempo_txt = f"{tempo} tempo" if tempo else ""
         out.append(", ".join(x for x in (words, tempo_txt) if x) if rng.random() < 0.5 else
                    (f"{words} music" + (f" at a {tempo} tempo" if tempo else "")).strip())
@@ -242,7 +244,8 @@ def build_texts(info: WorkInfo) -> list[str]:
     if info.title:
         texts.append(info.title)
     if info.composer:
-        texts.append(rng.choice(composer_phrases(info.composer, info.born, info.died, lab.get("era"))))
+        texts.append(rng.choice(composer_phrases(info.composer, info.born, info.died,
+                                                 lab.get("era"))))
     if c in COLLECTION_NAMES:
         texts.append(rng.choice([f"from {COLLECTION_NAMES[c]}", f"in {COLLECTION_NAMES[c]}"]))
     texts.extend(_kind_phrases(info, rng))
@@ -255,7 +258,8 @@ def build_texts(info: WorkInfo) -> list[str]:
     if len(free) < 2:  # pad with plain facts until two title-free candidates exist
         for extra in (f"{lab.get('meter', '')} time".strip(), key_words(lab.get("key")),
                       lab.get("ensemble"), f"a {lab.get('era')} piece" if lab.get("era") else None):
-            if extra and extra != "time" and not _contains(extra, info.title) and extra not in texts:
+            if (extra and extra != "time" and not _contains(extra, info.title)
+                    and extra not in texts):
                 texts.append(extra)
                 free.append(extra)
             if len(free) >= 2:

@@ -9,7 +9,8 @@ import numpy as np
 
 
 def accuracy(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
-    return float(np.mean([a == b for a, b in zip(y_true, y_pred)])) if len(y_true) else float("nan")
+    return (float(np.mean([a == b for a, b in zip(y_true, y_pred, strict=True)]))
+            if len(y_true) else float("nan"))
 
 
 def bootstrap_ci(values: Sequence[float], level: float = 0.95, resamples: int = 2000,
@@ -25,24 +26,28 @@ def bootstrap_ci(values: Sequence[float], level: float = 0.95, resamples: int = 
 
 
 def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], classes: Sequence[str]) -> float:
-    """Unweighted mean of per-class F1 over ``classes`` (a class never predicted nor present scores 0)."""
+    """Unweighted mean of per-class F1 over ``classes`` (a class never predicted nor present
+    scores 0)."""
     scores = []
     for c in classes:
-        tp = sum(t == c and p == c for t, p in zip(y_true, y_pred))
-        fp = sum(t != c and p == c for t, p in zip(y_true, y_pred))
-        fn = sum(t == c and p != c for t, p in zip(y_true, y_pred))
+        tp = sum(t == c and p == c for t, p in zip(y_true, y_pred, strict=True))
+        fp = sum(t != c and p == c for t, p in zip(y_true, y_pred, strict=True))
+        fn = sum(t == c and p != c for t, p in zip(y_true, y_pred, strict=True))
         scores.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
     return float(np.mean(scores)) if scores else float("nan")
 
 
-def majority_baseline(train_labels: Sequence[str], y_true: Sequence[str], classes: Sequence[str]) -> dict:
+def majority_baseline(train_labels: Sequence[str], y_true: Sequence[str],
+                      classes: Sequence[str]) -> dict:
     """Always answer the most frequent training class."""
     top = Counter(train_labels).most_common(1)[0][0]
     pred = [top] * len(y_true)
-    return {"accuracy": accuracy(y_true, pred), "macro_f1": macro_f1(y_true, pred, classes), "answer": top}
+    return {"accuracy": accuracy(y_true, pred), "macro_f1": macro_f1(y_true, pred, classes),
+            "answer": top}
 
 
-def random_baseline(y_true: Sequence[str], classes: Sequence[str], trials: int = 200, seed: int = 0) -> dict:
+def random_baseline(y_true: Sequence[str], classes: Sequence[str], trials: int = 200,
+                    seed: int = 0) -> dict:
     """Uniform guessing, averaged over seeded trials."""
     rng = np.random.default_rng(seed)
     accs, f1s = [], []
@@ -60,7 +65,8 @@ def retrieval_ranks(sims: np.ndarray) -> np.ndarray:
 
 def retrieval_metrics(ranks: np.ndarray) -> dict:
     return {"mrr": float(np.mean(1.0 / ranks)), "mrr_ci": bootstrap_ci(1.0 / ranks),
-            "hit@1": float(np.mean(ranks <= 1)), "hit@10": float(np.mean(ranks <= 10)), "n": len(ranks)}
+            "hit@1": float(np.mean(ranks <= 1)), "hit@10": float(np.mean(ranks <= 10)),
+            "n": len(ranks)}
 
 
 def relevance_metrics(sims: np.ndarray, relevant: np.ndarray, k: int = 10) -> dict:
@@ -70,7 +76,8 @@ def relevance_metrics(sims: np.ndarray, relevant: np.ndarray, k: int = 10) -> di
     order = np.argsort(-sims, axis=1, kind="stable")
     ranked = np.take_along_axis(relevant, order, axis=1)
     first = ranked.argmax(1) + 1
-    return {f"precision@{k}": float(ranked[:, :k].mean()), "mrr_first_relevant": float(np.mean(1.0 / first)),
+    return {f"precision@{k}": float(ranked[:, :k].mean()),
+            "mrr_first_relevant": float(np.mean(1.0 / first)),
             f"random_precision@{k}": float(relevant.mean()), "n": len(sims)}
 
 
@@ -96,7 +103,8 @@ def linear_probe(x_train: np.ndarray, y_train: Sequence[str], x_test: np.ndarray
 
     def closure():
         opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(lin(xt), yt) + weight_decay * lin.weight.pow(2).sum()
+        loss = (torch.nn.functional.cross_entropy(lin(xt), yt)
+                + weight_decay * lin.weight.pow(2).sum())
         loss.backward()
         return loss
 

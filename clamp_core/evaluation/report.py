@@ -33,7 +33,8 @@ class Task:
     # prompts of a class made from a rule and the class's training records, when given
     prompt_rule: Callable[[str, list[dict]], list[str]] | None = None
 
-    def class_prompts(self, classes: list[str], train: list[dict] | None = None) -> dict[str, list[str]]:
+    def class_prompts(self, classes: list[str],
+                      train: list[dict] | None = None) -> dict[str, list[str]]:
         out = {}
         for c in classes:
             if self.prompt_rule and train is not None:
@@ -76,7 +77,8 @@ TASKS = [
 ]
 
 
-def zero_shot(encoder: Encoder, music: np.ndarray, class_prompts: dict[str, list[str]]) -> list[str]:
+def zero_shot(encoder: Encoder, music: np.ndarray,
+              class_prompts: dict[str, list[str]]) -> list[str]:
     """Nearest class by cosine, each class the renormalised mean of its prompt embeddings."""
     classes = list(class_prompts)
     protos = label_prototypes(encoder.encode_texts, [class_prompts[c] for c in classes])
@@ -147,12 +149,16 @@ def evaluate_task(encoder: Encoder, task: Task, train: list[dict], test: list[di
     pred = zero_shot(encoder, x_te, prompts)
     probe = M.linear_probe(x_tr, y_tr, x_te, classes, seed=seed)
     return {
-        "classes": {c: test_counts[c] for c in classes}, "n_test": len(te), "n_probe_train": len(tr),
-        "zero_shot": {"accuracy": M.accuracy(y_te, pred), "macro_f1": M.macro_f1(y_te, pred, classes),
-                      "accuracy_ci": M.bootstrap_ci([a == b for a, b in zip(y_te, pred)])},
+        "classes": {c: test_counts[c] for c in classes}, "n_test": len(te),
+        "n_probe_train": len(tr),
+        "zero_shot": {"accuracy": M.accuracy(y_te, pred),
+                      "macro_f1": M.macro_f1(y_te, pred, classes),
+                      "accuracy_ci": M.bootstrap_ci(
+                          [a == b for a, b in zip(y_te, pred, strict=True)])},
         "random": M.random_baseline(y_te, classes, seed=seed),
         "majority": M.majority_baseline(y_tr, y_te, classes),
-        "linear_probe": {"accuracy": M.accuracy(y_te, probe), "macro_f1": M.macro_f1(y_te, probe, classes)},
+        "linear_probe": {"accuracy": M.accuracy(y_te, probe),
+                         "macro_f1": M.macro_f1(y_te, probe, classes)},
     }
 
 
@@ -169,7 +175,8 @@ def title_free_description(rec: dict, rng: np.random.Generator) -> str | None:
     return ". ".join(pool[i] for i in rng.permutation(len(pool))) if pool else None
 
 
-def evaluate_retrieval(encoder: Encoder, test: list[dict], max_n: int = 1000, seed: int = 0) -> dict:
+def evaluate_retrieval(encoder: Encoder, test: list[dict], max_n: int = 1000,
+                       seed: int = 0) -> dict:
     """Text->music ranking among the test works with two kinds of title-free query: one candidate
     (often generic: "a solo melody" fits hundreds of works) and the joined description. A single
     phrase is also scored against every work it describes (one of that work's own title-free
@@ -242,8 +249,8 @@ def markdown_table(results: dict) -> str:
               f"{t['hit@10']:.3f} |" for name, t in rows if t]
     anym = ret.get("text_to_music_any_match")
     if anym:
-        lines += ["", ("| one phrase, any work it describes | n | first relevant MRR | precision@10 "
-                  "| random precision@10 |"), "|---|---|---|---|---|"]
+        lines += ["", ("| one phrase, any work it describes | n | first relevant MRR "
+                       "| precision@10 | random precision@10 |"), "|---|---|---|---|---|"]
         lines.append(f"| model | {anym['n']} | {anym['mrr_first_relevant']:.3f} | "
                      f"{anym['precision@10']:.3f} | {anym['random_precision@10']:.3f} |")
     return "\n".join(lines) + "\n"

@@ -156,7 +156,7 @@ class Index:
     def entries(self) -> list[dict]:
         q = "SELECT id, path, tune, sha256, status, title, composer, row FROM files ORDER BY id"
         cols = ("id", "path", "tune", "sha256", "status", "title", "composer", "row")
-        return [dict(zip(cols, r)) for r in self.store.db.execute(q)]
+        return [dict(zip(cols, r, strict=True)) for r in self.store.db.execute(q)]
 
     def vectors(self) -> dict[str, np.ndarray]:
         """id -> embedding of every ok entry (copies; for checks and export)."""
@@ -174,7 +174,8 @@ class Index:
         if not root:
             return None
         path = os.path.expanduser(path)
-        for p, r in ((os.path.abspath(path), root), (os.path.realpath(path), os.path.realpath(root))):
+        for p, r in ((os.path.abspath(path), root),
+                     (os.path.realpath(path), os.path.realpath(root))):
             try:
                 return Path(p).relative_to(r).as_posix()
             except ValueError:
@@ -373,7 +374,8 @@ class Index:
             rows, scores = self._ann_index(matrix, live, gen).search(q, want)
         else:
             rows, scores = exact_topk(matrix, q, want, live)
-        keep = [(int(r), float(s)) for r, s in zip(rows, scores) if int(r) not in excluded_rows][:k]
+        keep = [(int(r), float(s)) for r, s in zip(rows, scores, strict=True)
+                if int(r) not in excluded_rows][:k]
         return self._hits(keep)
 
     def _rows_of(self, paths: set[str]) -> set[int]:

@@ -26,7 +26,8 @@ from clamp_core.errors import ClampError
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-DB_NAME, MATRIX_NAME, INFO_NAME, LOCK_NAME = "index.sqlite", "embeddings.f32", "index.json", "index.lock"
+DB_NAME, MATRIX_NAME, INFO_NAME, LOCK_NAME = ("index.sqlite", "embeddings.f32", "index.json",
+                                             "index.lock")
 COMPACT_NAME = MATRIX_NAME + ".compact"
 
 _SCHEMA = """
@@ -221,7 +222,8 @@ class Store:
                                      self.get("pending_compact", "0"))
             finally:
                 self.db.execute("COMMIT")
-            paths = ([self.folder / COMPACT_NAME] if pending == "1" else []) + [self.folder / MATRIX_NAME]
+            paths = (([self.folder / COMPACT_NAME] if pending == "1" else [])
+                     + [self.folder / MATRIX_NAME])
             for p in paths:
                 try:
                     f = open(p, "rb")  # noqa: SIM115 - closed below, after the fallbacks
@@ -262,7 +264,8 @@ class Store:
         _crash_point("after_matrix_fsync")
         rows = iter(range(n0, n0 + len(ok)))
         with self.tx():
-            self.db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in set(replace_paths)])
+            self.db.executemany("DELETE FROM files WHERE path=?",
+                                [(p,) for p in set(replace_paths)])
             self.db.executemany(
                 "INSERT INTO files(id, path, tune, sha256, size, mtime_ns, status, error, title, "
                 "composer, meta, row, model) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -297,7 +300,8 @@ class Store:
         old = self.matrix()
         tmp = self.folder / COMPACT_NAME
         with open(tmp, "wb") as f:
-            f.writelines(np.ascontiguousarray(old[live[start:start + 65536]], dtype="<f4").tobytes() for start in range(0, len(live), 65536))
+            f.writelines(np.ascontiguousarray(old[live[start:start + 65536]], dtype="<f4").tobytes()
+                         for start in range(0, len(live), 65536))
             f.flush()
             os.fsync(f.fileno())
         del old

@@ -84,12 +84,14 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device = "cp
     has_text = any(k.startswith("text_enc.") for k in weights)
     model = ClampModel(cfg, text_encoder=build_text_encoder(cfg, weights_from_package=not has_text))
     expected = model.state_dict()
-    missing = [k for k in expected if k not in weights and (has_text or not k.startswith("text_enc."))]
+    missing = [k for k in expected
+               if k not in weights and (has_text or not k.startswith("text_enc."))]
     unexpected = [k for k in weights if k not in expected]
     wrong = [k for k in weights if k in expected and weights[k].shape != expected[k].shape]
     if missing or unexpected or wrong:
         raise ClampError(
-            f"{folder}: weights do not match config.json (missing {len(missing)} e.g. {missing[:2]}, "
+            f"{folder}: weights do not match config.json "
+            f"(missing {len(missing)} e.g. {missing[:2]}, "
             f"unexpected {len(unexpected)} e.g. {unexpected[:2]}, wrong shape {wrong[:2]}); "
             "the folder mixes files of different models")
     model.load_state_dict(weights, strict=False)  # strictness checked above, text tower aside
@@ -130,7 +132,8 @@ def save_model(
             continue
         v = v.detach().cpu().contiguous()
         state[k] = v.to(dtype) if dtype is not None and v.is_floating_point() else v
-    _atomic_write(out / "model.safetensors", lambda p: save_file(state, p, metadata={"format": "pt"}))
+    _atomic_write(out / "model.safetensors",
+                  lambda p: save_file(state, p, metadata={"format": "pt"}))
     saved_cfg = dataclasses.replace(cfg, text_package=None) if include else cfg
     saved_cfg.save(out)
     if include and model.tokenizer is not None:

@@ -69,7 +69,8 @@ class ClampConfig:
 
     def __post_init__(self) -> None:
         if self.long_score not in ("truncate", "segment_average"):
-            raise ClampError(f"long_score must be 'truncate' or 'segment_average', not {self.long_score!r}")
+            raise ClampError("long_score must be 'truncate' or 'segment_average', "
+                             f"not {self.long_score!r}")
         if self.music_hidden_size % self.music_num_heads:
             raise ClampError("music_hidden_size must be a multiple of music_num_heads")
 
@@ -145,17 +146,20 @@ class ClampConfig:
     def load(cls, folder: str | Path) -> ClampConfig:
         path = Path(folder) / "config.json"
         if not path.is_file():
-            raise ClampError(f"{folder}: no config.json in this folder; point to a CLaMP model folder")
+            raise ClampError(f"{folder}: no config.json in this folder; "
+                             "point to a CLaMP model folder")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
-            raise ClampError(f"{path}: unreadable config ({e}); restore it from the model's source") from e
+            raise ClampError(f"{path}: unreadable config ({e}); "
+                             "restore it from the model's source") from e
         if not isinstance(data, dict):
             raise ClampError(f"{path}: config.json must hold a JSON object")
         try:
             return cls.from_dict(data)
         except (KeyError, TypeError) as e:
-            raise ClampError(f"{path}: config.json lacks or mistypes {e}; it is not a CLaMP config") from e
+            raise ClampError(f"{path}: config.json lacks or mistypes {e}; "
+                             "it is not a CLaMP config") from e
 
 
 def preset(name: str) -> ClampConfig:

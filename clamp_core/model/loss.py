@@ -23,7 +23,8 @@ def contrastive_loss(
         raise ValueError(f"music {tuple(music.shape)} and text {tuple(text.shape)} features differ")
     if normalize:
         music, text = F.normalize(music, dim=-1), F.normalize(text, dim=-1)
-    scale = torch.as_tensor(logit_scale, dtype=music.dtype, device=music.device).clamp(max=MAX_LOGIT_SCALE)
+    scale = torch.as_tensor(logit_scale, dtype=music.dtype,
+                            device=music.device).clamp(max=MAX_LOGIT_SCALE)
     logits = scale * music @ text.t()
     labels = torch.arange(len(music), device=music.device)
     return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels))

@@ -13,7 +13,8 @@ from clamp_core.model.text_encoder import build_text_encoder
 
 
 def masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of ``hidden`` [B, T, H] over the positions where ``mask`` [B, T] is 1 (official pooling)."""
+    """Mean of ``hidden`` [B, T, H] over the positions where ``mask`` [B, T] is 1 (official
+    pooling)."""
     m = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
 
@@ -51,7 +52,8 @@ class MusicEncoder(nn.Module):
 
         self.patch_length = cfg.patch_length
         self.vocab_size = cfg.patch_vocab_size
-        self.patch_embedding = nn.Linear(cfg.patch_length * cfg.patch_vocab_size, cfg.music_hidden_size)
+        self.patch_embedding = nn.Linear(cfg.patch_length * cfg.patch_vocab_size,
+                                         cfg.music_hidden_size)
         self.enc = BertModel(_music_bert_config(cfg), add_pooling_layer=cfg.use_poolers)
         # Kept for the official key layout but never used (patches arrive as inputs_embeds);
         # frozen so that DDP does not wait for a gradient that never comes.
@@ -80,7 +82,8 @@ class ClampModel(nn.Module):
     def __init__(self, config: ClampConfig, text_encoder: nn.Module | None = None):
         super().__init__()
         self.config = config
-        self.text_enc = text_encoder if text_encoder is not None else build_text_encoder(config, False)
+        self.text_enc = (text_encoder if text_encoder is not None
+                         else build_text_encoder(config, False))
         self.text_proj = nn.Linear(self.text_enc.config.hidden_size, config.projection_dim)
         self.music_enc = MusicEncoder(config)
         self.music_proj = nn.Linear(config.music_hidden_size, config.projection_dim)

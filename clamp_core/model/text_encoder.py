@@ -70,7 +70,8 @@ def build_text_encoder(cfg: ClampConfig, weights_from_package: bool):
 
     weights = load_file(folder / "model.safetensors")
     weights = {k: v for k, v in weights.items()
-               if not k.endswith("position_ids") and (cfg.use_poolers or not k.startswith("pooler."))}
+               if not k.endswith("position_ids")
+               and (cfg.use_poolers or not k.startswith("pooler."))}
     model.load_state_dict(weights, strict=True)
     return model
 
@@ -83,11 +84,15 @@ def load_tokenizer(cfg: ClampConfig, folder: Path | None):
     if folder is not None and (folder / "tokenizer").is_dir():
         return AutoTokenizer.from_pretrained(folder / "tokenizer", local_files_only=True)
     if cfg.official:
-        if folder is None or not (folder / "vocab.json").is_file() or not (folder / "merges.txt").is_file():
+        if (folder is None or not (folder / "vocab.json").is_file()
+                or not (folder / "merges.txt").is_file()):
             raise ClampError(
                 f"{folder}: an official CLaMP folder needs the DistilRoBERTa tokenizer files "
-                "vocab.json and merges.txt beside config.json; copy them in from distilroberta-base")
+                "vocab.json and merges.txt beside config.json; copy them in from "
+                "distilroberta-base")
         return RobertaTokenizerFast.from_pretrained(folder, local_files_only=True)
     if cfg.text_package:
-        return AutoTokenizer.from_pretrained(package_model_dir(cfg.text_package), local_files_only=True)
-    raise ClampError(f"{folder}: no tokenizer/ folder and no text package; the model folder is incomplete")
+        return AutoTokenizer.from_pretrained(package_model_dir(cfg.text_package),
+                                             local_files_only=True)
+    raise ClampError(f"{folder}: no tokenizer/ folder and no text package; "
+                     "the model folder is incomplete")

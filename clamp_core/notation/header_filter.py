@@ -1,4 +1,5 @@
-"""The official CLaMP header filter for ABC text (CLaMP 1 `abc_filter`), re-implemented bit-exactly."""
+"""The official CLaMP header filter for ABC text (CLaMP 1 `abc_filter`), re-implemented
+bit-exactly."""
 
 from __future__ import annotations
 

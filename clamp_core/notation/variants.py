@@ -51,5 +51,6 @@ def rebeam_abc(abc: str, rng: np.random.Generator, drop: float = 0.5) -> str:
     def rebeam(line: str) -> str:
         keep = rng.random(line.count(" ")) >= drop
         parts = line.split(" ")
-        return parts[0] + "".join((" " if k else "") + p for k, p in zip(keep, parts[1:]))
+        return parts[0] + "".join((" " if k else "") + p
+                                  for k, p in zip(keep, parts[1:], strict=True))
     return _music_lines(abc, rebeam)

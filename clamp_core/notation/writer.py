@@ -109,11 +109,11 @@ def stream_to_abc(s: stream.Stream) -> str:
     if parts[0].header_tempo:
         lines.append(f"Q:{parts[0].header_tempo}")
     lines += [f"M:{meter_text}", f"K:{key_field(header_key)}"]
-    for decl, unit in zip(declarations, units):
+    for decl, unit in zip(declarations, units, strict=True):
         lines.append(decl)
         if unit != default_unit:
             lines.append(f"L:1/{unit}")
-    for index, (unit, bars) in enumerate(voice_blocks, start=1):
+    for index, (_unit, bars) in enumerate(voice_blocks, start=1):
         lines.append(f"V:{index}")
         for count, line in enumerate(wrap_lines(bars), start=1):
             lines.append(f"{line} %{count}")  # xml2abc's line tag; the filter strips it

@@ -36,7 +36,7 @@ def encode_music_batches(cfg: ClampConfig, abcs: Sequence[str], run: MusicRunner
     for start in range(0, len(order), batch_size):
         chunk = [items[j] for j in order[start:start + batch_size]]
         ids, mask = pad_batch([w for _, w in chunk])
-        for (i, w), f in zip(chunk, run(ids, mask)):
+        for (i, w), f in zip(chunk, run(ids, mask), strict=True):
             feats[i] += len(w) * f
             weights[i] += len(w)
     return (feats / weights[:, None]).astype(np.float32)

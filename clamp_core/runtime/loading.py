@@ -35,7 +35,8 @@ def load_encoder(name_or_path: Any = "default", backend: str = "auto", device: s
         from clamp_core.runtime.onnx_encoder import load_bundle
 
         enc = load_bundle(name_or_path, device=device, precision=precision, threads=threads)
-        log.info("loaded %s with ONNX Runtime on %s (%s)", name_or_path, enc.provider, enc.precision)
+        log.info("loaded %s with ONNX Runtime on %s (%s)", name_or_path, enc.provider,
+                 enc.precision)
         return enc
     from clamp_core.runtime.torch_encoder import TorchEncoder
 

@@ -52,7 +52,8 @@ def read_manifest(folder: Path) -> dict:
     except (OSError, ValueError) as e:
         raise ClampError(f"{folder}: unreadable {MANIFEST} ({e}); re-run clamp-export") from e
     if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
-        raise ClampError(f"{folder}: {MANIFEST} is not a clamp-export manifest; re-run clamp-export")
+        raise ClampError(f"{folder}: {MANIFEST} is not a clamp-export manifest; "
+                         "re-run clamp-export")
     if int(data.get("format_version", 0)) > BUNDLE_VERSION:
         raise ClampError(f"{folder}: bundle format {data.get('format_version')} is newer than this "
                          "clamp-notation reads; upgrade clamp-notation")
@@ -82,8 +83,8 @@ def default_threads() -> int:
 def choose_precision(requested: str, variants: dict, on_cuda: bool) -> str:
     """fp16 on CUDA and int8 on CPU when the bundle has them ("auto"), else fp32."""
     if requested not in ONNX_PRECISIONS:
-        raise ClampError(f"precision for an ONNX bundle must be one of {', '.join(ONNX_PRECISIONS)}, "
-                         f"not {requested!r}")
+        raise ClampError("precision for an ONNX bundle must be one of "
+                         f"{', '.join(ONNX_PRECISIONS)}, not {requested!r}")
     if requested == "auto":
         preferred = "fp16" if on_cuda else "int8"
         return preferred if preferred in variants else "fp32"
@@ -101,7 +102,8 @@ class Tokenizer:
         try:
             from tokenizers import Tokenizer as HFTokenizer
         except ImportError as e:
-            raise ClampError("the ONNX backend needs the 'tokenizers' package: pip install tokenizers") from e
+            raise ClampError("the ONNX backend needs the 'tokenizers' package: "
+                             "pip install tokenizers") from e
         path = folder / spec["file"]
         if not path.is_file():
             raise ClampError(f"{folder}: {spec['file']} is missing; re-run clamp-export")
@@ -170,7 +172,8 @@ class OnnxEncoder:
 
     def encode_music(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Patches [B, P, 64] + patch mask [B, P] -> projected music features [B, D] (float32)."""
-        feeds = {"patches": ids.astype(np.int64, copy=False), "patch_mask": mask.astype(np.int64, copy=False)}
+        feeds = {"patches": ids.astype(np.int64, copy=False),
+                 "patch_mask": mask.astype(np.int64, copy=False)}
         return np.asarray(self._run(self.music, feeds), dtype=np.float32)
 
     def encode_text(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
@@ -182,7 +185,8 @@ class OnnxEncoder:
 
     def encode_texts(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         return encode_text_batches(self.config.projection_dim, texts,
-                                   lambda batch: self.encode_text(**self.tokenizer(batch)), batch_size)
+                                   lambda batch: self.encode_text(**self.tokenizer(batch)),
+                                   batch_size)
 
 
 def load_bundle(name_or_path: Any, device: str | None = "auto", precision: str = "auto",
@@ -201,8 +205,8 @@ def load_bundle(name_or_path: Any, device: str | None = "auto", precision: str =
     variants = manifest.get("variants") or {}
     chosen = choose_precision(precision, variants, on_cuda=providers[0] != CPU)
     files = variants[chosen]
-    model = OnnxEncoder(folder, manifest, folder / files["music"], folder / files["text"], providers,
-                      threads or default_threads(), chosen, device_id)
+    model = OnnxEncoder(folder, manifest, folder / files["music"], folder / files["text"],
+                        providers, threads or default_threads(), chosen, device_id)
     if kind == "cuda" and model.provider != CUDA:
         raise ClampError("device 'cuda' asked for but ONNX Runtime fell back to CPU; check the "
                          "CUDA/cuDNN install (see ONNX Runtime's log) or use device='cpu'")

@@ -66,7 +66,8 @@ def quantize_int8(model: nn.Module) -> nn.Module:
     q = copy.deepcopy(model)
     with warnings.catch_warnings():  # torch.ao's dynamic quantisation warns about its future home
         warnings.simplefilter("ignore")
-        q.music_enc.enc = torch.ao.quantization.quantize_dynamic(q.music_enc.enc, {nn.Linear}, torch.qint8)
+        q.music_enc.enc = torch.ao.quantization.quantize_dynamic(q.music_enc.enc, {nn.Linear},
+                                                                 torch.qint8)
         q.text_enc = torch.ao.quantization.quantize_dynamic(q.text_enc, {nn.Linear}, torch.qint8)
     return q
 

@@ -25,7 +25,8 @@ def encode_abc(model: ClampModel, abcs: Sequence[str], batch_size: int = 16,
 
     def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         with autocast_for(precision, device):
-            out = model.encode_music(torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
+            out = model.encode_music(torch.from_numpy(ids).to(device),
+                                     torch.from_numpy(mask).to(device))
         return out.float().cpu().numpy()
 
     return encode_music_batches(model.config, abcs, run, batch_size)

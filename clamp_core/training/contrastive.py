@@ -57,7 +57,8 @@ def _variant_tables(records: list[dict], seed: int) -> list[list[np.ndarray]]:
     and its full text re-beamed."""
     def rng(kind: int, n: int) -> np.random.Generator:
         return np.random.default_rng([seed, kind, n])
-    return [_patch_table([rebeam_abc(plain_abc(r["abc"]), rng(0, n)) for n, r in enumerate(records)]),
+    return [_patch_table([rebeam_abc(plain_abc(r["abc"]), rng(0, n))
+                          for n, r in enumerate(records)]),
             _patch_table([rebeam_abc(r["abc"], rng(1, n)) for n, r in enumerate(records)])]
 
 
@@ -71,7 +72,8 @@ def text_dropout(candidates: list[str], rng: np.random.Generator, keep_prob: flo
     return sep.join(kept)
 
 
-def crop_patches(patches: np.ndarray, max_length: int, rng: np.random.Generator | None) -> np.ndarray:
+def crop_patches(patches: np.ndarray, max_length: int,
+                 rng: np.random.Generator | None) -> np.ndarray:
     """A window of at most ``max_length`` patches: random in training, the head otherwise."""
     start = window_start(len(patches), max_length, rng)
     return patches[start:start + max_length]
@@ -111,15 +113,19 @@ class PairBatcher:
         return self.patches[i]
 
     def __call__(self, indices: list[int], epoch: int, train: bool = True) -> dict:
-        max_len = min(self.max_patches or self.model.config.max_length, self.model.config.max_length)
+        max_len = min(self.max_patches or self.model.config.max_length,
+                      self.model.config.max_length)
         if train:  # one generator per example: the same batch whatever the process split
             rngs = [np.random.default_rng([self.seed, epoch, i]) for i in indices]
             if self.paired and self.variants:  # rows B..2B-1: the same pieces, written otherwise
-                pairs = [self._paired_views(i, r, max_len) for i, r in zip(indices, rngs)]
+                pairs = [self._paired_views(i, r, max_len)
+                         for i, r in zip(indices, rngs, strict=True)]
                 crops = [p[0] for p in pairs] + [p[1] for p in pairs]
             else:
-                crops = [crop_patches(self._training_view(i, r), max_len, r) for i, r in zip(indices, rngs)]
-            texts = [text_dropout(self.texts[i], r, self.keep_prob) for i, r in zip(indices, rngs)]
+                crops = [crop_patches(self._training_view(i, r), max_len, r)
+                         for i, r in zip(indices, rngs, strict=True)]
+            texts = [text_dropout(self.texts[i], r, self.keep_prob)
+                     for i, r in zip(indices, rngs, strict=True)]
         else:
             crops = [crop_patches(self.patches[i], max_len, None) for i in indices]
             texts = [". ".join(self.texts[i]) for i in indices]
@@ -138,7 +144,8 @@ def make_step_loss(info: DistInfo, paired_weight: float = 4.0):
         loss = contrastive_loss(main, gather_with_grad(text.float(), info), scale.float())
         if len(music) == 2 * n:  # paired writings must encode alike (cosine near 1): contrast with
             # the other pieces alone was met long before a song's two writings were close
-            cos = torch.nn.functional.cosine_similarity(music[:n].float(), music[n:].float(), dim=-1)
+            cos = torch.nn.functional.cosine_similarity(music[:n].float(), music[n:].float(),
+                                                        dim=-1)
             loss = loss + paired_weight * (1 - cos).mean()
         return loss
     return step_loss
@@ -197,7 +204,8 @@ def train_contrastive(
         train_recs = oversample(train_recs, repeats)
         if not train_recs:
             raise ClampError(f"{data}: no training records (split 'train')")
-        model = load_model(init) if init else create_model(model_config or ClampConfig(), seed=cfg.seed)
+        model = (load_model(init) if init
+                 else create_model(model_config or ClampConfig(), seed=cfg.seed))
         if freeze_text:
             model.freeze_text_encoder()
         recs = train_recs + val_recs
@@ -220,9 +228,11 @@ def train_contrastive(
         metrics = train_loop(
             model, n_train, lambda idx, ep: batcher(idx, ep), make_step_loss(info, paired_weight),
             cfg, info,
-            save, validate=(lambda m: validation_retrieval(m, batcher, val_idx)) if val_idx else None,
+            save,
+            validate=(lambda m: validation_retrieval(m, batcher, val_idx)) if val_idx else None,
             load_model_state=load_state, device=device, best_metric="text_to_music_mrr",
-            lengths=[min(len(p), max_patches or model.config.max_length) for p in patches[:n_train]])
+            lengths=[min(len(p), max_patches or model.config.max_length)
+                     for p in patches[:n_train]])
         if info.is_main:
             save(out)
             (out / "metrics.json").write_text(json.dumps(metrics, indent=2))

@@ -25,7 +25,8 @@ class DistInfo:
 
 
 def init_distributed(backend: str | None = None) -> DistInfo:
-    """Join the process group that torchrun describes in the environment; single process otherwise."""
+    """Join the process group that torchrun describes in the environment; single process
+    otherwise."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return DistInfo()

@@ -67,8 +67,9 @@ def epoch_order(n: int, seed: int, epoch: int, info: DistInfo, batch_size: int,
     if lengths is not None:
         chunk = global_bs * bucket
         lens = np.asarray(lengths)
-        perm = np.concatenate([c[np.argsort(lens[c], kind="stable")]
-                               for c in np.split(perm, range(chunk, usable, chunk))]) if usable else perm
+        perm = (np.concatenate([c[np.argsort(lens[c], kind="stable")]
+                                for c in np.split(perm, range(chunk, usable, chunk))])
+                if usable else perm)
     batches = [perm[s:s + global_bs] for s in range(0, usable, global_bs)]
     if lengths is not None:
         batches = [batches[i] for i in rng.permutation(len(batches))]
@@ -82,8 +83,10 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
         if not p.requires_grad:
             continue
         # Biases, norms and the temperature are not shrunk towards zero.
-        (no_decay if p.ndim < 2 or "LayerNorm" in name or "logit_scale" in name else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        (no_decay if p.ndim < 2 or "LayerNorm" in name or "logit_scale" in name
+         else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
 
 
 def _lr_lambda(cfg: TrainConfig, plan: dict) -> Callable[[int], float]:
@@ -235,12 +238,14 @@ def train_loop(
         metrics = state.get("metrics", {})
         plan["total"] = state.get("total_steps", plan["total"])
         if info.is_main:
-            log.info("resumed from %s at step %d (epoch %d, batch %d)", found, step, start_epoch, skip)
+            log.info("resumed from %s at step %d (epoch %d, batch %d)", found, step, start_epoch,
+                     skip)
     net = model
     if info.enabled:
         from torch.nn.parallel import DistributedDataParallel
 
-        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        net = DistributedDataParallel(model,
+                                      device_ids=[device.index] if device.type == "cuda" else None)
 
     def checkpoint(epoch: int, batch_in_epoch: int) -> None:
         if info.is_main:
@@ -259,12 +264,13 @@ def train_loop(
         batches = epoch_order(n_train, cfg.seed, epoch, info, cfg.batch_size, lengths)
         usable = len(batches) - len(batches) % cfg.grad_accum
         model.train()
-        bar = tqdm(total=usable // cfg.grad_accum, initial=skip // cfg.grad_accum, disable=not info.is_main,
-                   desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
+        bar = tqdm(total=usable // cfg.grad_accum, initial=skip // cfg.grad_accum,
+                   disable=not info.is_main, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
         running, stopped_at = [], None
         prefetch = _Prefetcher(make_batch, batches, epoch, skip, usable)
         for b in range(skip, usable):
-            batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in prefetch.take(b).items()}
+            batch = {k: v.to(device) if torch.is_tensor(v) else v
+                     for k, v in prefetch.take(b).items()}
             sync = (b + 1) % cfg.grad_accum == 0
             no_sync = net.no_sync() if info.enabled and not sync else contextlib.nullcontext()
             with no_sync, autocast_for(training_precision(cfg.autocast, device), device):
@@ -280,7 +286,8 @@ def train_loop(
             opt.zero_grad(set_to_none=True)
             step += 1
             bar.update(1)
-            bar.set_postfix(loss=f"{np.mean(running[-20:]):.4f}", lr=f"{sched.get_last_lr()[0]:.2e}")
+            bar.set_postfix(loss=f"{np.mean(running[-20:]):.4f}",
+                            lr=f"{sched.get_last_lr()[0]:.2e}")
             if cfg.save_every_steps and step % cfg.save_every_steps == 0:
                 checkpoint(epoch, b + 1)
             if budget.after_step(step) or (cfg.max_steps and step >= cfg.max_steps):
@@ -290,15 +297,18 @@ def train_loop(
         prefetch.close()
         skip = 0
         metrics = {"epoch": epoch + 1, "step": step,
-                   "train_loss": all_reduce_mean(float(np.mean(running)) if running else float("nan"), info)}
+                   "train_loss": all_reduce_mean(float(np.mean(running)) if running
+                                                 else float("nan"), info)}
         last = stopped_at is not None or epoch + 1 == cfg.epochs
         if validate is not None and info.is_main and (last or (epoch + 1) % cfg.val_every == 0):
             model.eval()
             metrics.update(validate(model))
-            if best_metric and metrics.get(best_metric, -math.inf) > (best or {}).get(best_metric, -math.inf):
+            if best_metric and (metrics.get(best_metric, -math.inf)
+                                > (best or {}).get(best_metric, -math.inf)):
                 best = dict(metrics)
                 save_model(Path(cfg.output_dir) / "best")
-                (Path(cfg.output_dir) / "best" / "metrics.json").write_text(json.dumps(best, indent=2))
+                (Path(cfg.output_dir) / "best" / "metrics.json").write_text(
+                    json.dumps(best, indent=2))
         if info.is_main:
             log.info("epoch %d: %s", epoch + 1, json.dumps(metrics))
         if stopped_at is not None and stopped_at < usable:

@@ -1,6 +1,7 @@
 """Package a trained model: an fp16 copy (text tower referenced, not copied) plus its model card.
 
-Usage: python -m clamp_core.training.model_card SRC DST --quality q.json --recipe "..." [--data-summary s.json]
+Usage: python -m clamp_core.training.model_card SRC DST --quality q.json --recipe "..."
+       [--data-summary s.json]
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def model_card(name: str, model, recipe: str, quality: dict | None, data_summary
         "## Architecture",
         (f"- Music encoder: BERT, {cfg.music_num_layers} layers, hidden {cfg.music_hidden_size}, "
         f"{cfg.music_num_heads} heads, up to {cfg.max_length} bar patches (longer scores: "
-        f"{cfg.long_score.replace('_', ' ')}); {music / 1e6:.1f} M parameters with the projections."),
+        f"{cfg.long_score.replace('_', ' ')}); {music / 1e6:.1f} M parameters with the "
+        "projections."),
         (f"- Text encoder: `{cfg.text_package or 'stored in this folder'}` (all-MiniLM-L6-v2), "
         "locked during training; only its projection was trained."),
         (f"- Shared space: {cfg.projection_dim} dimensions; temperature learned "
@@ -42,8 +44,8 @@ def model_card(name: str, model, recipe: str, quality: dict | None, data_summary
     if quality:
         lines += ["## Quality on the frozen test split", "", markdown_table(quality), ""]
     lines += ["## Licences",
-              ("Training data: music21 corpus (some encodings not for commercial use) and OpenScore "
-              "Lieder (CC0). Text encoder: Apache-2.0."), ""]
+              ("Training data: music21 corpus (some encodings not for commercial use) and "
+              "OpenScore Lieder (CC0). Text encoder: Apache-2.0."), ""]
     return "\n".join(lines)
 
 
@@ -60,7 +62,10 @@ def main() -> None:
     model = load_model(args.src)
     dst = Path(args.dst)
     save_model(model, dst, include_text_encoder=False, dtype=torch.float16)
-    read = lambda p: json.loads(Path(p).read_text()) if p and Path(p).is_file() else None
+
+    def read(p):
+        return json.loads(Path(p).read_text()) if p and Path(p).is_file() else None
+
     card = model_card(args.name, model, args.recipe, read(args.quality), read(args.data_summary),
                       args.stages)
     (dst / "README.md").write_text(card, encoding="utf-8")

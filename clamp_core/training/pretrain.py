@@ -72,7 +72,8 @@ class MaskedPatchModel(nn.Module):
     """Music encoder + character decoder; the loss is cross-entropy over the selected patches,
     on every character up to and including the patch's own EOS."""
 
-    def __init__(self, music_enc: MusicEncoder, decoder: PatchDecoder, max_decoded: int | None = None):
+    def __init__(self, music_enc: MusicEncoder, decoder: PatchDecoder,
+                 max_decoded: int | None = None):
         super().__init__()
         self.music_enc = music_enc
         self.decoder = decoder
@@ -92,7 +93,8 @@ class MaskedPatchModel(nn.Module):
         stop = (tgt == EOS_ID) | (tgt == PAD_ID)
         after = torch.cumsum(stop.int(), dim=1) - stop.int() > 0
         weight = (~after).float()
-        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), reduction="none")
+        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1),
+                             reduction="none")
         return (ce * weight.reshape(-1)).sum() / weight.sum().clamp(min=1)
 
 
@@ -113,7 +115,8 @@ def pretrain_music(
         recs = load_records(data, "train")
         if not recs:
             raise ClampError(f"{data}: no training records (split 'train')")
-        model = load_model(init) if init else create_model(model_config or ClampConfig(), seed=cfg.seed)
+        model = (load_model(init) if init
+                 else create_model(model_config or ClampConfig(), seed=cfg.seed))
         hidden = model.config.music_hidden_size
         decoder = PatchDecoder(hidden, decoder_layers, heads=max(1, hidden // 64))
         net = MaskedPatchModel(model.music_enc, decoder, max_decoded)
@@ -122,8 +125,9 @@ def pretrain_music(
 
         def make_batch(indices: list[int], epoch: int) -> dict:
             rngs = [np.random.default_rng([cfg.seed, epoch, i]) for i in indices]
-            originals = [crop_patches(patches[i], max_len, r) for i, r in zip(indices, rngs)]
-            corrupted = [corrupt_patches(p, r) for p, r in zip(originals, rngs)]
+            originals = [crop_patches(patches[i], max_len, r)
+                         for i, r in zip(indices, rngs, strict=True)]
+            corrupted = [corrupt_patches(p, r) for p, r in zip(originals, rngs, strict=True)]
             ids, mask = pad_batch([c for c, _ in corrupted])
             targets, _ = pad_batch(originals)
             sel = np.zeros(mask.shape, dtype=np.int64)
@@ -139,7 +143,8 @@ def pretrain_music(
             from safetensors.torch import save_file
 
             save_model(model, folder)
-            save_file({k: v.contiguous() for k, v in decoder.state_dict().items()}, folder / DECODER_FILE)
+            save_file({k: v.contiguous() for k, v in decoder.state_dict().items()},
+                      folder / DECODER_FILE)
 
         def load_state(folder: Path) -> None:
             from safetensors.torch import load_file
@@ -152,7 +157,8 @@ def pretrain_music(
                              lengths=[min(len(p), max_len) for p in patches])
         if info.is_main:
             save(Path(cfg.output_dir))
-            (Path(cfg.output_dir) / "pretrain_metrics.json").write_text(json.dumps(metrics, indent=2))
+            (Path(cfg.output_dir) / "pretrain_metrics.json").write_text(
+                json.dumps(metrics, indent=2))
         return metrics
     finally:
         cleanup(info)

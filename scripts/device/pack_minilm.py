@@ -21,7 +21,8 @@ EMBEDDINGS = "embeddings.word_embeddings.weight"
 def used_token_ids(model_dir: Path, corpus: Path) -> torch.Tensor:
     tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     ids = set(tok.all_special_ids)
-    texts = [t for line in corpus.open(encoding="utf-8") if line.strip() for t in json.loads(line)["texts"]]
+    texts = [t for line in corpus.open(encoding="utf-8") if line.strip()
+             for t in json.loads(line)["texts"]]
     for start in range(0, len(texts), 4096):
         for row in tok(texts[start:start + 4096])["input_ids"]:
             ids.update(row)

@@ -21,7 +21,8 @@ def main(packed_dir: Path, package: Path) -> None:
         base = k[: -len(".__q8__")]
         scale = weights.pop(base + ".__scale__").float()
         weights[base] = weights.pop(k).float() * scale[:, None]
-    rows, ids, vocab = weights.pop("__rows__"), weights.pop("__ids__"), int(weights.pop("__vocab__"))
+    rows, ids = weights.pop("__rows__"), weights.pop("__ids__")
+    vocab = int(weights.pop("__vocab__"))
     embeddings = torch.zeros(vocab, rows.shape[1])
     embeddings[ids] = rows.float()
     weights = {k: v.float() for k, v in weights.items()}

@@ -32,7 +32,8 @@ def test_abc_prints_model_ready_abc(run_clamp):
 
 
 def test_info_json(run_clamp):
-    res = run_clamp("info", str(SCORES / "lieder_6053984.mxl"), str(SCORES / "two_tunes.abc"), "--json")
+    res = run_clamp("info", str(SCORES / "lieder_6053984.mxl"), str(SCORES / "two_tunes.abc"),
+                    "--json")
     data = json.loads(res.stdout)
     assert next(s["meter"] for s in data["scores"]) == "6/8"
     assert data["failures"] == []

@@ -71,7 +71,8 @@ def test_evaluate_cli_writes_results(tmp_path, wikimt, run_clamp):
             split = "test" if i % 4 == 0 else "val" if i % 4 == 1 else "train"
             rec = {"id": str(i), "abc": row["abc"], "split": split,
                    "texts": [row["title"], f"an Irish {t}", "a tune in 4/4"],
-                   "labels": {"collection": "ryans", "tune_type_coarse": t}, "meta": {"title": row["title"]}}
+                   "labels": {"collection": "ryans", "tune_type_coarse": t},
+                   "meta": {"title": row["title"]}}
             f.write(json.dumps(rec) + "\n")
     out = tmp_path / "q.json"
     run_clamp("evaluate", str(tmp_path / "m"), "--data", str(data), "--out", str(out))
@@ -118,9 +119,11 @@ def test_prompt_rules_follow_the_training_texts():
     from clamp_core.evaluation.report import TASKS
 
     def song(i, region, detail):
-        return {"id": str(i), "labels": {"collection": "essen", "region": region, "region_detail": detail}}
+        return {"id": str(i),
+                "labels": {"collection": "essen", "region": region, "region_detail": detail}}
 
-    train = ([song(i, "german-speaking", "europa, mitteleuropa, deutschland, schlesien") for i in range(5)]
+    train = ([song(i, "german-speaking", "europa, mitteleuropa, deutschland, schlesien")
+              for i in range(5)]
              + [song(i, "german-speaking", "europa, mitteleuropa, lothringen") for i in range(5, 8)]
              + [song(i, "other", "europa, irland") for i in range(8, 9)])
     region = next(t for t in TASKS if t.name == "essen_region")
@@ -131,6 +134,7 @@ def test_prompt_rules_follow_the_training_texts():
     composer = next(t for t in TASKS if t.name == "composer")
     bach = composer.class_prompts(["bach"], [])["bach"]
     assert "by Johann Sebastian Bach (1685-1750)" in bach
-    info = WorkInfo(id="bach/x", collection="bach", title="Chorale", composer="Johann Sebastian Bach",
-                    born=1685, died=1750, labels={"era": "baroque"})
+    info = WorkInfo(id="bach/x", collection="bach", title="Chorale",
+                    composer="Johann Sebastian Bach", born=1685, died=1750,
+                    labels={"era": "baroque"})
     assert len(set(bach) & set(build_texts(info))) == 1  # the training text is one of the prompts

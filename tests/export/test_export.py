@@ -44,7 +44,8 @@ def test_graphs_have_dynamic_batch_and_length(default_bundle):
             dims = inp.type.tensor_type.shape.dim
             assert dims[0].dim_param and dims[1].dim_param  # symbolic, not fixed
         onnx.checker.check_model(str(default_bundle / name), full_check=True)
-    patch_dims = onnx.load(str(default_bundle / "music.onnx")).graph.input[0].type.tensor_type.shape.dim
+    music_input = onnx.load(str(default_bundle / "music.onnx")).graph.input[0]
+    patch_dims = music_input.type.tensor_type.shape.dim
     assert patch_dims[2].dim_value == 64
 
 
@@ -119,8 +120,8 @@ def test_tolerance_breaches_are_reported():
 
 
 def _cli(*args, timeout=900):
-    return subprocess.run([sys.executable, "-m", "export.cli", *args], check=False, capture_output=True,
-                          text=True, timeout=timeout,
+    return subprocess.run([sys.executable, "-m", "export.cli", *args], check=False,
+                          capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
 
 
@@ -188,5 +189,6 @@ def test_quality_scores_the_test_split_with_prompts_from_the_train_split():
             + [song(i, "test", r, d) for i, (r, d) in enumerate(
                 [("china", "china, shaanxi")] * 3 + [("other", "europa, irland")] * 3, 10)])
     (task, scored, prompts), = task_sets(recs)
-    assert task.name == "essen_region" and {r["split"] for r in scored} == {"test"} and len(scored) == 6
+    assert (task.name == "essen_region" and {r["split"] for r in scored} == {"test"}
+            and len(scored) == 6)
     assert prompts == {"china": ["a folk song from China"], "other": ["a folk song from Ireland"]}

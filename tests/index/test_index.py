@@ -90,8 +90,8 @@ def check_consistent(folder: Path, complete: bool = False, clean: dict | None = 
     given a clean build's vectors, that every entry already indexed has its right vector."""
     st = index_state(folder)
     if complete:
-        assert st["matrix_bytes"] == st["n_rows"] * st["row_bytes"] and len(st["ok"]) == st["n_rows"], (
-            "free or stray matrix rows")
+        assert (st["matrix_bytes"] == st["n_rows"] * st["row_bytes"]
+                and len(st["ok"]) == st["n_rows"]), "free or stray matrix rows"
     if clean is not None:
         with Index(folder) as idx:
             for k, v in idx.vectors().items():
@@ -170,7 +170,8 @@ def test_search_similar_and_model_mismatch(tmp_path, wikimt, clamp, cached_parse
     assert hits == sorted(hits, key=lambda h: -h.score)
     sim = clamp.similar(lib / "handmade.mscx", idx_dir, k=20)
     assert "handmade.mscx" not in {h.id for h in sim} and len(sim) == len(vecs) - 1
-    assert clamp.similar(lib / "handmade.mscx", idx_dir, k=1, exclude_self=False)[0].id == "handmade.mscx"
+    top = clamp.similar(lib / "handmade.mscx", idx_dir, k=1, exclude_self=False)[0]
+    assert top.id == "handmade.mscx"
 
     other = Clamp(copy.deepcopy(clamp.model), "other-model")
     other.model.music_proj.weight.data.add_(0.5)

@@ -25,7 +25,7 @@ jupyter_helpers.chromium_or_skip(module_level=True)  # before any costly session
 pytest.importorskip("jupyterlab", reason="pip install 'clamp-notation[test]'")
 pytest.importorskip("notebook", reason="pip install 'clamp-notation[test]'")
 
-import nbformat
+import nbformat  # noqa: E402  (after the importorskip)
 
 pytestmark = pytest.mark.slow
 small_index = jupyter_helpers.small_index
@@ -116,7 +116,8 @@ def browser():
 
 def _notebook(path: Path, index: Path) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
     nb.cells = [
         nbformat.v4.new_code_cell(
             "import jupyter_ext, clamp_core\n"
@@ -167,7 +168,9 @@ class Page:
             const kernel = jupyterapp.shell.currentWidget.sessionContext.session.kernel;
             const future = kernel.requestExecute({ code });
             let out = "";
-            future.onIOPub = (msg) => { if (msg.header.msg_type === "stream") out += msg.content.text; };
+            future.onIOPub = (msg) => {
+                if (msg.header.msg_type === "stream") out += msg.content.text;
+            };
             await future.done;
             return out.trim();
         }""", code)
@@ -188,7 +191,8 @@ def _exercise(pg: Page, name: str) -> None:
     page.fill(".clamp-search .clamp-query", QUERY)
     page.press(".clamp-search .clamp-query", "Enter")
     page.wait_for_function(
-        "q => (document.querySelector('.clamp-search .clamp-heading') || {}).textContent?.includes(q)",
+        "q => (document.querySelector('.clamp-search .clamp-heading') || {})"
+        ".textContent?.includes(q)",
         arg=QUERY, timeout=60_000)
     page.wait_for_function(
         "() => [...document.querySelectorAll('.clamp-search .clamp-result')].length === 3 &&"
@@ -198,25 +202,31 @@ def _exercise(pg: Page, name: str) -> None:
     first = page.locator(".clamp-search .clamp-result").first
     first_id = first.get_attribute("data-id")
     first.locator(".clamp-play").click()
-    page.wait_for_function("() => window.__clampNotation && __clampNotation.lastPlayback", timeout=30_000)
+    page.wait_for_function("() => window.__clampNotation && __clampNotation.lastPlayback",
+                           timeout=30_000)
     played = page.evaluate("__clampNotation.lastPlayback")
     assert played["notes"] > 20 and played["seconds"] > 1
-    assert int(first.locator(".clamp-play").get_attribute("data-scheduled-notes")) == played["notes"]
+    scheduled = first.locator(".clamp-play").get_attribute("data-scheduled-notes")
+    assert int(scheduled) == played["notes"]
     page.screenshot(path=str(_artifact(f"{name}-search.png")), full_page=True)
     first.locator(".clamp-play").click()  # stop
     first.locator(".clamp-similar").click()
     page.wait_for_function(
-        "() => (document.querySelector('.clamp-search .clamp-heading') || {}).textContent?.startsWith('Scores like')",
+        "() => (document.querySelector('.clamp-search .clamp-heading') || {})"
+        ".textContent?.startsWith('Scores like')",
         timeout=60_000)
     page.wait_for_function(
         "id => [...document.querySelectorAll('.clamp-search .clamp-result')].length === 3 &&"
-        " ![...document.querySelectorAll('.clamp-search .clamp-result')].some(r => r.dataset.id === id)",
+        " ![...document.querySelectorAll('.clamp-search .clamp-result')]"
+        ".some(r => r.dataset.id === id)",
         arg=first_id, timeout=60_000)
     # three widgets drew notation; abcjs crossed the comm once, on this page and in the kernel
     assert page.evaluate("__clampNotation.transfers") == 1
-    assert pg.kernel_print("from jupyter_ext.base import ABCJS_SENDS; print(ABCJS_SENDS['count'])") == "1"
+    assert pg.kernel_print(
+        "from jupyter_ext.base import ABCJS_SENDS; print(ABCJS_SENDS['count'])") == "1"
     # the kernel imports the installed project (this venv), not the test's working tree
-    where = pg.kernel_print("import sys, jupyter_ext; print(sys.executable); print(jupyter_ext.__file__)")
+    where = pg.kernel_print(
+        "import sys, jupyter_ext; print(sys.executable); print(jupyter_ext.__file__)")
     assert where.splitlines()[0] == sys.executable
     assert page.locator(".clamp-search .clamp-error").count() == 0
     page.screenshot(path=str(_artifact(f"{name}-similar.png")), full_page=True)
@@ -259,7 +269,8 @@ def test_jupyterlab(pages, server):
         time.sleep(0.5)
     saved = nbformat.read(nb_path, as_version=4)
     state = saved.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    ours = [s for s in state.values() if s["state"].get("_anywidget_id", "").startswith("jupyter_ext.")]
+    ours = [s for s in state.values()
+            if s["state"].get("_anywidget_id", "").startswith("jupyter_ext.")]
     assert len(ours) == 3
     text = json.dumps(saved.metadata["widgets"])
     assert "abcjs_basic v" not in text

@@ -12,8 +12,8 @@ import pytest
 pytest.importorskip("anywidget", reason="pip install 'clamp-notation[test]'")
 jupyter_helpers.chromium_or_skip(module_level=True)  # before any costly session fixture
 
-from jupyter_ext import assets
-from jupyter_ext.notation import notation
+from jupyter_ext import assets  # noqa: E402  (after the importorskip)
+from jupyter_ext.notation import notation  # noqa: E402  (after the importorskip)
 
 FIXTURES = jupyter_helpers.FIXTURES
 
@@ -113,19 +113,22 @@ def test_search_view_renders_plays_and_asks_the_kernel(page):
     preview_notes = first.locator(".abcjs-note").count()
     first.locator(".clamp-expand").click()
     page.wait_for_function(
-        f"document.querySelector('.clamp-result').querySelectorAll('.abcjs-note').length > {preview_notes}")
+        "document.querySelector('.clamp-result').querySelectorAll('.abcjs-note').length"
+        f" > {preview_notes}")
     page.screenshot(path=str(_artifact("frontend-search.png")), full_page=True)
     # play schedules the tune's notes on an oscillator
     first.locator(".clamp-play").click()
     page.wait_for_function("window.__clampNotation.lastPlayback !== null")
     played = page.evaluate("__clampNotation.lastPlayback")
     assert played["notes"] > 50 and played["seconds"] > 5
-    assert int(first.locator(".clamp-play").get_attribute("data-scheduled-notes")) == played["notes"]
+    scheduled = first.locator(".clamp-play").get_attribute("data-scheduled-notes")
+    assert int(scheduled) == played["notes"]
     assert first.locator(".clamp-play").inner_text().endswith("Stop")
     first.locator(".clamp-play").click()  # stop
     assert first.locator(".clamp-play").inner_text().endswith("Play")
     # the kernel's new results replace the list; status and error show in one line
-    page.evaluate("([hits]) => { search.model.set('results', hits); search.model.set('error', 'bad query'); }",
+    page.evaluate("([hits]) => { search.model.set('results', hits);"
+                  " search.model.set('error', 'bad query'); }",
                   [hits[1:]])
     assert page.locator(".clamp-result").count() == 1
     assert page.locator(".clamp-search .clamp-status.clamp-error").inner_text() == "bad query"
@@ -140,9 +143,11 @@ def test_second_page_widget_reuses_abcjs_and_classify_edits_labels(page):
                                {"label": "waltz", "probability": 0.1}]}
     page.evaluate("async ([esm, state]) => { window.cls = await mount(esm, state); }",
                   [assets.widget_esm("classify"), state])
-    page.wait_for_function("document.querySelectorAll('.clamp-classify svg .abcjs-note').length > 5")
+    page.wait_for_function(
+        "document.querySelectorAll('.clamp-classify svg .abcjs-note').length > 5")
     assert page.evaluate("fakeExperimental.invocations") == before  # cached on the page
-    widths = page.eval_on_selector_all(".clamp-classify .clamp-bar", "els => els.map(e => e.style.width)")
+    widths = page.eval_on_selector_all(".clamp-classify .clamp-bar",
+                                       "els => els.map(e => e.style.width)")
     assert widths == ["100%", "28.6%", "14.3%"]
     page.click(".clamp-chip[data-label='reel'] .clamp-chip-remove")
     page.fill(".clamp-add-label", "march, hornpipe")
@@ -175,7 +180,8 @@ def test_caption_view_shows_text_facts_and_facets(page):
 
 
 def test_without_a_kernel_the_abc_text_is_shown(page):
-    page.evaluate("() => { fakeExperimental.fail = true; delete __clampNotation.abcjs[Object.keys(__clampNotation.abcjs)[0]]; }")
+    page.evaluate("() => { fakeExperimental.fail = true;"
+                  " delete __clampNotation.abcjs[Object.keys(__clampNotation.abcjs)[0]]; }")
     item = _item(FIXTURES / "scores" / "two_tunes.abc")
     state = {"title": "x", "composer": "", "notation": item, "status": "", "error": ""}
     page.evaluate("async ([esm, state]) => { window.view = await mount(esm, state); }",

@@ -170,7 +170,8 @@ def test_classify_labels_are_editable(default_clamp):
 
     w = ClampClassify(default_clamp, TWO_TUNES, ["jig", "reel", "waltz"])
     probs = w.probabilities
-    assert [p["label"] for p in probs] != [] and sum(p["probability"] for p in probs) == pytest.approx(1, abs=1e-4)
+    assert ([p["label"] for p in probs] != []
+            and sum(p["probability"] for p in probs) == pytest.approx(1, abs=1e-4))
     assert w.notation["bars"] > 0 and w.title == "The First Test Jig"
     w.labels = ["jig", "march"]  # as the browser does (set + save_changes)
     assert {p["label"] for p in w.probabilities} == {"jig", "march"}

@@ -33,7 +33,8 @@ def test_padding_does_not_change_features(tiny, wikimt):
     ids, mask = pad_batch([short, long])
     with torch.no_grad():
         batched = tiny.encode_music(torch.from_numpy(ids), torch.from_numpy(mask))
-        alone = tiny.encode_music(torch.from_numpy(short)[None], torch.ones(1, len(short), dtype=torch.long))
+        alone = tiny.encode_music(torch.from_numpy(short)[None],
+                                  torch.ones(1, len(short), dtype=torch.long))
     assert torch.allclose(batched[0], alone[0], atol=1e-5)
     texts = ["a reel", "a slow chorale in a minor key for four voices"]
     both = encode_texts(tiny, texts)
@@ -52,7 +53,8 @@ def test_encode_abc_orders_back_and_segments_long_pieces(tiny, wikimt):
     p = patchify(long_abc, max_length=None)
     parts = [(p[a:b], b - a) for a, b in [(0, 128), (128, 256), (256, n)]]
     with torch.no_grad():
-        manual = sum(w * tiny.encode_music(torch.from_numpy(x)[None], torch.ones(1, w, dtype=torch.long))[0]
+        manual = sum(w * tiny.encode_music(torch.from_numpy(x)[None],
+                                           torch.ones(1, w, dtype=torch.long))[0]
                      for x, w in parts) / n
     assert np.allclose(whole, manual.numpy(), atol=1e-4)
 
@@ -110,7 +112,8 @@ def test_contrastive_loss():
     assert torch.allclose(contrastive_loss(m, t, 10.0), contrastive_loss(t, m, 10.0))
     # The official variant uses raw dot products with scale 1.
     logits = m @ t.t()
-    ref = 0.5 * (F.cross_entropy(logits, torch.arange(8)) + F.cross_entropy(logits.t(), torch.arange(8)))
+    ref = 0.5 * (F.cross_entropy(logits, torch.arange(8))
+                 + F.cross_entropy(logits.t(), torch.arange(8)))
     assert torch.allclose(official_loss(m, t), ref)
     scale = torch.tensor(2.0, requires_grad=True)
     contrastive_loss(m, t, scale.exp()).backward()

@@ -64,9 +64,11 @@ class OfficialReference(nn.Module):
 
     def state_dict_official(self) -> dict:
         sd = {f"text_enc.{k}": v for k, v in self.text_enc.state_dict().items()}
-        sd["text_enc.embeddings.position_ids"] = torch.arange(514)[None]  # saved by transformers 4.18
+        # saved by transformers 4.18
+        sd["text_enc.embeddings.position_ids"] = torch.arange(514)[None]
         sd.update({f"text_proj.{k}": v for k, v in self.text_proj.state_dict().items()})
-        sd.update({f"music_enc.patch_embedding.{k}": v for k, v in self.patch_embedding.state_dict().items()})
+        sd.update({f"music_enc.patch_embedding.{k}": v
+                   for k, v in self.patch_embedding.state_dict().items()})
         sd.update({f"music_enc.enc.{k}": v for k, v in self.music.state_dict().items()})
         sd["music_enc.enc.embeddings.position_ids"] = torch.arange(512)[None]
         sd.update({f"music_proj.{k}": v for k, v in self.music_proj.state_dict().items()})
@@ -115,7 +117,7 @@ def test_official_folder_loads_strictly_and_encodes_like_official(official_folde
     assert all(torch.equal(loaded[k], sd[k]) for k in loaded)
     abcs = [wikimt[i]["abc"] for i in (0, 1, 57, 400)]
     ours = torch.from_numpy(encode_abc(model, abcs, batch_size=4))
-    for abc, feat in zip(abcs, ours):
+    for abc, feat in zip(abcs, ours, strict=True):
         official = ref.music_features(abc)
         assert F.cosine_similarity(feat, official, dim=0) > 0.99999
         assert (feat - official).abs().max() < 1e-3
@@ -139,16 +141,19 @@ def test_official_folder_without_tokenizer_is_refused(official_folder, tmp_path)
 
 
 @pytest.mark.skipif(not os.environ.get("CLAMP_OFFICIAL_CHECKPOINT"),
-                    reason="set CLAMP_OFFICIAL_CHECKPOINT to an official clamp-small-512/1024 folder")
+                    reason="set CLAMP_OFFICIAL_CHECKPOINT to an official "
+                           "clamp-small-512/1024 folder")
 def test_real_official_checkpoint_reproduces_official_features(wikimt):
     model = load_model(os.environ["CLAMP_OFFICIAL_CHECKPOINT"])
     size = model.config.max_length
-    expected = np.load(FIXTURES / f"official_music_features_clamp_small_{size}.f16.npy").astype(np.float32)
+    expected = np.load(FIXTURES / f"official_music_features_clamp_small_{size}.f16.npy")
+    expected = expected.astype(np.float32)
     ours = encode_abc(model, [r["abc"] for r in wikimt], batch_size=16)
     cos = (ours * expected).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(expected, axis=1)
     assert cos.min() >= 0.9999, f"worst row {cos.argmin()}: cosine {cos.min():.6f}"
     prompts = json.loads((FIXTURES / "official_text_prompts.json").read_text())
     expected_t = np.load(FIXTURES / f"official_text_features_clamp_small_{size}.npy")
     ours_t = encode_texts(model, prompts)
-    cos_t = (ours_t * expected_t).sum(1) / np.linalg.norm(ours_t, axis=1) / np.linalg.norm(expected_t, axis=1)
+    cos_t = ((ours_t * expected_t).sum(1) / np.linalg.norm(ours_t, axis=1)
+             / np.linalg.norm(expected_t, axis=1))
     assert cos_t.min() >= 0.9999

@@ -33,14 +33,16 @@ def test_platform_folders():
     assert plugin_root(4, "win32", env) == Path(r"C:\Users\ann") / "Documents/MuseScore4/Plugins"
     assert config_dir("linux", {"HOME": "/h"}) == Path("/h/.config/clamp-notation")
     assert config_dir("linux", {"HOME": "/h", "XDG_CONFIG_HOME": "/x"}) == Path("/x/clamp-notation")
-    assert config_dir("darwin", {"HOME": "/h"}) == Path("/h/Library/Application Support/clamp-notation")
+    assert config_dir("darwin", {"HOME": "/h"}) == Path(
+        "/h/Library/Application Support/clamp-notation")
     assert config_dir("win32", env) == Path(env["APPDATA"]) / "clamp-notation"
 
 
 def test_localised_documents_folder(tmp_path):
     (tmp_path / ".config").mkdir()
     (tmp_path / ".config" / "user-dirs.dirs").write_text('XDG_DOCUMENTS_DIR="$HOME/Dokumente"\n')
-    assert plugin_root(3, "linux", {"HOME": str(tmp_path)}) == tmp_path / "Dokumente/MuseScore3/Plugins"
+    assert (plugin_root(3, "linux", {"HOME": str(tmp_path)})
+            == tmp_path / "Dokumente/MuseScore3/Plugins")
 
 
 def test_install_and_uninstall(run_clamp, home_env, tmp_path):
@@ -50,7 +52,8 @@ def test_install_and_uninstall(run_clamp, home_env, tmp_path):
     res = run_clamp("musescore", "install", "--json")
     (target,) = [Path(p) for p in json.loads(res.stdout)["installed"]]
     assert target == home_env / "Documents/MuseScore3/Plugins/clamp-notation"
-    assert {"clamp.qml", "clamp_bridge.js", "clamp_install.json"} <= {p.name for p in target.iterdir()}
+    assert ({"clamp.qml", "clamp_bridge.js", "clamp_install.json"}
+            <= {p.name for p in target.iterdir()})
     info = json.loads((target / "clamp_install.json").read_text())
     assert info["discovery"] == str(home_env / ".config/clamp-notation/service.json")
     assert Path(info["python"]).exists()
@@ -83,7 +86,8 @@ def test_caption_and_classify_musescore_files_from_scripts(run_clamp, home_env):
     assert out["score"]["input"] == "mscz"
     res = run_clamp("musescore", "classify", str(SCORES / "handmade.mscx"),
                     "--labels", "waltz,march,lullaby")
-    assert sorted(line.split()[0] for line in res.stdout.splitlines()) == ["lullaby", "march", "waltz"]
+    assert (sorted(line.split()[0] for line in res.stdout.splitlines())
+            == ["lullaby", "march", "waltz"])
     res = run_clamp("musescore", "caption", str(SCORES / "nope.mscz"), check=False)
     assert res.returncode == 1 and "file not found" in res.stderr
 

@@ -51,14 +51,16 @@ def test_walk_encodes_close_to_the_musicxml():
 
     clamp = shared_clamp()
     ours = load_score(cursor_json_to_stream(walk("lieder_6053984_cursor.json")))
-    feats = clamp.encode_scores([ours, SCORES / "lieder_6053984.mxl", SCORES / "lieder_5071622.mxl"])
+    feats = clamp.encode_scores([ours, SCORES / "lieder_6053984.mxl",
+                                 SCORES / "lieder_5071622.mxl"])
     same, other = float(feats[0] @ feats[1]), float(feats[0] @ feats[2])
     assert same > 0.9 and same > other
 
 
 @pytest.mark.parametrize("tpc,midi,name", [
     (14, 60, "C4"), (13, 65, "F4"), (12, 70, "B-4"), (20, 66, "F#4"), (21, 61, "C#4"),
-    (7, 59, "C-4"), (8, 66, "G-4"), (26, 60, "B#3"), (-1, 63, "F--4"), (33, 61, "B##3"), (None, 61, "C#4"),
+    (7, 59, "C-4"), (8, 66, "G-4"), (26, 60, "B#3"), (-1, 63, "F--4"), (33, 61, "B##3"),
+    (None, 61, "C#4"),
 ])
 def test_spelling_from_tonal_pitch_class(tpc, midi, name):
     p = spell(midi, tpc)

@@ -79,12 +79,14 @@ def run_plugin(plugin_dir, env, tmp_path, action: str, **test) -> dict:
         {"action": action, "result": str(result), **test}))
     try:
         proc = subprocess.run(["mscore3", "-p", str(plugin_dir / "clamp.qml"), str(score)],
-                              env=env, cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120)
+                              env=env, cwd=tmp_path, capture_output=True, text=True, check=False,
+                              timeout=120)
     finally:
         (plugin_dir / "clamp_test.json").unlink()
     bad = [line for line in proc.stderr.splitlines() if any(b in line for b in BAD_STDERR)]
     assert not bad, proc.stderr[-2000:]
-    assert result.is_file(), f"the plugin wrote no result (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    assert result.is_file(), (f"the plugin wrote no result (rc {proc.returncode}): "
+                              f"{proc.stderr[-2000:]}")
     return json.loads(result.read_text(encoding="utf-8"))
 
 
@@ -97,7 +99,8 @@ def test_caption_via_writescore(service, plugin_dir, env, tmp_path):
     facts = body["caption"]["facts"]
     assert facts["title"] == "An eine Blume"
     assert facts["composer"] == "Corona Elisabeth Wilhelmine Schröter"  # UTF-8 all the way
-    assert (facts["key"], facts["meter"], facts["ensemble"]) == ("F major", "6/8", "voice and piano")
+    assert ((facts["key"], facts["meter"], facts["ensemble"])
+            == ("F major", "6/8", "voice and piano"))
     assert body["text"].startswith("An eine Blume by Corona")
 
 

@@ -32,7 +32,8 @@ def stubs(tmp_path, home: str = "/nonexistent"):
 @pytest.mark.skipif(have("qmllint") is not None, reason="qmllint missing (Debian package "
                     "qtdeclarative5-dev-tools)")
 def test_qmllint_accepts_the_plugin():
-    res = subprocess.run(["qmllint", str(PLUGIN / "clamp.qml")], capture_output=True, text=True, check=False)
+    res = subprocess.run(["qmllint", str(PLUGIN / "clamp.qml")], capture_output=True, text=True,
+                         check=False)
     assert res.returncode == 0, res.stdout + res.stderr
 
 

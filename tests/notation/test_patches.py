@@ -82,7 +82,8 @@ def test_all_wikimt_strings(wikimt):
         # Decoding the bar patches gives back each music section up to its last barline.
         sections, body = [], ""
         for line in row["abc"].split("\n"):
-            if len(line) > 1 and ((line[0].isalpha() and line[1] == ":") or line.startswith("%%score")):
+            if len(line) > 1 and ((line[0].isalpha() and line[1] == ":")
+                                  or line.startswith("%%score")):
                 sections.append(body)
                 body = ""
             else:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 music21 = pytest.importorskip("music21")
-from music21 import (
+from music21 import (  # noqa: E402  (after the importorskip)
     bar,
     chord,
     clef,
@@ -25,11 +25,11 @@ from music21 import (
     tempo,
 )
 
-from clamp_core.errors import ClampError
-from clamp_core.notation.writer import filter_abc_header, stream_to_abc
+from clamp_core.errors import ClampError  # noqa: E402  (after the importorskip)
+from clamp_core.notation.writer import filter_abc_header, stream_to_abc  # noqa: E402  (after the importorskip)
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from abc_roundtrip_util import compare, load_work, sample_works
+from abc_roundtrip_util import compare, load_work, sample_works  # noqa: E402  (after the sys.path insert)
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "abc"
 

@@ -1,7 +1,8 @@
 """kill -9 at random moments: `clamp index` on the hostile corpus (20 trials) and `clamp train`
 (issue 8, part 3). tests/index/test_index.py kills index runs on a clean library at fixed commit
 steps and random moments; here the library is full of bad files, and the failures list must
-come out right too. tests/training/test_contrastive.py resumes after a clean stop; here after kill -9."""
+come out right too. tests/training/test_contrastive.py resumes after a clean stop; here after
+kill -9."""
 
 from __future__ import annotations
 

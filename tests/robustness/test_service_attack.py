@@ -1,8 +1,8 @@
 """The local service under load and attack (issue 8, part 4): 16 concurrent clients send 2,000
 requests (hostile scores from the corpus among them) with zero 5xx, while slow clients hold
 connections open and malformed, oversized, unauthenticated and foreign-Host requests arrive;
-each is refused cleanly and the service keeps answering. tests/musescore_bridge/test_service.py checks
-each refusal's message one by one; this is about all of them at once."""
+each is refused cleanly and the service keeps answering. tests/musescore_bridge/test_service.py
+checks each refusal's message one by one; this is about all of them at once."""
 
 from __future__ import annotations
 

@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def pair(default_bundle):
-    return Clamp.load(str(default_bundle), precision="fp32"), Clamp.load("default", precision="fp32")
+    return (Clamp.load(str(default_bundle), precision="fp32"),
+            Clamp.load("default", precision="fp32"))
 
 
 def test_auto_backend_picks_onnx_for_a_bundle_and_reports_the_provider(default_bundle, capfd):
@@ -45,9 +46,10 @@ def test_onnx_and_torch_give_the_same_answers(pair):
     labels = ["jig", "reel", "waltz", "march"]
     a, b = onnx_c.classify(ABC, labels), torch_c.classify(ABC, labels)
     assert [x for x, _ in a] == [x for x, _ in b]
-    assert max(abs(p - q) for (_, p), (_, q) in zip(a, b)) < 1e-4
+    assert max(abs(p - q) for (_, p), (_, q) in zip(a, b, strict=True)) < 1e-4
     assert onnx_c.classify_set(ABC, "genres")[0][0] == torch_c.classify_set(ABC, "genres")[0][0]
-    (s_onnx, p_onnx), (s_torch, p_torch) = onnx_c.caption(ABC).sentence, torch_c.caption(ABC).sentence
+    (s_onnx, p_onnx), (s_torch, p_torch) = (onnx_c.caption(ABC).sentence,
+                                            torch_c.caption(ABC).sentence)
     assert s_onnx == s_torch and abs(p_onnx - p_torch) < 1e-4
 
 
@@ -59,7 +61,8 @@ def test_long_pieces_average_windows_like_torch(pair):
     from clamp_core.notation.patches import patchify
 
     assert len(patchify(long_abc, None)) > 512
-    assert np.abs(onnx_c.encode_abc([long_abc, ABC]) - torch_c.encode_abc([long_abc, ABC])).max() < 1e-5
+    assert np.abs(onnx_c.encode_abc([long_abc, ABC])
+                  - torch_c.encode_abc([long_abc, ABC])).max() < 1e-5
 
 
 def test_search_and_similar_over_a_torch_built_index(pair, tmp_path, wikimt):
@@ -162,7 +165,8 @@ def test_bundle_runs_in_a_venv_without_torch(default_bundle, tmp_path):
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
     site = Path(subprocess.check_output(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip())
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        text=True).strip())
     for dist in dists.values():
         tops = {Path(str(f)).parts[0] for f in dist.files or [] if not str(f).startswith("..")}
         for top in tops:

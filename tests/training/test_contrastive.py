@@ -34,7 +34,8 @@ def test_text_dropout_keeps_at_least_one_and_shuffles():
 
 
 def test_oversample_repeats_named_collections_only():
-    recs = [{"id": "a", "labels": {"collection": "lieder"}}, {"id": "b", "labels": {"collection": "essen"}},
+    recs = [{"id": "a", "labels": {"collection": "lieder"}},
+            {"id": "b", "labels": {"collection": "essen"}},
             {"id": "c", "labels": {}}]
     assert [r["id"] for r in oversample(recs, {"lieder": 3})] == ["a", "a", "a", "b", "c"]
     assert oversample(recs, None) == recs
@@ -50,14 +51,14 @@ def test_epoch_order_shards_global_batches():
     single = epoch_order(20, 1, 0, DistInfo(), 8)
     r0 = epoch_order(20, 1, 0, DistInfo(0, 2, 0), 4)
     r1 = epoch_order(20, 1, 0, DistInfo(1, 2, 1), 4)
-    assert [a + b for a, b in zip(r0, r1)] == single
+    assert [a + b for a, b in zip(r0, r1, strict=True)] == single
     assert epoch_order(20, 1, 1, DistInfo(), 8) != single  # a new order each epoch
     # Length buckets: batches hold similar lengths, every example at most once, ranks agree.
     lengths = list(np.random.default_rng(0).integers(1, 500, size=400))
     b1 = epoch_order(400, 1, 0, DistInfo(), 8, lengths, bucket=10)
     r0 = epoch_order(400, 1, 0, DistInfo(0, 2, 0), 4, lengths, bucket=10)
     r1 = epoch_order(400, 1, 0, DistInfo(1, 2, 1), 4, lengths, bucket=10)
-    assert [a + b for a, b in zip(r0, r1)] == b1
+    assert [a + b for a, b in zip(r0, r1, strict=True)] == b1
     flat = [i for b in b1 for i in b]
     assert len(flat) == len(set(flat)) == 400
     spread = np.mean([np.ptp([lengths[i] for i in b]) for b in b1])
@@ -70,7 +71,8 @@ def test_epoch_order_shards_global_batches():
 def test_train_then_resume_matches_straight_run(pairs_dataset, run_clamp, tmp_path):
     dataset = pairs_dataset
     straight, split = tmp_path / "straight", tmp_path / "split"
-    run_clamp("train", str(dataset), "--out", str(straight), "--batch-size", "8", "--epochs", "2", *COMMON)
+    run_clamp("train", str(dataset), "--out", str(straight), "--batch-size", "8", "--epochs", "2",
+              *COMMON)
     metrics = json.loads((straight / "metrics.json").read_text())
     assert metrics["step"] == 8 and "val_loss" in metrics and "music_to_text_top1" in metrics
     # The same run killed after 3 steps and resumed ends on the same weights.
@@ -78,7 +80,8 @@ def test_train_then_resume_matches_straight_run(pairs_dataset, run_clamp, tmp_pa
            "--max-steps", "3", *COMMON)
     state = json.loads((split / "last" / "trainer_state.json").read_text())
     assert (state["step"], state["epoch"], state["batch_in_epoch"]) == (3, 0, 3)
-    run_clamp("train", str(dataset), "--out", str(split), "--batch-size", "8", "--epochs", "2", *COMMON)
+    run_clamp("train", str(dataset), "--out", str(split), "--batch-size", "8", "--epochs", "2",
+              *COMMON)
     a, b = _weights(straight), _weights(split)
     assert a.keys() == b.keys()
     for k in a:
@@ -90,9 +93,10 @@ def test_train_then_resume_matches_straight_run(pairs_dataset, run_clamp, tmp_pa
 def test_two_process_ddp_step_equals_single_process(pairs_dataset, run_clamp, tmp_path):
     dataset = pairs_dataset
     one, two = tmp_path / "one", tmp_path / "two"
-    run_clamp("train", str(dataset), "--out", str(one), "--batch-size", "8", "--max-steps", "2", *COMMON)
-    run_clamp("train", str(dataset), "--out", str(two), "--batch-size", "4", "--max-steps", "2", *COMMON,
-           nproc=2)
+    run_clamp("train", str(dataset), "--out", str(one), "--batch-size", "8", "--max-steps", "2",
+              *COMMON)
+    run_clamp("train", str(dataset), "--out", str(two), "--batch-size", "4", "--max-steps", "2",
+              *COMMON, nproc=2)
     a, b = _weights(one), _weights(two)
     moved = 0
     for k in a:
@@ -116,5 +120,6 @@ def test_time_budget_ends_the_schedule_early_and_keeps_the_best(pairs_dataset, r
     assert 0 < state["step"] < 200
     best = json.loads((out / "best" / "metrics.json").read_text())
     final = json.loads((out / "metrics.json").read_text())
-    assert best["text_to_music_mrr"] >= final["text_to_music_mrr"] and final["step"] == state["step"]
+    assert (best["text_to_music_mrr"] >= final["text_to_music_mrr"]
+            and final["step"] == state["step"])
     assert set(_weights(out / "best")) == set(_weights(out))

@@ -15,10 +15,12 @@ def test_packaged_copy_is_fp16_small_and_close(tmp_path, wikimt):
     src, dst = tmp_path / "src", tmp_path / "dst"
     model = create_model(preset("tiny"), seed=0)
     save_model(model, src)
-    quality = {"tasks": {}, "retrieval": {"text_to_music": {"n": 3, "mrr": 0.5, "hit@1": 0.3, "hit@10": 1.0},
-                                          "random": {"n": 3, "mrr": 0.6, "hit@1": 0.33, "hit@10": 1.0}}}
+    quality = {"tasks": {},
+               "retrieval": {"text_to_music": {"n": 3, "mrr": 0.5, "hit@1": 0.3, "hit@10": 1.0},
+                             "random": {"n": 3, "mrr": 0.6, "hit@1": 0.33, "hit@10": 1.0}}}
     (tmp_path / "q.json").write_text(json.dumps(quality))
-    res = subprocess.run([sys.executable, "-m", "clamp_core.training.model_card", str(src), str(dst),
+    res = subprocess.run([sys.executable, "-m", "clamp_core.training.model_card",
+                          str(src), str(dst),
                           "--quality", str(tmp_path / "q.json"), "--recipe", "clamp train x"],
                          check=False, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr

@@ -61,8 +61,8 @@ def test_pretrain_cli_output_initialises_contrastive_training(pairs_dataset, run
     common = ["--preset", "tiny", "--device", "cpu", "--batch-size", "8", "--warmup-steps", "1"]
     run_clamp("pretrain-music", str(pairs_dataset), "--out", str(pre), "--max-steps", "2", *common)
     assert (pre / "patch_decoder.safetensors").is_file() and (pre / "config.json").is_file()
-    run_clamp("train", str(pairs_dataset), "--out", str(fine), "--init", str(pre), "--max-steps", "1",
-              *common)
+    run_clamp("train", str(pairs_dataset), "--out", str(fine), "--init", str(pre),
+              "--max-steps", "1", *common)
     from clamp_core.model.checkpoint import load_model
 
     a, b = load_model(pre).state_dict(), load_model(fine).state_dict()
