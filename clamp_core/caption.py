@@ -1,18 +1,27 @@
-"""Captions: facts read from the score, the model's top facets from built-in label sets, and
-the closest sentence of a candidate bank, as one readable paragraph (and as parts with scores)."""
+"""Captions that state only what holds: facts read from the score always; a model facet (genre,
+form, ensemble, era, character) only where its calibrated confidence reaches the threshold chosen
+on val for >= 0.8 precision, else the caption says the model is unsure; the score's own facts
+answer a facet (ensemble from named parts) without asking the model; nothing from the model at
+all for a score unlike anything it was trained on. The closest description comes from a bank of
+real training texts, never the work's own."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from clamp_core.calibration import Novelty
 from clamp_core.labels import load_label_set
 
 # Facet label sets a caption ranks, in the order the paragraph mentions them.
-FACETS = ("genres", "moods", "tune_types", "ensembles", "eras")
+FACETS = ("genres", "tune_types", "ensembles", "eras", "moods")
+FACET_WORDS = {"genres": "genre", "tune_types": "form", "ensembles": "ensemble", "eras": "era",
+               "moods": "character"}
+_GENERIC_PART = re.compile(r"(part|staff|track|instrument|p|melody|untitled)?\s*-?\s*\d*",
+                           re.IGNORECASE)
 _VOICE_WORDS = ("voice", "voix", "stimme", "soprano", "alto", "tenor", "bass", "baritone",
                 "singstimme", "canto", "cantus", "choir", "chor")
 
@@ -59,17 +68,25 @@ def _duration(seconds: float) -> str:
 @dataclass
 class Caption:
     facts: dict[str, Any]
-    facets: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    facets: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # every candidate
+    stated: dict[str, tuple[str, float]] = field(default_factory=dict)  # facets the text states
+    unsure: list[str] = field(default_factory=list)  # facets the model could not settle
     sentence: tuple[str, float] | None = None
+    novelty: Novelty | None = None
     text: str = ""
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["facets"] = {k: [{"label": a, "probability": round(b, 4)} for a, b in v]
-                       for k, v in self.facets.items()}
-        d["sentence"] = ({"text": self.sentence[0], "cosine": round(self.sentence[1], 4)}
-                         if self.sentence else None)
-        return d
+        return {
+            "facts": self.facts,
+            "facets": {k: [{"label": a, "probability": round(b, 4)} for a, b in v]
+                       for k, v in self.facets.items()},
+            "stated": {k: {"label": a, "probability": round(b, 4)}
+                       for k, (a, b) in self.stated.items()},
+            "unsure": list(self.unsure),
+            "sentence": ({"text": self.sentence[0], "cosine": round(self.sentence[1], 4)}
+                         if self.sentence else None),
+            "novelty": self.novelty.to_dict() if self.novelty else None,
+            "text": self.text}
 
 
 def caption_facts(meta) -> dict[str, Any]:
@@ -84,13 +101,19 @@ def caption_facts(meta) -> dict[str, Any]:
     }
 
 
-def sentence_bank() -> list[str]:
-    """Candidate descriptions: every character word with every genre ("A tender art song.")."""
-    moods, genres = load_label_set("moods").labels, load_label_set("genres").labels
-    return [f"{'An' if m[0].lower() in 'aeiou' else 'A'} {m} {g}." for m in moods for g in genres]
+def parts_name_ensemble(parts: list[str]) -> bool:
+    """Whether the part names say what plays (then the facts answer the ensemble facet)."""
+    return bool(parts) and not all(_GENERIC_PART.fullmatch(p.strip()) for p in parts)
 
 
-def _paragraph(facts: dict, facets: dict, sentence: tuple[str, float] | None) -> str:
+def article(word: str) -> str:
+    """'a' or 'an' by sound, for the labels our sets hold ('an air', 'a hornpipe', 'an 18th')."""
+    w = word.strip().lower()
+    vowel_sound = w[:1] in set("aeio") or (w[:1] == "u" and not w.startswith(("uni", "use")))
+    return "an" if vowel_sound or w.startswith(("18", "8", "11")) else "a"
+
+
+def _facts_sentence(facts: dict) -> str:
     head = facts["title"] or "This piece"
     if facts["composer"]:
         head += f" by {facts['composer']}"
@@ -100,46 +123,91 @@ def _paragraph(facts: dict, facets: dict, sentence: tuple[str, float] | None) ->
     text = f"{head}: {' '.join(bits)} for {facts['ensemble']}"
     tempo = facts["tempo_text"] or facts["tempo_word"]
     if tempo:
-        text += f", {tempo}" + (f" (♩ = {facts['tempo_bpm']:g})" if facts["tempo_bpm"] else "")
+        text += f", {tempo}" + (f" (\u2669 = {facts['tempo_bpm']:g})" if facts["tempo_bpm"] else "")
     text += f", about {facts['duration']} long"
     if facts["range"]:
         text += f", ranging {facts['range'].replace('-', ' to ')}"
-    text += "."
-    parts = []
-    if "genres" in facets:
-        parts.append(f"it sounds most like {_top(facets['genres'])}")
-    if "moods" in facets:
-        parts.append(f"{_top(facets['moods'])} in character")
-    if "tune_types" in facets:
-        parts.append(f"closest in form to a {facets['tune_types'][0][0]}")
-    if "eras" in facets:
-        parts.append(f"in a {facets['eras'][0][0]} idiom")
-    if parts:
-        text += " To the model " + ", ".join(parts) + "."
-    if sentence:
-        text += f" Best matching description: \u201c{sentence[0]}\u201d"
+    return text + "."
+
+
+def _model_sentence(stated: dict[str, tuple[str, float]], unsure: list[str]) -> str:
+    said = []
+    if "genres" in stated:
+        said.append(f"{article(stated['genres'][0])} {stated['genres'][0]}")
+    if "tune_types" in stated:
+        said.append(f"in the form of {article(stated['tune_types'][0])} {stated['tune_types'][0]}")
+    if "ensembles" in stated:
+        said.append(f"for {stated['ensembles'][0]}")
+    if "eras" in stated:
+        said.append(f"in {article(stated['eras'][0])} {stated['eras'][0]} idiom")
+    if "moods" in stated:
+        said.append(f"{stated['moods'][0]} in character")
+    text = ""
+    if said:
+        text = " The model hears " + _join(said) + "."
+    words = [FACET_WORDS[f] for f in unsure]
+    if words:
+        text += (" It is unsure of " if said else " The model is unsure of ") + (
+            "its " + _join(words)) + "."
     return text
 
 
-def _top(ranked: list[tuple[str, float]]) -> str:
-    (a, pa), (b, pb) = ranked[0], ranked[1]
-    return f"{a} or {b}" if pb > 0.5 * pa else a
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def caption(clamp, score: Any, facets: tuple[str, ...] = FACETS, top: int = 3) -> Caption:
     """Describe a score with a loaded :class:`clamp_core.api.Clamp`."""
-    from clamp_core.notation.convert import score_to_abc
-    from clamp_core.scores.load import Score, load_score
+    from clamp_core.notation import score_to_abc
+    from clamp_core.scores import Score, load_score
 
     loaded = score if isinstance(score, Score) else load_score(score)
-    music = clamp.encode_abc([score_to_abc(loaded)])[0]
+    abc = score_to_abc(loaded)
+    music = clamp.encode_abc([abc])[0]
     facts = caption_facts(loaded.meta)
-    ranked = {}
+    cal = clamp.calibration
+    novelty = cal.novelty(music)
+    ranked, stated, unsure = {}, {}, []
     for name in facets:
+        if name == "ensembles" and parts_name_ensemble(loaded.meta.parts):
+            continue  # the score says what plays: the facts answer, the model is not asked
         ls = load_label_set(name)
         ranked[name] = clamp.rank_labels(music, ls.labels, ls.templates, ls.prompts)[:top]
-    bank = clamp.cached_texts("caption_bank", sentence_bank)
-    sims = bank[1] @ music
-    best = int(np.argmax(sims))
-    sentence = (bank[0][best], float(sims[best]))
-    return Caption(facts, ranked, sentence, _paragraph(facts, ranked, sentence))
+        label, p = ranked[name][0]
+        threshold = cal.facet_threshold(name)
+        if novelty.unfamiliar:
+            continue
+        if threshold is not None and p >= threshold:
+            stated[name] = (label, p)
+        else:
+            unsure.append(name)
+    sentence = _closest_description(cal, music, abc)
+    text = _facts_sentence(facts)
+    if novelty.unfamiliar:
+        text += (" This score is unlike anything the model was trained on, so it offers no view "
+                 "of its genre, form or style.")
+    else:
+        text += _model_sentence(stated, unsure)
+        if sentence:
+            text += f" Closest description among the training texts: \u201c{sentence[0]}\u201d"
+    return Caption(facts, ranked, stated, unsure, None if novelty.unfamiliar else sentence,
+                   novelty, text)
+
+
+def _closest_description(cal, music: np.ndarray, abc: str) -> tuple[str, float] | None:
+    """The bank text nearest the music, never one written for this very piece."""
+    if cal.bank_vectors is None or not cal.bank_texts:
+        return None
+    sims = cal.bank_vectors @ music
+    own = abc_source_hash(abc)
+    for i in np.argsort(-sims):
+        if cal.bank_sources[i] != own:
+            return cal.bank_texts[i], float(sims[i])
+    return None
+
+
+def abc_source_hash(abc: str) -> str:
+    """The key the description bank records for the music each text describes."""
+    import hashlib
+
+    return hashlib.sha256(abc.strip().encode()).hexdigest()[:16]

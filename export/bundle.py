@@ -65,6 +65,25 @@ def _prepare_target(out: Path) -> None:
         raise ClampError(f"{out}: folder is not empty and holds no bundle; choose another -o")
 
 
+def _copy_calibration(source: str, work: Path) -> bool:
+    """The model folder's calibration travels with its bundle (same weights, same answers)."""
+    import shutil
+
+    from clamp_core.calibration import CALIBRATION_JSON, CALIBRATION_NPZ
+    from clamp_core.model.checkpoint import resolve_model_folder
+
+    try:
+        folder = resolve_model_folder(source)
+    except ClampError:
+        return False
+    if not (folder / CALIBRATION_JSON).is_file():
+        return False
+    for name in (CALIBRATION_JSON, CALIBRATION_NPZ):
+        if (folder / name).is_file():
+            shutil.copy2(folder / name, work / name)
+    return True
+
+
 def _variant_files(out: Path, suffix: str) -> dict[str, str]:
     return {"music": f"music{suffix}.onnx", "text": f"text{suffix}.onnx"}
 
@@ -103,6 +122,7 @@ def build_bundle(model: ClampModel, source: str, out: Path, fp16: bool = False,
             manifest["quantisation"]["fp16"] = dict(quantize.FP16_SETTINGS)
         manifest["tokenizer"] = _save_tokenizer(model, work)
         model.config.save(work)
+        manifest["calibration"] = _copy_calibration(source, work)
         manifest["logit_scale_exp"] = float(model.logit_scale.detach().exp())
         manifest["projection_dim"] = int(model.config.projection_dim)
         manifest["model_fingerprint"] = weights_fingerprint(model)

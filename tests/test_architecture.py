@@ -313,7 +313,7 @@ def test_rule2_nothing_imports_the_cli():
 
 # -- rule 3 --------------------------------------------------------------------------------------
 INFERENCE = ("clamp_core.api", "clamp_core.runtime", "clamp_core.index", "clamp_core.caption",
-             "clamp_core.labels")
+             "clamp_core.labels", "clamp_core.calibration", "clamp_core.zero_shot")
 TRAINING = ("clamp_core.training", "clamp_core.datasets", "clamp_core.model.loss")
 
 
@@ -370,7 +370,7 @@ def test_rule4_torch_free_imports_really_load_no_torch():
 # -- rule 5 --------------------------------------------------------------------------------------
 PUBLIC_SURFACE = ("clamp_core", "clamp_core.scores", "clamp_core.index", "clamp_core.notation",
                   "clamp_core.labels", "clamp_core.errors", "clamp_core.api",
-                  "clamp_core.cli.output")
+                  "clamp_core.calibration", "clamp_core.cli.output")
 EXPORT_ALSO = ("clamp_core.model", "clamp_core.runtime", "clamp_core.evaluation",
                "clamp_core.datasets", "clamp_core.notation")
 

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from clamp_core.cli.output import EXIT_PARTIAL, emit_json
+from clamp_core.cli.output import EXIT_PARTIAL, emit_json, warn_unfamiliar
 from clamp_core.errors import ClampError
 
 
@@ -17,9 +17,11 @@ def _table(hits) -> None:
         s = "" if s is None else str(s)
         return s if len(s) <= n else s[:n - 1] + "…"
 
-    rows = [(str(h.rank), f"{h.score:.3f}", cut(h.title or "-", 40), cut(h.composer or "-", 24),
+    relevance = hits[0].relevance is not None
+    rows = [(str(h.rank), f"{h.relevance:.2f}" if relevance else f"{h.score:.3f}",
+             cut(h.title or "-", 40), cut(h.composer or "-", 24),
              h.path + (f"#{h.tune}" if h.tune is not None else "")) for h in hits]
-    head = ("#", "score", "title", "composer", "path")
+    head = ("#", "relevance" if relevance else "cosine", "title", "composer", "path")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
     for r in [head, *rows]:
         click.echo("  ".join(c.rjust(w) if i < 2 else c.ljust(w)
@@ -38,14 +40,15 @@ def _load(index_path: str, model_name: str | None):
     return idx, clamp
 
 
-def _hits_out(kind: str, query: str, idx, hits, as_json: bool) -> None:
+def _hits_out(kind: str, query: str, idx, hits, as_json: bool, extra: dict | None = None,
+              empty: str = "no results: the index is empty") -> None:
     if as_json:
         emit_json({kind: query, "index": str(idx.folder), "model": idx.model,
-                    "results": [h.to_dict() for h in hits]})
+                   "results": [h.to_dict() for h in hits], **(extra or {})})
     elif hits:
         _table(hits)
     else:
-        click.echo("no results: the index is empty")
+        click.echo(empty)
 
 
 @click.command("index")
@@ -123,18 +126,43 @@ def _lookup_options(f):
 @click.command()
 @click.argument("query")
 @_lookup_options
-def search(query: str, index_path: str, k: int, model_name: str | None, as_json: bool) -> None:
-    """Scores of an index that best match a text description."""
+@click.option("--min-score", type=click.FloatRange(0, 1), default=None,
+              help="Leave out results whose relevance is below this (0-1).")
+def search(query: str, index_path: str, k: int, model_name: str | None, as_json: bool,
+           min_score: float | None) -> None:
+    """Scores of an index that best match a text description.
+
+    Relevance (0-1) is the chance, fitted on the model's validation texts, that a work fits
+    the query: about 0.5 and above is a likely match. The cosine of text and music (JSON
+    "score", -1 to 1) runs about 0.2-0.4 for good matches and is not comparable across queries.
+    When even the best result falls below the model's "no good match" level, the command says
+    so instead of presenting the list as matches."""
     idx, clamp = _load(index_path, model_name)
     with idx:
-        _hits_out("query", query, idx, clamp.search(query, idx, k=k), as_json)
+        hits = clamp.search(query, idx, k=k)
+        weak = clamp.no_good_match(hits)
+        if min_score is not None:
+            hits = [h for h in hits if h.relevance >= min_score]
+        if weak and not as_json:
+            best = f" (best relevance {hits[0].relevance:.2f})" if hits else ""
+            click.echo(f"nothing in this index matches {query!r} well{best}; the nearest:",
+                       err=True)
+        _hits_out("query", query, idx, hits, as_json, {"no_good_match": weak},
+                  empty=f"no results with relevance >= {min_score}" if min_score is not None
+                  else "no results: the index is empty")
 
 
 @click.command()
 @click.argument("file")
 @_lookup_options
 def similar(file: str, index_path: str, k: int, model_name: str | None, as_json: bool) -> None:
-    """Scores of an index most like FILE (FILE itself left out)."""
+    """Scores of an index most like FILE (FILE itself left out); score = cosine of the two
+    pieces' music embeddings (1: the same music; above about 0.8: closely alike)."""
     idx, clamp = _load(index_path, model_name)
     with idx:
-        _hits_out("file", file, idx, clamp.similar(file, idx, k=k), as_json)
+        vec = clamp.encode_scores([file])[0]
+        novelty = clamp.novelty_of(vec)
+        _hits_out("file", file, idx, clamp.similar(file, idx, k=k, vector=vec), as_json,
+                  {"novelty": novelty.to_dict()})
+        if not as_json:
+            warn_unfamiliar(novelty)

@@ -28,6 +28,13 @@ def progress(items, desc: str):
     return tqdm(items, desc=desc, unit="file", disable=len(items) < 5, file=sys.stderr, leave=False)
 
 
+def warn_unfamiliar(novelty) -> None:
+    """One line on stderr when a score is unlike the model's training music (a Novelty)."""
+    if novelty is not None and novelty.unfamiliar:
+        click.echo(f"clamp: note: this score is {novelty.to_dict()['message']} (nearest training "
+                   f"cosine {novelty.nearest:.2f}, threshold {novelty.threshold:.2f})", err=True)
+
+
 def skipped(message: str) -> None:
     """Report a batch item that failed without breaking the progress bar's line."""
     from tqdm import tqdm

@@ -20,6 +20,7 @@ from clamp_core.errors import ClampError
 # verb -> "module:attribute"; front ends (musescore_bridge) attach their verbs here too.
 COMMANDS = {
     "abc": "clamp_core.cli.scores:abc_cmd",
+    "calibrate": "clamp_core.cli.evaluation:calibrate",
     "caption": "clamp_core.cli.tasks:caption",
     "classify": "clamp_core.cli.tasks:classify",
     "dataset": "clamp_core.cli.datasets:dataset",

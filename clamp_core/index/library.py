@@ -43,7 +43,9 @@ ANN_NAME = "ann.faiss"
 
 @dataclass
 class Hit:
-    """One search result: cosine ``score`` in [-1, 1], best first."""
+    """One search result, best first: ``score`` is the cosine in [-1, 1] (music to music for
+    similar: 1 is the same music; text to music for search: about 0.2-0.4 for a good match);
+    ``relevance`` (text search only) is the calibrated chance that the work fits the query."""
 
     rank: int
     score: float
@@ -53,6 +55,7 @@ class Hit:
     composer: str | None
     id: str
     meta: dict = field(default_factory=dict)
+    relevance: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
@@ -24,6 +25,7 @@ class Encoder(Protocol):
     device: str  # "cpu", "cuda:0"
     precision: str  # "fp32", "bf16", "int8", "fp16"
     config: ClampConfig
+    folder: Path | None  # the model folder or bundle on disk (its calibration lives there)
 
     @property
     def dim(self) -> int:

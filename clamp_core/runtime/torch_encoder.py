@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -62,9 +63,10 @@ class TorchEncoder:
     backend = "torch"
 
     def __init__(self, model: ClampModel, name: str = "model", device: str | None = None,
-                 precision: str = "fp32"):
+                 precision: str = "fp32", folder: Path | None = None):
         self.model = model.eval()
         self.name = str(name)
+        self.folder = folder
         self.device = device or str(next(model.parameters()).device)
         self.precision = precision
         self.config = model.config
@@ -78,11 +80,12 @@ class TorchEncoder:
     @classmethod
     def load(cls, name_or_path: Any = "default", device: str = "cpu",
              precision: str = "auto") -> TorchEncoder:
-        from clamp_core.model.checkpoint import load_model
+        from clamp_core.model.checkpoint import load_model, resolve_model_folder
         from clamp_core.runtime.precision import choose
 
         model = load_model(name_or_path, device=device)
-        return cls(model, str(name_or_path), device, choose(precision, torch.device(device)))
+        return cls(model, str(name_or_path), device, choose(precision, torch.device(device)),
+                   folder=resolve_model_folder(name_or_path))
 
     @property
     def dim(self) -> int:

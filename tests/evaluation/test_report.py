@@ -116,7 +116,7 @@ def test_prompt_rules_follow_the_training_texts():
     training texts name them."""
     from clamp_core.datasets.labels import WorkInfo
     from clamp_core.datasets.texts import build_texts
-    from clamp_core.evaluation.report import TASKS
+    from clamp_core.evaluation.tasks import TASKS
 
     def song(i, region, detail):
         return {"id": str(i),

@@ -178,7 +178,7 @@ def test_official_shaped_model_exports(tmp_path):
 
 
 def test_quality_scores_the_test_split_with_prompts_from_the_train_split():
-    from clamp_core.evaluation.report import task_sets
+    from clamp_core.evaluation.tasks import task_sets
 
     def song(i, split, region, detail):
         return {"id": str(i), "split": split, "abc": "X:1\nK:C\nCDEF|\n",

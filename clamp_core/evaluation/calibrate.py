@@ -1,0 +1,364 @@
+"""`clamp calibrate`: fit a model's calibration (clamp_core.calibration) on the validation split
+of a dataset, and measure it on any split.
+
+Zero-shot tasks are clamp evaluate's (tune type, Essen region, composers) plus the caption
+facets whose label sets the dataset's labels can answer (genre, era, tune type, ensemble). The
+test split is never read here; `clamp evaluate` reads it once with the fitted calibration.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from clamp_core.calibration import Calibration
+from clamp_core.caption import abc_source_hash
+from clamp_core.datasets.texts import title_free
+from clamp_core.evaluation.tasks import TASKS, task_classes, task_records
+from clamp_core.labels import load_label_set
+from clamp_core.runtime.encoder import Encoder, l2_normalise
+from clamp_core.zero_shot import label_prototypes
+
+log = logging.getLogger(__name__)
+
+TARGET_PRECISION = 0.85  # chosen on val with a margin, so the test split keeps >= 0.80
+MIN_STATED = 20          # a facet threshold needs this many val works above it
+OOD_QUANTILE = 0.03      # share of val works below the novelty threshold (target <= 5% on test)
+NO_MATCH_QUANTILE = 0.05  # share of val queries whose best match counts as "no good match"
+REFERENCE_SIZE = 2048    # training music embeddings kept for the novelty check
+BANK_SIZE = 2000         # real descriptions kept for captions
+
+
+# -- facet labels from dataset labels -------------------------------------------------------
+_ERA = {"folk": "traditional folk", "modern": "20th-century"}
+_GENRE_BY_COLLECTION = {"essen": "folk song", "ryans": "fiddle tune", "oneills": "fiddle tune",
+                        "lieder": "art song"}
+_GENRE = {"lied": "art song"}
+_ENSEMBLE = {"four voices": "four-part choir", "three voices": "vocal ensemble",
+             "five voices": "vocal ensemble", "six voices": "vocal ensemble",
+             "one voice": "solo melody"}
+
+
+def _match(value: str | None, labels: list[str], aliases: dict[str, str]) -> str | None:
+    if not value:
+        return None
+    value = aliases.get(value.lower(), value.lower())
+    return next((x for x in labels if x.lower() == value), None)
+
+
+def facet_truth(facet: str, rec: dict, labels: list[str]) -> str | None:
+    """The label of a caption facet's label set that a record's dataset labels support."""
+    lab = rec["labels"]
+    if facet == "eras":
+        return _match(lab.get("era"), labels, _ERA)
+    if facet == "genres":
+        return (_match(lab.get("genre"), labels, _GENRE)
+                or _match(_GENRE_BY_COLLECTION.get(lab.get("collection", "")), labels, {}))
+    if facet == "tune_types":
+        return (_match(lab.get("tune_type"), labels, {})
+                or _match(lab.get("tune_type_coarse"), labels, {}))
+    if facet == "ensembles":
+        return _match(lab.get("ensemble"), labels, _ENSEMBLE)
+    return None
+
+
+CAPTION_FACETS = ("genres", "eras", "tune_types", "ensembles")
+
+
+@dataclass
+class TaskScores:
+    """One zero-shot task on one split: cosines to each class and the true class index."""
+
+    name: str
+    classes: list[str]
+    cosines: np.ndarray  # [N, C]
+    truth: np.ndarray    # [N]
+
+
+def zero_shot_scores(encoder: Encoder, train: list[dict], split: list[dict],
+                     music: Callable[[list[dict]], np.ndarray]) -> list[TaskScores]:
+    """Every task the records support: evaluate's tasks (classes as there, prompts from train)
+    and the caption facets (the label set's labels, templates and prompts)."""
+    out = []
+    for task in TASKS:
+        tr, te = task_records(train, task), task_records(split, task)
+        classes = task_classes(task, tr, te)
+        te = [r for r in te if r["labels"][task.label] in classes]
+        if len(classes) < 2 or not te:
+            continue
+        prompts = task.class_prompts(classes, [r for r in tr if r["labels"][task.label] in classes])
+        protos = label_prototypes(encoder.encode_texts, [prompts[c] for c in classes])
+        truth = np.array([classes.index(r["labels"][task.label]) for r in te])
+        out.append(TaskScores(task.name, classes, l2_normalise(music(te)) @ protos.T, truth))
+    for facet in CAPTION_FACETS:
+        ls = load_label_set(facet)
+        labels = list(ls.labels)
+        recs = [(r, facet_truth(facet, r, labels)) for r in split]
+        recs = [(r, t) for r, t in recs if t]
+        if len({t for _, t in recs}) < 2:
+            continue
+        prompts = [[t.format(x) for t in ls.templates] + list(ls.prompts.get(x, ()))
+                   for x in labels]
+        protos = label_prototypes(encoder.encode_texts, prompts)
+        truth = np.array([labels.index(t) for _, t in recs])
+        out.append(TaskScores(f"facet:{facet}", labels,
+                              l2_normalise(music([r for r, _ in recs])) @ protos.T, truth))
+    return out
+
+
+# -- calibration maths ----------------------------------------------------------------------
+def nll(tasks: list[TaskScores], logit_scale: float, temperature: float) -> float:
+    """Mean over tasks of each task's mean negative log-likelihood (every task counts alike)."""
+    losses = []
+    for t in tasks:
+        p = _probs(t.cosines, logit_scale / temperature)
+        losses.append(-np.mean(np.log(p[np.arange(len(t.truth)), t.truth].clip(1e-12))))
+    return float(np.mean(losses))
+
+
+def _probs(cosines: np.ndarray, scale: float) -> np.ndarray:
+    z = scale * cosines
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(tasks: list[TaskScores], logit_scale: float) -> float:
+    """The temperature that minimises the validation NLL (grid on log T, then refined)."""
+    grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 121))
+    best = min(grid, key=lambda t: nll(tasks, logit_scale, t))
+    fine = best * np.exp(np.linspace(-0.06, 0.06, 25))
+    return float(min(fine, key=lambda t: nll(tasks, logit_scale, t)))
+
+
+def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> dict:
+    """Expected calibration error over equal-width confidence bins, and the table behind it."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    table, ece = [], 0.0
+    for b in range(bins):
+        m = which == b
+        if not m.any():
+            continue
+        conf, acc = float(confidence[m].mean()), float(correct[m].mean())
+        ece += m.mean() * abs(acc - conf)
+        table.append({"bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}", "n": int(m.sum()),
+                      "confidence": round(conf, 3), "accuracy": round(acc, 3)})
+    return {"ece": float(ece), "n": int(len(confidence)), "table": table}
+
+
+def pooled_reliability(tasks: list[TaskScores], scale: float) -> dict:
+    conf, correct = [], []
+    for t in tasks:
+        p = _probs(t.cosines, scale)
+        conf.append(p.max(1))
+        correct.append(p.argmax(1) == t.truth)
+    return reliability(np.concatenate(conf), np.concatenate(correct))
+
+
+def facet_threshold(confidence: np.ndarray, correct: np.ndarray,
+                    target: float = TARGET_PRECISION, min_stated: int = MIN_STATED,
+                    ) -> float | None:
+    """The lowest confidence from which the stated answers are right at least ``target`` of
+    the time (over at least ``min_stated`` works); None when no threshold gets there."""
+    order = np.argsort(-confidence, kind="stable")
+    hits = np.cumsum(correct[order])
+    n = np.arange(1, len(order) + 1)
+    ok = (hits / n >= target) & (n >= min_stated)
+    if not ok.any():
+        return None
+    last = int(np.nonzero(ok)[0].max())
+    return float(confidence[order][last])
+
+
+def stated_precision(confidence: np.ndarray, correct: np.ndarray, threshold: float | None,
+                     ) -> dict:
+    """Precision and coverage of the answers a caption states at ``threshold``."""
+    if threshold is None or not len(confidence):
+        return {"threshold": threshold, "coverage": 0.0, "precision": None, "n": len(confidence)}
+    m = confidence >= threshold
+    return {"threshold": round(threshold, 4), "coverage": float(m.mean()),
+            "precision": float(correct[m].mean()) if m.any() else None, "n": len(confidence)}
+
+
+def nearest_cosines(music: np.ndarray, reference: np.ndarray, exclude_self: bool = False,
+                    ) -> np.ndarray:
+    sims = l2_normalise(music) @ reference.T
+    if exclude_self:
+        sims[sims > 0.99999] = -1.0
+    return sims.max(axis=1)
+
+
+def fit_relevance(text_music: np.ndarray, relevant: np.ndarray, max_pairs: int = 200_000,
+                  seed: int = 0) -> dict[str, float]:
+    """Logistic map cosine -> P(the work fits the query), fitted on val (query, work) pairs by
+    Newton's method on two parameters; negatives subsampled to bound the cost."""
+    x, y = text_music.ravel().astype(np.float64), relevant.ravel().astype(np.float64)
+    if len(x) > max_pairs:
+        keep = np.random.default_rng(seed).choice(len(x), max_pairs, replace=False)
+        x, y = x[keep], y[keep]
+    w = np.zeros(2)
+    X = np.stack([x, np.ones_like(x)], 1)
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(X @ w)))
+        grad = X.T @ (p - y) + 1e-6 * w
+        hess = (X * (p * (1 - p))[:, None]).T @ X + 1e-6 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return {"slope": float(w[0]), "intercept": float(w[1])}
+
+
+def _queries(recs: list[dict], rng: np.random.Generator) -> tuple[list[str], np.ndarray]:
+    """One title-free phrase per work, and which works each phrase describes."""
+    own = [set(title_free(r["texts"], r.get("meta", {}).get("title"))) for r in recs]
+    queries, rows = [], []
+    for texts in own:
+        if texts:
+            q = sorted(texts)[int(rng.integers(len(texts)))]
+            queries.append(q)
+            rows.append([q in t for t in own])
+    return queries, np.array(rows, dtype=bool)
+
+
+def _reference(train: list[dict], rng: np.random.Generator, size: int) -> list[dict]:
+    """A training sample that keeps every collection present (256 each at most first, then
+    random), so a small collection is not missing from the novelty reference."""
+    by_coll: dict[str, list[int]] = {}
+    for i, r in enumerate(train):
+        by_coll.setdefault(r["labels"].get("collection", ""), []).append(i)
+    pick: set[int] = set()
+    for idx in by_coll.values():
+        pick.update(rng.choice(idx, min(len(idx), 256), replace=False).tolist())
+    rest = [i for i in range(len(train)) if i not in pick]
+    more = max(0, size - len(pick))
+    if rest and more:
+        pick.update(rng.choice(rest, min(more, len(rest)), replace=False).tolist())
+    return [train[i] for i in sorted(pick)][:max(size, len(by_coll))]
+
+
+def _bank(train: list[dict], rng: np.random.Generator, size: int) -> tuple[list[str], list[str]]:
+    """Real descriptions: title-free training texts that say more than a bare label."""
+    seen: set[str] = set()
+    texts, sources = [], []
+    for i in rng.permutation(len(train)):
+        r = train[int(i)]
+        for t in title_free(r["texts"], r.get("meta", {}).get("title")):
+            if len(t.split()) >= 4 and t.lower() not in seen:
+                seen.add(t.lower())
+                texts.append(t[0].upper() + t[1:])
+                sources.append(abc_source_hash(r["abc"]))
+                break
+        if len(texts) >= size:
+            break
+    return texts, sources
+
+
+def fit(encoder: Encoder, train: list[dict], val: list[dict], seed: int = 0,
+        reference_size: int = REFERENCE_SIZE, bank_size: int = BANK_SIZE) -> Calibration:
+    """Fit every part of a model's calibration from the train and val splits."""
+    rng = np.random.default_rng(seed)
+    cache: dict[str, np.ndarray] = {}
+
+    def music(recs: list[dict]) -> np.ndarray:
+        todo = [r for r in recs if r["id"] not in cache]
+        if todo:
+            for r, v in zip(todo, encoder.encode_abc([r["abc"] for r in todo]), strict=True):
+                cache[r["id"]] = v
+        return np.stack([cache[r["id"]] for r in recs])
+
+    log.info("calibration: zero-shot tasks on %d val works", len(val))
+    tasks = zero_shot_scores(encoder, train, val, music)
+    if not tasks:
+        raise ValueError("the val split supports no zero-shot task; build a dataset with labels")
+    scale = encoder.logit_scale
+    temperature = fit_temperature(tasks, scale)
+    report = {"val_works": len(val), "tasks": {t.name: len(t.truth) for t in tasks},
+              "temperature": round(temperature, 4),
+              "val_before": pooled_reliability(tasks, scale)["ece"],
+              "val_after": pooled_reliability(tasks, scale / temperature)["ece"]}
+    thresholds: dict[str, float | None] = {}
+    for t in tasks:
+        if t.name.startswith("facet:"):
+            p = _probs(t.cosines, scale / temperature)
+            thresholds[t.name[6:]] = facet_threshold(p.max(1), p.argmax(1) == t.truth)
+    log.info("calibration: novelty reference from %d training works", reference_size)
+    ref_recs = _reference(train, rng, reference_size)
+    reference = l2_normalise(music(ref_recs))
+    val_near = nearest_cosines(music(val), reference)
+    ood_threshold = float(np.quantile(val_near, OOD_QUANTILE))
+    log.info("calibration: text -> music relevance on val")
+    queries, relevant = _queries(val, rng)
+    sims = l2_normalise(encoder.encode_texts(queries)) @ l2_normalise(music(val)).T
+    relevance = fit_relevance(sims, relevant, seed=seed)
+    best = 1 / (1 + np.exp(-(relevance["slope"] * sims.max(1) + relevance["intercept"])))
+    relevance["no_match"] = float(np.quantile(best, NO_MATCH_QUANTILE))
+    log.info("calibration: description bank")
+    bank_texts, bank_sources = _bank(train, rng, bank_size)
+    bank_vectors = l2_normalise(encoder.encode_texts(bank_texts)) if bank_texts else None
+    report.update({"reference_works": len(ref_recs),
+                   "reference_collections": dict(Counter(
+                       r["labels"].get("collection", "") for r in ref_recs)),
+                   "ood_val_flagged": float((val_near < ood_threshold).mean()),
+                   "relevance_val_queries": len(queries)})
+    return Calibration(
+        fingerprint=encoder.fingerprint, temperature=temperature, facet_thresholds=thresholds,
+        ood_threshold=ood_threshold, relevance=relevance, report=report, reference=reference,
+        bank_texts=bank_texts, bank_vectors=bank_vectors, bank_sources=bank_sources)
+
+
+def measure(encoder: Encoder, calibration: Calibration, train: list[dict], split: list[dict],
+            ) -> dict:
+    """Calibration error (raw and calibrated), the stated caption facets' precision and
+    coverage, and the novelty flag's rate, on one split (the test split in `clamp evaluate`)."""
+    def music(recs: list[dict]) -> np.ndarray:
+        return encoder.encode_abc([r["abc"] for r in recs])
+
+    tasks = zero_shot_scores(encoder, train, split, music)
+    scale = encoder.logit_scale
+    out: dict = {"temperature": calibration.temperature,
+                 "raw": pooled_reliability(tasks, scale),
+                 "calibrated": pooled_reliability(tasks, scale / calibration.temperature),
+                 "per_task_ece": {}, "facets": {}}
+    for t in tasks:
+        p = _probs(t.cosines, scale / calibration.temperature)
+        conf, correct = p.max(1), p.argmax(1) == t.truth
+        out["per_task_ece"][t.name] = round(reliability(conf, correct)["ece"], 4)
+        if t.name.startswith("facet:"):
+            facet = t.name[6:]
+            out["facets"][facet] = stated_precision(conf, correct,
+                                                    calibration.facet_threshold(facet))
+    if calibration.reference is not None:
+        near = nearest_cosines(music(split), calibration.reference)
+        out["ood_flagged_in_domain"] = {"rate": float((near < calibration.ood_threshold).mean()),
+                                        "n": len(split)}
+    return out
+
+
+def novelty_rate(encoder: Encoder, calibration: Calibration, folder: str) -> dict:
+    """How often the novelty flag fires on the readable scores of a folder (music of kinds the
+    model was not trained on: the rate should be high)."""
+    from pathlib import Path
+
+    from clamp_core.errors import ClampError
+    from clamp_core.notation import score_to_abc
+    from clamp_core.scores import SUPPORTED_EXTENSIONS, load_score
+
+    abcs, failed = [], 0
+    for path in sorted(Path(folder).rglob("*")):
+        if path.suffix.lower() in SUPPORTED_EXTENSIONS:
+            try:
+                abcs.append(score_to_abc(load_score(path)))
+            except ClampError:
+                failed += 1
+    if not abcs or calibration.reference is None:
+        return {"folder": str(folder), "n": len(abcs), "unreadable": failed, "rate": None}
+    near = nearest_cosines(encoder.encode_abc(abcs), calibration.reference)
+    return {"folder": str(folder), "n": len(abcs), "unreadable": failed,
+            "rate": float((near < calibration.ood_threshold).mean()),
+            "median_nearest_cosine": float(np.median(near))}
