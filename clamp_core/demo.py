@@ -63,7 +63,9 @@ def _hits(hits) -> None:
     for h in hits:
         name = h.title or Path(h.path).name
         where = f"{Path(h.path).parent.name}/{Path(h.path).name}" + (f"#{h.tune}" if h.tune else "")
-        print(f"   {h.rank:2d}. {h.score:+.3f}  {name[:40]:40s}  {where}")
+        score = (f"{h.relevance * 100:3.0f}% match" if h.relevance is not None
+                 else f"cosine {h.score:.2f}")
+        print(f"   {h.rank:2d}. {score}  {name[:40]:40s}  {where}")
 
 
 def main() -> int:
@@ -79,7 +81,10 @@ def main() -> int:
     print(f"Index: {report.to_dict()}\n")
     for q in QUERIES:
         print(f"search {q!r}:")
-        _hits(clamp.search(q, index, k=3))
+        hits = clamp.search(q, index, k=3)
+        if clamp.no_good_match(hits):
+            print("   (nothing in this library matches this well; the nearest:)")
+        _hits(hits)
     tune = next(p for p in files if p.parent.name == "fiddle")
     print(f"\nclassify {tune.name} (tune types):")
     for label, p in clamp.classify_set(tune, "tune_types")[:4]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from clamp_core.cli.output import emit_json
+from clamp_core.cli.output import emit_json, warn_unfamiliar
 from clamp_core.errors import ClampError
 
 from . import discovery
@@ -251,10 +251,24 @@ def _upload(file: str) -> dict:
     return {"score_base64": b64, "format": suffix}
 
 
+def _note_unfamiliar(res: dict) -> None:
+    """The one-line stderr note of the core CLI when the response flags the score as unlike the
+    model's training music (the service's ``novelty`` dict, rebuilt as a Novelty)."""
+    from clamp_core.calibration import Novelty
+
+    nov = res.get("novelty") or (res.get("caption") or {}).get("novelty")
+    if nov and nov.get("out_of_domain"):
+        warn_unfamiliar(Novelty(nov.get("nearest_training_cosine"), nov.get("threshold")))
+
+
 @musescore.command("caption")
 @_score_options
 def ms_caption(file: str, model_name: str, use_service: bool, as_json: bool) -> None:
-    """Caption a score file (any format, .mscz/.mscx included) as the plugin does."""
+    """Caption a score file (any format, .mscz/.mscx included) as the plugin does.
+
+    The caption states a facet (genre, form, ...) only where the model is confident enough; the
+    JSON lists what it states and what it is unsure of. A score unlike anything the model was
+    trained on gets a note on stderr (JSON: "novelty")."""
     res = _run("caption", file, model_name, use_service, {})
     if as_json:
         emit_json(res)
@@ -262,6 +276,7 @@ def ms_caption(file: str, model_name: str, use_service: bool, as_json: bool) -> 
         import textwrap
 
         click.echo(textwrap.fill(res["caption"]["text"], width=100))
+        _note_unfamiliar(res)
 
 
 @musescore.command("classify")
@@ -270,7 +285,11 @@ def ms_caption(file: str, model_name: str, use_service: bool, as_json: bool) -> 
 @click.option("--label-set", help="A built-in label set (genres, moods, eras, ...).")
 def ms_classify(file: str, model_name: str, use_service: bool, as_json: bool, labels: str | None,
                 label_set: str | None) -> None:
-    """Classify a score file against labels or a built-in label set, as the plugin does."""
+    """Classify a score file against labels or a built-in label set, as the plugin does.
+
+    Probabilities are calibrated where the model carries a calibration (`clamp calibrate`;
+    JSON "calibrated"). A score unlike anything the model was trained on gets a note on stderr
+    (JSON: "novelty")."""
     if bool(labels) == bool(label_set):
         raise click.UsageError("give exactly one of --labels and --label-set")
     opts = {"labels": labels} if labels else {"label_set": label_set}
@@ -281,6 +300,7 @@ def ms_classify(file: str, model_name: str, use_service: bool, as_json: bool, la
     width = max(len(r["label"]) for r in res["labels"])
     for r in res["labels"]:
         click.echo(f"{r['label']:<{width}}  {r['probability'] * 100:5.1f}%")
+    _note_unfamiliar(res)
 
 
 @musescore.command("similar")
@@ -290,7 +310,10 @@ def ms_classify(file: str, model_name: str, use_service: bool, as_json: bool, la
 @click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1, 200))
 def ms_similar(file: str, model_name: str, use_service: bool, as_json: bool, index_path: str,
                k: int) -> None:
-    """Scores of a library index most like a score file, as the plugin lists them."""
+    """Scores of a library index most like a score file, as the plugin lists them.
+
+    Score = cosine of the two pieces' music embeddings (1: the same music; above about 0.8:
+    closely alike)."""
     res = _run("similar", file, model_name, use_service, {"index": index_path, "k": k})
     if as_json:
         emit_json(res)
@@ -300,3 +323,4 @@ def ms_similar(file: str, model_name: str, use_service: bool, as_json: bool, ind
     for h in res["results"]:
         click.echo(f"{h['rank']:3d}  {h['score']:.3f}  {h['title'] or '-'}  "
                    f"({h['composer'] or '-'})  {h['path']}")
+    _note_unfamiliar(res)

@@ -6,11 +6,21 @@ Endpoints (JSON in, JSON out; every one needs ``Authorization: Bearer <token>``)
 =====================  ==============================================================
 ``GET  /health``        ``{"ok": true, "version", "pid"}``
 ``GET  /info``          model, label sets, known library indexes, limits
-``POST /caption``       a score -> facts, facets, sentence, text
+``POST /caption``       a score -> facts, facets, stated, unsure, sentence, text, novelty
 ``POST /classify``      a score + ``labels`` (list or "a,b,c") or ``label_set`` -> ranked labels
+                        with calibrated probabilities, ``calibrated``, ``novelty``
 ``POST /similar``       a score + ``index`` (an index folder) + ``k`` -> ranked library scores
-``POST /search``        ``query`` + ``index`` + ``k`` -> ranked library scores
+                        (``score``: music-music cosine), ``novelty``
+``POST /search``        ``query`` + ``index`` + ``k`` (+ ``min_score``, 0-1) -> ranked library
+                        scores with ``relevance`` (0-1), ``no_good_match``
 =====================  ==============================================================
+
+``novelty`` (classify, similar; caption has it in ``caption`` too) is ``{"out_of_domain": bool,
+"nearest_training_cosine", "threshold", "message"}`` (``message`` only when out of domain): a
+score unlike anything the model was trained on, whose answers deserve caution. Probabilities and
+relevances are calibrated where the model folder carries a calibration (`clamp calibrate`;
+``calibrated`` in /info, /classify and /search says whether it does); ``no_good_match`` is true
+when even the best hit is below the model's "no good match" level.
 
 A score is sent as JSON ``{"musicxml": text}``, ``{"musicxml_base64": b64}`` (MusicXML or
 .mxl), ``{"score_base64": b64, "format": f}`` (any format ``clamp_core.scores.load_score``
@@ -341,6 +351,7 @@ class ServiceHandle:
 
         return {"service": "clamp-notation", "version": _version(), "pid": os.getpid(),
                 "model": self.engine.clamp.name, "dim": self.engine.clamp.dim,
+                "calibrated": bool(self.engine.clamp.calibration.fitted),
                 "label_sets": {n: list(load_label_set(n).labels) for n in builtin_names()},
                 "indexes": self.engine.index_infos(),
                 "limits": {"max_body_bytes": self.max_body_bytes, "timeout_s": self.timeout_s},

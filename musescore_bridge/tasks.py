@@ -133,6 +133,23 @@ def k_from(payload: dict, default: int = 10) -> int:
     return k
 
 
+def min_score_from(payload: dict) -> float | None:
+    """A search's optional ``min_score``: the lowest relevance (0-1) a result may have."""
+    value = payload.get("min_score")
+    if value is None:
+        return None
+    if isinstance(value, str):  # a raw upload's query string, or a number sent as text
+        try:
+            value = float(value.strip())
+        except ValueError:
+            value = None
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not 0 <= value <= 1):  # NaN fails the range check too
+        raise ClampError("'min_score' must be a number from 0 to 1 (the lowest relevance a "
+                         "result may have)")
+    return float(value)
+
+
 def score_summary(score, kind: str) -> dict[str, Any]:
     m = score.meta
     return {"input": kind, "title": m.title, "composer": m.composer, "notes": m.n_notes,
@@ -148,6 +165,7 @@ class Engine:
         self._indexes: dict[str, Any] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clamp-model")
         self._lock = threading.Lock()  # guards known_indexes, read by /info on other threads
+        _ = clamp.calibration  # read the model folder's calibration now, not racing on /info
         for ix in indexes:
             self.run(self._index, ix)  # fail fast on a wrong --index, before serving
 
@@ -215,33 +233,52 @@ class Engine:
         return [{"path": p, "name": Path(p).name} for p in paths]
 
     def caption(self, score, kind: str) -> dict:
-        cap = self.clamp.caption(score)
-        return {"score": score_summary(score, kind), "caption": cap.to_dict(), "text": cap.text}
+        cap = self.clamp.caption(score).to_dict()  # encodes the score once
+        return {"score": score_summary(score, kind), "caption": cap, "text": cap["text"],
+                "novelty": cap["novelty"]}
 
     def classify(self, score, kind: str, labels: list[str] | None, label_set: str | None) -> dict:
-        ranked = (self.clamp.classify_set(score, label_set) if label_set
-                  else self.clamp.classify(score, labels))
+        music = self.clamp.encode_scores([score])[0]
+        if label_set:
+            from clamp_core.labels import load_label_set
+
+            ls = load_label_set(label_set)
+            ranked = self.clamp.rank_labels(music, ls.labels, ls.templates, ls.prompts)
+        else:
+            ranked = self.clamp.rank_labels(music, labels)
         return {"score": score_summary(score, kind), "label_set": label_set,
-                "labels": [{"label": a, "probability": round(p, 4)} for a, p in ranked]}
+                "labels": [{"label": a, "probability": round(p, 4)} for a, p in ranked],
+                "calibrated": bool(self.clamp.calibration.fitted),
+                "novelty": self.clamp.novelty_of(music).to_dict()}
 
     def similar(self, score, kind: str, index: str, k: int) -> dict:
         idx = self._index(index)
-        hits = self.clamp.similar(score, idx, k=k)
+        music = self.clamp.encode_scores([score])[0]
+        hits = self.clamp.similar(score, idx, k=k, vector=music)
         return {"score": score_summary(score, kind), "index": str(idx.folder),
-                "results": [h.to_dict() for h in hits]}
+                "results": [h.to_dict() for h in hits],
+                "novelty": self.clamp.novelty_of(music).to_dict()}
 
-    def search(self, query: str, index: str, k: int) -> dict:
+    def search(self, query: str, index: str, k: int, min_score: float | None = None) -> dict:
+        """Hits with their calibrated ``relevance``; ``no_good_match`` is judged on the best hit
+        before ``min_score`` drops any (an empty filtered list is not a verdict on the query)."""
         if not isinstance(query, str) or not query.strip() or len(query) > 2000:
             raise ClampError("'query' must be a non-empty text of at most 2000 characters")
         idx = self._index(index)
+        hits = self.clamp.search(query, idx, k=k)
+        weak = self.clamp.no_good_match(hits)
+        if min_score is not None:
+            hits = [h for h in hits if h.relevance >= min_score]
         return {"query": query, "index": str(idx.folder),
-                "results": [h.to_dict() for h in self.clamp.search(query, idx, k=k)]}
+                "results": [h.to_dict() for h in hits], "no_good_match": weak,
+                "min_score": min_score, "calibrated": bool(self.clamp.calibration.fitted)}
 
     def handle(self, action: str, payload: dict, raw: bytes | None = None,
                raw_kind: str | None = None) -> dict:
         """One request, start to end, on the worker thread (score parsing included)."""
         if action == "search":
-            return self.search(payload.get("query"), payload.get("index"), k_from(payload))
+            return self.search(payload.get("query"), payload.get("index"), k_from(payload),
+                               min_score_from(payload))
         if action == "classify":
             labels, label_set = labels_from(payload)  # check options before parsing the score
             score, kind = read_score(payload, raw, raw_kind)

@@ -61,3 +61,12 @@ $CLAMP evaluate "$WORK/paired4" --data "$DATA" --out bench/results/quality.json 
 .venv/bin/python -m clamp_core.training.model_card "$WORK/paired4" clamp_core/resources/default_model \
   --quality bench/results/quality.json --recipe "scripts/train_default_model.sh (SEED=$SEED PRE_STEPS=$PRE_STEPS EPOCHS=$EPOCHS)" \
   --data-summary "${DATA%.jsonl}.summary.json" --stages "$STAGES"
+# 7. Calibration of the packaged copy (its fp16 weights are what users run): temperature, caption
+#    thresholds, novelty reference and threshold, search relevance, description bank; fitted on
+#    the val split only. The novelty flag's rate is recorded on music absent from training
+#    (scripts/build_ood_sets.sh), then the test split is read once with it.
+OOD=${OOD:-.cache/ood}
+$CLAMP calibrate clamp_core/resources/default_model --data "$DATA" --ood "$OOD/pop909" \
+  --ood "$OOD/orchestral"
+$CLAMP evaluate clamp_core/resources/default_model --data "$DATA" --out bench/results/quality.json \
+  --max-probe 1000 --ood "$OOD/pop909" --ood "$OOD/orchestral"

@@ -1,5 +1,5 @@
-// CLaMP for MuseScore 3.6 and 4.x: caption, classify and find similar scores with the local
-// clamp service (`clamp serve`). One file for both versions: Controls 2 only, the `//4.4`
+// CLaMP for MuseScore 3.6 and 4.x: caption, classify, find similar scores and search a library
+// with the local clamp service (`clamp serve`). One file for both versions: Controls 2 only, the `//4.4`
 // property lines for MuseScore 4.4+, quit() where it exists, writeScore where it works.
 import QtQuick 2.9
 import QtQuick.Controls 2.2
@@ -12,7 +12,7 @@ MuseScore {
     //4.4 title: "CLaMP"
     //4.4 categoryCode: "composing-arranging-tools"
     menuPath: "Plugins.CLaMP"
-    description: "Caption, classify and find similar scores with CLaMP (needs the clamp service: clamp serve)."
+    description: "Caption, classify, find similar scores and search a library with CLaMP (needs the clamp service: clamp serve)."
     version: "0.1.0"
     pluginType: "dialog"
     requiresScore: true
@@ -28,11 +28,20 @@ MuseScore {
     property bool busy: false
     property string message: ""
     property string captionText: ""
+    property string captionStated: ""
+    property string captionUnsure: ""
+    property string captionNote: ""
     property var classifyRows: []
+    property string classifyNote: ""
+    property string classifyColumn: "probability"
     property var similarRows: []
+    property string similarNote: ""
+    property var searchRows: []
+    property string searchNotice: ""
     property bool canStart: false
 
     FileIO { id: file }
+    Button { id: openWidth; text: "Open"; visible: false }  // sizes the column headers' gap
     QProcess { id: proc }
 
     function closePlugin() {
@@ -98,21 +107,72 @@ MuseScore {
         }
     }
 
+    // POST an action with the current score; done(status, response).
     function send(action, options, done) {
         if (!service && !connect(true)) {
             done(0, null);
             return;
         }
+        var exported = Bridge.exportScore(exportCtx(false));
+        post(action, Bridge.merge(exported.payload, options), ", score sent via " + exported.via,
+             done);
+    }
+
+    // POST an action without the score (search); done(status, response).
+    function ask(action, body, done) {
+        if (!service && !connect(true)) {
+            done(0, null);
+            return;
+        }
+        post(action, body, "", done);
+    }
+
+    function post(action, body, how, done) {
         busy = true;
         message = "Working...";
-        var exported = Bridge.exportScore(exportCtx(false));
-        var body = Bridge.merge(exported.payload, options);
         Bridge.request(service, "POST", "/" + action, body, false, function (status, res) {
             busy = false;
-            message = status === 200 ? "Done (" + res.elapsed_ms + " ms, score sent via "
-                                       + exported.via + ")." : Bridge.errorText(status, res);
+            message = status === 200 ? "Done (" + res.elapsed_ms + " ms" + how + ")."
+                                     : Bridge.errorText(status, res);
             done(status, res);
         });
+    }
+
+    // Show a response in its view (and bring the view forward); a failed one clears the view.
+    function showCaption(status, res) {
+        var view = Bridge.captionView(status === 200 ? res : null);
+        captionText = view.text;
+        captionNote = view.note;
+        captionStated = status === 200 ? view.stated : "";
+        captionUnsure = view.unsure;
+        tabs.currentIndex = 0;
+    }
+
+    function showClassify(status, res) {
+        var ok = status === 200;
+        classifyRows = ok ? res.labels : [];
+        classifyNote = ok ? Bridge.noveltyNote(res) : "";
+        classifyColumn = Bridge.probabilityColumn(ok ? res : null);
+        tabs.currentIndex = 1;
+    }
+
+    function showSimilar(status, res) {
+        var ok = status === 200;
+        similarRows = ok ? res.results : [];
+        similarNote = ok ? Bridge.noveltyNote(res) : "";
+        tabs.currentIndex = 2;
+    }
+
+    function showSearch(status, res) {
+        var view = Bridge.searchView(status === 200 ? res : null);
+        searchRows = view.rows;
+        searchNotice = view.notice;
+        tabs.currentIndex = 3;
+    }
+
+    // The out-of-domain note of the view on show ("" for none).
+    function currentNote() {
+        return [captionNote, classifyNote, similarNote, ""][tabs.currentIndex] || "";
     }
 
     function openScore(path) {
@@ -140,10 +200,23 @@ MuseScore {
             Bridge.request(service, "POST", "/" + test.action, body, true, function (status, res) {
                 result.http_status = status;
                 result.response = res;
+                result.shown = showForTest(test.action, status, res);
             });
         }
         file.source = test.result;
         file.write(Bridge.asciiJson(result));
+    }
+
+    // What the dialog shows of a response (test mode: the views are filled but not displayed).
+    function showForTest(action, status, res) {
+        var show = {caption: showCaption, classify: showClassify, similar: showSimilar,
+                    search: showSearch}[action];
+        if (!show)
+            return null;
+        show(status, res);
+        return {tab: tabs.currentIndex, note: currentNote(), caption_stated: captionStated,
+                caption_unsure: captionUnsure, classify_column: classifyColumn,
+                search_notice: searchNotice, search_rows: searchRows};
     }
 
     onRun: {
@@ -184,10 +257,33 @@ MuseScore {
         }
         TabBar {
             id: tabs
+            objectName: "tabs"
             Layout.fillWidth: true
             TabButton { text: "Caption" }
             TabButton { text: "Classify" }
             TabButton { text: "Similar" }
+            TabButton { text: "Search" }
+        }
+        // A score unlike anything the model was trained on: said above the results it affects.
+        Rectangle {
+            objectName: "noveltyNote"
+            property string text: plugin.currentNote()
+            visible: text !== ""
+            Layout.fillWidth: true
+            implicitHeight: noteLabel.implicitHeight + 12
+            color: "#fff4ce"
+            border.color: "#d29200"
+            radius: 3
+            Label {
+                id: noteLabel
+                objectName: "noveltyNoteLabel"
+                anchors.fill: parent
+                anchors.margins: 6
+                wrapMode: Text.Wrap
+                color: "#4d3300"
+                font.bold: true
+                text: parent.text
+            }
         }
         StackLayout {
             Layout.fillWidth: true
@@ -199,9 +295,22 @@ MuseScore {
                 Button {
                     text: "Caption this score"
                     enabled: !plugin.busy
-                    onClicked: plugin.send("caption", {}, function (status, res) {
-                        plugin.captionText = status === 200 ? res.text : "";
-                    })
+                    onClicked: plugin.send("caption", {}, plugin.showCaption)
+                }
+                Label {
+                    objectName: "captionStated"
+                    visible: text !== ""
+                    Layout.fillWidth: true
+                    wrapMode: Text.Wrap
+                    text: plugin.captionStated
+                }
+                Label {
+                    objectName: "captionUnsure"
+                    visible: text !== ""
+                    Layout.fillWidth: true
+                    wrapMode: Text.Wrap
+                    font.italic: true
+                    text: plugin.captionUnsure
                 }
                 ScrollView {
                     Layout.fillWidth: true
@@ -237,9 +346,17 @@ MuseScore {
                     onClicked: {
                         var free = preset.currentIndex === preset.count - 1;
                         var opts = free ? {labels: freeLabels.text} : {label_set: preset.currentText};
-                        plugin.send("classify", opts, function (status, res) {
-                            plugin.classifyRows = status === 200 ? res.labels : [];
-                        });
+                        plugin.send("classify", opts, plugin.showClassify);
+                    }
+                }
+                RowLayout {
+                    visible: plugin.classifyRows.length > 0
+                    Label { text: "label"; font.bold: true; Layout.preferredWidth: 200 }
+                    Label {
+                        objectName: "classifyColumn"
+                        text: plugin.classifyColumn
+                        font.bold: true
+                        Layout.preferredWidth: 260
                     }
                 }
                 ListView {
@@ -283,9 +400,14 @@ MuseScore {
                     text: "Find similar scores"
                     enabled: !plugin.busy && indexBox.editText.length > 0
                     onClicked: plugin.send("similar", {index: indexBox.editText, k: kBox.value},
-                                           function (status, res) {
-                        plugin.similarRows = status === 200 ? res.results : [];
-                    })
+                                           plugin.showSimilar)
+                }
+                RowLayout {
+                    visible: plugin.similarRows.length > 0
+                    Label { text: "#"; font.bold: true; Layout.preferredWidth: 28 }
+                    Label { text: "title"; font.bold: true; Layout.fillWidth: true }
+                    Label { text: "likeness (cosine, 1 = same music)"; font.bold: true }
+                    Item { Layout.preferredWidth: openWidth.width }
                 }
                 ListView {
                     Layout.fillWidth: true
@@ -301,6 +423,81 @@ MuseScore {
                             text: (modelData.title || modelData.path) + (modelData.composer ? " - " + modelData.composer : "")
                         }
                         Label { text: modelData.score.toFixed(3) }
+                        Button { text: "Open"; onClicked: plugin.openScore(modelData.path) }
+                    }
+                }
+            }
+
+            // -- Search (a text description against a library index)
+            ColumnLayout {
+                RowLayout {
+                    Label { text: "Library:" }
+                    ComboBox {
+                        id: searchIndexBox
+                        Layout.fillWidth: true
+                        editable: true
+                        model: plugin.indexes.map(function (x) { return x.path; })
+                    }
+                    SpinBox { id: searchK; from: 1; to: 50; value: 10 }
+                }
+                RowLayout {
+                    TextField {
+                        id: queryField
+                        Layout.fillWidth: true
+                        placeholderText: "describe the music, e.g. a slow German art song for voice and piano"
+                        onAccepted: searchButton.clicked()
+                    }
+                    Button {
+                        id: searchButton
+                        text: "Search"
+                        enabled: !plugin.busy && queryField.text.trim().length > 0
+                                 && searchIndexBox.editText.length > 0
+                        onClicked: plugin.ask("search", {query: queryField.text,
+                                                         index: searchIndexBox.editText,
+                                                         k: searchK.value}, plugin.showSearch)
+                    }
+                }
+                Rectangle {
+                    objectName: "noGoodMatch"
+                    visible: plugin.searchNotice !== ""
+                    Layout.fillWidth: true
+                    implicitHeight: noMatchLabel.implicitHeight + 12
+                    color: "#fde7e9"
+                    border.color: "#c50f1f"
+                    radius: 3
+                    Label {
+                        id: noMatchLabel
+                        objectName: "noGoodMatchLabel"
+                        anchors.fill: parent
+                        anchors.margins: 6
+                        wrapMode: Text.Wrap
+                        color: "#5c0a12"
+                        font.bold: true
+                        text: plugin.searchNotice
+                    }
+                }
+                RowLayout {
+                    visible: plugin.searchRows.length > 0
+                    Label { text: "#"; font.bold: true; Layout.preferredWidth: 28 }
+                    Label { text: "title"; font.bold: true; Layout.fillWidth: true }
+                    Label { objectName: "matchColumn"; text: "match"; font.bold: true }
+                    Item { Layout.preferredWidth: openWidth.width }
+                }
+                ListView {
+                    objectName: "searchList"
+                    Layout.fillWidth: true
+                    Layout.fillHeight: true
+                    clip: true
+                    model: plugin.searchRows
+                    delegate: RowLayout {
+                        width: parent ? parent.width : 0
+                        Label { text: modelData.rank + "."; Layout.preferredWidth: 28 }
+                        Label {
+                            Layout.fillWidth: true
+                            elide: Text.ElideRight
+                            text: (modelData.title || modelData.path) + (modelData.composer ? " - " + modelData.composer : "")
+                        }
+                        Label { objectName: "matchCell"; text: modelData.match }
                         Button { text: "Open"; onClicked: plugin.openScore(modelData.path) }
                     }
                 }

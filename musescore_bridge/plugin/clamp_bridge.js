@@ -231,3 +231,92 @@ function merge(a, b) {
         out[k] = b[k];
     return out;
 }
+
+// -- what the dialog shows of a response -------------------------------------------------------
+
+var UNFAMILIAR_NOTE = "This score is unlike anything the model was trained on \u2014 treat the "
+                      + "answers with caution.";
+var NO_GOOD_MATCH = "Nothing in the library matches this well \u2014 the nearest scores follow.";
+var FACET_ORDER = ["genres", "tune_types", "ensembles", "eras", "moods"];
+var FACET_WORDS = {genres: "genre", tune_types: "form", ensembles: "ensemble", eras: "era",
+                   moods: "character"};
+
+// 0.734 -> "73.4 %" (digits: 1 unless given); "" for a missing number.
+function percent(p, digits) {
+    if (typeof p !== "number" || isNaN(p))
+        return "";
+    return (p * 100).toFixed(digits === undefined ? 1 : digits) + " %";
+}
+
+// The service's novelty dict of a response (caption responses carry it in caption too).
+function novelty(res) {
+    if (!res)
+        return null;
+    if (res.novelty)
+        return res.novelty;
+    return res.caption && res.caption.novelty ? res.caption.novelty : null;
+}
+
+// The out-of-domain note for a classify, caption or similar response; "" when the score is
+// like the music the model was trained on (or the model cannot tell).
+function noveltyNote(res) {
+    var n = novelty(res);
+    return n && n.out_of_domain === true ? UNFAMILIAR_NOTE : "";
+}
+
+function facetWord(name) {
+    return FACET_WORDS[name] || String(name).replace(/_/g, " ");
+}
+
+// Facet names of an object in the caption's own order, unknown ones after.
+function _facetNames(obj) {
+    var out = [];
+    var k;
+    for (var i = 0; i < FACET_ORDER.length; i++)
+        if (obj[FACET_ORDER[i]] !== undefined)
+            out.push(FACET_ORDER[i]);
+    for (k in obj)
+        if (out.indexOf(k) < 0)
+            out.push(k);
+    return out;
+}
+
+// The caption view: {text, note, stated, unsure}: what the text states with its calibrated
+// probability, and the facets the model is unsure of.
+function captionView(res) {
+    var cap = res && res.caption ? res.caption : {};
+    var view = {text: cap.text || (res && res.text) || "", note: noveltyNote(res), stated: "",
+                unsure: ""};
+    var stated = cap.stated || {};
+    var said = _facetNames(stated).map(function (f) {
+        return facetWord(f) + ": " + stated[f].label + " (" + percent(stated[f].probability, 0) + ")";
+    });
+    if (view.note)
+        view.stated = "The model offers no view of this score's genre, form or style.";
+    else if (said.length)
+        view.stated = "The caption states: " + said.join("; ");
+    else
+        view.stated = "The caption states nothing the model hears: it is not confident enough.";
+    var unsure = (cap.unsure || []).map(facetWord);
+    if (unsure.length)
+        view.unsure = "The model is unsure of: " + unsure.join(", ");
+    return view;
+}
+
+// Column title of the classification percentages.
+function probabilityColumn(res) {
+    return res && res.calibrated ? "probability (calibrated)" : "probability (not calibrated)";
+}
+
+// Rows of a search response with the relevance as a percentage ("match"), and whether the
+// dialog must say that nothing matches well.
+function searchView(res) {
+    var hits = res && res.results ? res.results : [];
+    var rows = hits.map(function (h) {
+        var rel = typeof h.relevance === "number" ? h.relevance : h.score;
+        return {rank: h.rank, title: h.title, composer: h.composer, path: h.path,
+                match: percent(rel, 0)};
+    });
+    var weak = !!(res && res.no_good_match);
+    return {rows: rows, noGoodMatch: weak, notice: weak ? NO_GOOD_MATCH : ""};
+}

@@ -122,3 +122,46 @@ def test_serve_detach_then_scripts_use_it(run_clamp, home_env):
     res = run_clamp("musescore", "caption", "--service", str(SCORES / "lieder_6053984.mxl"),
                     check=False)
     assert res.returncode == 1 and "clamp serve" in res.stderr
+
+
+def test_scripts_flag_an_unfamiliar_score_and_pass_the_new_fields(run_clamp, home_env,
+                                                                  calibrated_model, tmp_path):
+    """A model folder calibrated as `clamp calibrate` leaves one: the Lied is out of its domain,
+    the fixture MIDI tune (in its novelty reference) is not."""
+    from bridge_calibration import FAMILIAR, UNFAMILIAR
+
+    from clamp_core.api import Clamp
+    from clamp_core.index.library import Index
+
+    model = str(calibrated_model)
+    lied, tune = str(SCORES / UNFAMILIAR), str(SCORES / FAMILIAR)
+    note = "note: this score is unlike anything this model was trained on"
+    res = run_clamp("musescore", "classify", lied, "--labels", "art song,jig", "--model", model)
+    assert note in res.stderr and res.stderr.count("\n") == 1, res.stderr
+    assert sorted(line.split()[0] for line in res.stdout.splitlines()) == ["art", "jig"]
+    out = json.loads(run_clamp("musescore", "classify", lied, "--labels", "art song,jig",
+                               "--model", model, "--json").stdout)
+    assert out["calibrated"] is True and out["novelty"]["out_of_domain"] is True
+    res = run_clamp("musescore", "caption", lied, "--model", model)
+    assert note in res.stderr
+    assert "unlike anything the model was trained on" in " ".join(res.stdout.split())
+    res = run_clamp("musescore", "caption", tune, "--model", model, "--json")
+    assert note not in res.stderr
+    cap = json.loads(res.stdout)["caption"]
+    assert cap["novelty"]["out_of_domain"] is False and set(cap["stated"]) == {"genres"}
+    assert "eras" in cap["unsure"] and cap["sentence"]["text"]
+    # similar, on an index built with the same weights
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for name in (UNFAMILIAR, FAMILIAR):
+        (lib / name).write_bytes((SCORES / name).read_bytes())
+    clamp = Clamp.load(model)
+    with Index.create(tmp_path / "index", clamp) as idx:
+        idx.update(lib, clamp, workers=0, progress=False)
+    res = run_clamp("musescore", "similar", lied, "--index", str(tmp_path / "index"), "-k", "2",
+                    "--model", model)
+    assert note in res.stderr and len(res.stdout.splitlines()) == 2
+    out = json.loads(run_clamp("musescore", "similar", tune, "--index", str(tmp_path / "index"),
+                               "--model", model, "--json").stdout)
+    assert out["novelty"]["out_of_domain"] is False
+    assert out["results"][0]["path"].endswith(FAMILIAR) and out["results"][0]["relevance"] is None

@@ -22,6 +22,8 @@ missing = have("mscore3")
 pytestmark = pytest.mark.skipif(missing is not None,
                                 reason="MuseScore 3 (mscore3, Debian package musescore3) is not "
                                        "installed")
+UNFAMILIAR_NOTE = ("This score is unlike anything the model was trained on \u2014 treat the "
+                   "answers with caution.")
 BAD_STDERR = ("TypeError", "ReferenceError", "SyntaxError", "failed line", "is not a type",
               "Cannot assign", "Error:")
 
@@ -64,8 +66,9 @@ def library(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def service(home, library):
-    svc = start_service(shared_clamp(), discovery_file=home / ".config" / "clamp-notation" /
+def service(home, library, calibrated_clamp):
+    """The service with the test calibration (conftest.py): the Lied is out of its domain."""
+    svc = start_service(calibrated_clamp, discovery_file=home / ".config" / "clamp-notation" /
                         "service.json", indexes=[str(library)])
     yield svc
     svc.stop()
@@ -102,6 +105,12 @@ def test_caption_via_writescore(service, plugin_dir, env, tmp_path):
     assert ((facts["key"], facts["meter"], facts["ensemble"])
             == ("F major", "6/8", "voice and piano"))
     assert body["text"].startswith("An eine Blume by Corona")
+    # the calibrated model finds the Lied unlike its (one-tune) training reference: the dialog
+    # says so above the caption, which states nothing the model hears
+    assert body["novelty"]["out_of_domain"] is True and body["caption"]["stated"] == {}
+    shown = res["shown"]
+    assert shown["tab"] == 0 and shown["note"] == UNFAMILIAR_NOTE
+    assert "no view" in shown["caption_stated"] and shown["caption_unsure"] == ""
 
 
 def test_classify_via_the_cursor_walk(service, plugin_dir, env, tmp_path):
@@ -115,6 +124,9 @@ def test_classify_via_the_cursor_walk(service, plugin_dir, env, tmp_path):
     assert sorted(x["label"] for x in labels) == ["art song", "jig", "march", "opera aria"]
     assert [x["probability"] for x in labels] == sorted((x["probability"] for x in labels),
                                                         reverse=True)
+    assert body["calibrated"] is True and body["novelty"]["out_of_domain"] is True
+    assert res["shown"]["note"] == UNFAMILIAR_NOTE
+    assert res["shown"]["classify_column"] == "probability (calibrated)"
 
 
 def test_similar_finds_the_song_in_the_library(service, plugin_dir, env, tmp_path, library):
@@ -124,6 +136,20 @@ def test_similar_finds_the_song_in_the_library(service, plugin_dir, env, tmp_pat
     hits = res["response"]["results"]
     assert len(hits) == 3 and hits[0]["path"].endswith("lieder_6053984.mxl")
     assert hits[0]["score"] > 0.95
+    assert res["response"]["novelty"]["out_of_domain"] is True
+    assert res["shown"]["tab"] == 2 and res["shown"]["note"] == UNFAMILIAR_NOTE
+
+
+def test_search_shows_match_percentages(service, plugin_dir, env, tmp_path, library):
+    res = run_plugin(plugin_dir, env, tmp_path, "search",
+                     options={"query": "a German art song", "index": str(library), "k": 2})
+    assert res["http_status"] == 200
+    body, shown = res["response"], res["shown"]
+    assert body["no_good_match"] is True  # the test calibration's level: no hit reaches it
+    assert shown["search_notice"].startswith("Nothing in the library matches this well")
+    assert [r["match"] for r in shown["search_rows"]] == [
+        f"{h['relevance'] * 100:.0f} %" for h in body["results"]]
+    assert shown["note"] == ""
 
 
 def test_wrong_token_and_missing_service_are_reported(service, plugin_dir, env, tmp_path, home):

@@ -67,4 +67,4 @@ def test_ms4_paths_with_qmltestrunner_against_the_service(tmp_path):
                              env=qt_env(), capture_output=True, text=True, check=False, timeout=600)
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-4000:]
-    assert "Totals: 8 passed, 0 failed" in out, out[-4000:]
+    assert "Totals: 11 passed, 0 failed" in out, out[-4000:]

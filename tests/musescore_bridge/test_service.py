@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+from bridge_calibration import FAMILIAR, RELEVANCE, UNFAMILIAR
 from bridge_util import (
     SCORES,
     cursor_payload,
@@ -398,3 +399,174 @@ def test_busy_service_answers_503_without_resetting(tmp_path):
         while busy.request("GET", "/health")[0] != 200:
             assert time.monotonic() < deadline, "the service stayed busy after the holder left"
             time.sleep(0.05)
+
+
+# -- calibration, novelty and relevance in the responses ------------------------------------------
+
+NOVELTY_KEYS = {"out_of_domain", "nearest_training_cosine", "threshold"}
+
+
+def check_novelty(nov: dict, out_of_domain: bool | None = None) -> None:
+    assert set(nov) >= NOVELTY_KEYS and isinstance(nov["out_of_domain"], bool), nov
+    if out_of_domain is not None:
+        assert nov["out_of_domain"] is out_of_domain, nov
+    if nov["out_of_domain"]:
+        assert "unlike anything this model was trained on" in nov["message"]
+        assert nov["nearest_training_cosine"] < nov["threshold"]
+    else:
+        assert "message" not in nov
+
+
+def test_responses_carry_novelty_calibration_and_relevance(svc, library):
+    """The shipped model carries no calibration: nothing flagged, probabilities raw, and still
+    every new field with its type."""
+    status, info = svc.request("GET", "/info")
+    assert status == 200 and info["calibrated"] is False
+    status, res = svc.request("POST", "/classify", {**mxl_payload(), "label_set": "genres"})
+    assert status == 200 and res["calibrated"] is False
+    check_novelty(res["novelty"], out_of_domain=False)
+    assert res["novelty"]["nearest_training_cosine"] is None
+    status, res = svc.request("POST", "/similar", {**mxl_payload(), "index": str(library), "k": 2})
+    assert status == 200 and len(res["results"]) == 2
+    check_novelty(res["novelty"], out_of_domain=False)
+    assert all(h["relevance"] is None and isinstance(h["score"], float) for h in res["results"])
+    status, res = svc.request("POST", "/caption", mxl_payload())
+    assert status == 200
+    cap = res["caption"]
+    assert {"facts", "facets", "stated", "unsure", "sentence", "novelty", "text"} <= set(cap)
+    assert isinstance(cap["stated"], dict) and isinstance(cap["unsure"], list)
+    assert cap["stated"] == {} and "genres" in cap["unsure"]  # no thresholds: nothing stated
+    assert all(isinstance(p["probability"], float) for v in cap["facets"].values() for p in v)
+    check_novelty(cap["novelty"], out_of_domain=False)
+    assert res["novelty"] == cap["novelty"] and res["text"] == cap["text"]
+    status, res = svc.request("POST", "/search", {"query": "a German art song",
+                                                   "index": str(library), "k": 4})
+    assert status == 200 and res["no_good_match"] is False and res["min_score"] is None
+    assert len(res["results"]) == 4
+    for h in res["results"]:
+        assert isinstance(h["relevance"], float) and isinstance(h["score"], float)
+        assert h["relevance"] == pytest.approx(h["score"], abs=1e-4)  # uncalibrated: the cosine
+
+
+def test_search_min_score_filters(svc, library):
+    body = {"query": "a German art song for voice and piano", "index": str(library), "k": 4}
+    status, every = svc.request("POST", "/search", body)
+    assert status == 200 and len(every["results"]) == 4
+    rel = sorted(h["relevance"] for h in every["results"])
+    cut = (rel[1] + rel[2]) / 2
+    status, res = svc.request("POST", "/search", {**body, "min_score": max(cut, 0.0)})
+    assert status == 200 and res["min_score"] == max(cut, 0.0)
+    kept = [h for h in every["results"] if h["relevance"] >= max(cut, 0.0)]
+    assert [h["path"] for h in res["results"]] == [h["path"] for h in kept]
+    assert all(h["relevance"] >= cut for h in res["results"])
+    status, res = svc.request("POST", "/search", {**body, "min_score": 1})
+    assert status == 200 and res["results"] == [] and res["no_good_match"] is False
+    status, res = svc.request("POST", "/search", {**body, "min_score": 0})
+    assert status == 200 and len(res["results"]) == sum(r >= 0 for r in rel)
+    status, res = svc.request("POST", "/search", {**body, "min_score": "0.0"})  # text works too
+    assert status == 200 and res["min_score"] == 0.0
+
+
+@pytest.mark.parametrize("value", [-0.01, 1.5, "abc", "", True, [0.5], {"x": 1}, "nan", 2])
+def test_invalid_min_score_is_400(svc, library, value):
+    status, data = svc.request("POST", "/search", {"query": "a hymn", "index": str(library),
+                                                   "min_score": value})
+    assert status == 400 and data["ok"] is False, data
+    assert "'min_score' must be a number from 0 to 1" in data["error"]
+    assert "\n" not in data["error"]
+
+
+@pytest.fixture(scope="module")
+def calibrated_svc(calibrated_clamp, library):
+    handle = start_service(calibrated_clamp, indexes=[str(library)])
+    yield handle
+    handle.stop()
+
+
+def _b64_payload(name: str) -> dict:
+    return {"score_base64": base64.b64encode((SCORES / name).read_bytes()).decode("ascii"),
+            "format": name}
+
+
+def test_calibrated_model_flags_an_unfamiliar_score(calibrated_svc, svc, library, calibration):
+    status, info = calibrated_svc.request("GET", "/info")
+    assert status == 200 and info["calibrated"] is True
+    lied, tune = _b64_payload(UNFAMILIAR), _b64_payload(FAMILIAR)
+    labels = {"labels": ["art song", "jig", "march", "hymn"]}
+    status, res = calibrated_svc.request("POST", "/classify", {**lied, **labels})
+    assert status == 200 and res["calibrated"] is True
+    check_novelty(res["novelty"], out_of_domain=True)
+    assert res["novelty"]["threshold"] == calibration.ood_threshold
+    status, raw = svc.request("POST", "/classify", {**lied, **labels})
+    assert status == 200 and raw["calibrated"] is False
+    # temperature 2 flattens: the calibrated top probability is below the raw one
+    assert res["labels"][0]["probability"] < raw["labels"][0]["probability"]
+    assert abs(sum(r["probability"] for r in res["labels"]) - 1) < 1e-2
+    status, res = calibrated_svc.request("POST", "/classify", {**tune, "label_set": "genres"})
+    assert status == 200
+    check_novelty(res["novelty"], out_of_domain=False)
+    assert res["novelty"]["nearest_training_cosine"] > 0.99
+
+    status, res = calibrated_svc.request("POST", "/similar", {**lied, "index": str(library),
+                                                               "k": 3})
+    assert status == 200 and res["results"][0]["path"].endswith(UNFAMILIAR)
+    check_novelty(res["novelty"], out_of_domain=True)
+    assert res["results"][0]["score"] > 0.99 and res["results"][0]["relevance"] is None
+
+    status, res = calibrated_svc.request("POST", "/caption", lied)
+    assert status == 200
+    cap = res["caption"]
+    check_novelty(cap["novelty"], out_of_domain=True)
+    assert res["novelty"] == cap["novelty"]
+    assert cap["stated"] == {} and cap["unsure"] == [] and cap["sentence"] is None
+    assert "unlike anything the model was trained on" in res["text"]
+    assert cap["facets"]["genres"]  # the candidates are still listed, with probabilities
+    status, res = calibrated_svc.request("POST", "/caption", tune)
+    assert status == 200
+    cap = res["caption"]
+    check_novelty(cap["novelty"], out_of_domain=False)
+    assert set(cap["stated"]) == {"genres"}  # the only facet with a threshold (0: always)
+    genre = cap["stated"]["genres"]
+    assert genre["label"] == cap["facets"]["genres"][0]["label"]
+    assert isinstance(genre["probability"], float) and 0 < genre["probability"] <= 1
+    assert "genres" not in cap["unsure"] and {"tune_types", "eras", "moods"} <= set(cap["unsure"])
+    assert cap["sentence"]["text"] in calibration.bank_texts
+    assert isinstance(cap["sentence"]["cosine"], float)
+
+
+def test_calibrated_search_relevance_and_no_good_match(calibrated_svc, library):
+    import math
+
+    body = {"query": "a German art song for voice and piano", "index": str(library), "k": 4}
+    status, res = calibrated_svc.request("POST", "/search", body)
+    assert status == 200 and res["calibrated"] is True
+    assert res["no_good_match"] is True  # the level is 1: no hit reaches it
+    rels = [h["relevance"] for h in res["results"]]
+    assert rels == sorted(rels, reverse=True) and all(0 <= r <= 1 for r in rels)
+    for h in res["results"]:
+        expected = 1 / (1 + math.exp(-(RELEVANCE["slope"] * h["score"] + RELEVANCE["intercept"])))
+        assert h["relevance"] == pytest.approx(expected, abs=1e-4)
+    cut = (rels[1] + rels[2]) / 2
+    status, res = calibrated_svc.request("POST", "/search", {**body, "min_score": cut})
+    assert status == 200 and [h["relevance"] for h in res["results"]] == rels[:2]
+    assert res["no_good_match"] is True  # judged on the best hit, before the filter
+
+
+def test_each_request_encodes_the_score_once(calibrated_svc, calibrated_clamp, library,
+                                             monkeypatch):
+    """classify, similar and caption encode the score a single time (the model runs for real;
+    the wrapper only counts)."""
+    calls = []
+    real = calibrated_clamp.encode_abc
+
+    def counting(abcs, *args, **kwargs):
+        calls.append(len(abcs))
+        return real(abcs, *args, **kwargs)
+
+    monkeypatch.setattr(calibrated_clamp, "encode_abc", counting)
+    for path, extra in (("/classify", {"label_set": "eras"}),
+                        ("/similar", {"index": str(library), "k": 2}), ("/caption", {})):
+        calls.clear()
+        status, res = calibrated_svc.request("POST", path, {**mxl_payload(), **extra})
+        assert status == 200 and "novelty" in res, res
+        assert calls == [1], (path, calls)

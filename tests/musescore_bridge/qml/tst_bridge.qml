@@ -5,7 +5,7 @@
 import QtQuick 2.9
 import QtTest 1.2
 import MuseScore 3.0
-import "../../musescore_bridge/plugin/clamp_bridge.js" as Bridge
+import "../../../musescore_bridge/plugin/clamp_bridge.js" as Bridge
 
 TestCase {
     id: tc
@@ -78,9 +78,10 @@ TestCase {
     }
 
     function initTestCase() {
-        recorded = JSON.parse(readFile(Qt.resolvedUrl("../fixtures/musescore/lieder_6053984_cursor.json")));
-        var comp = Qt.createComponent(Qt.resolvedUrl("../../musescore_bridge/plugin/clamp.qml"));
+        recorded = JSON.parse(readFile(Qt.resolvedUrl("../../fixtures/musescore/lieder_6053984_cursor.json")));
+        var comp = Qt.createComponent(Qt.resolvedUrl("../../../musescore_bridge/plugin/clamp.qml"));
         verify(comp.status === Component.Ready, comp.errorString());
+        tc.visible = true;  // a TestCase is hidden; the dialog's items report what they show
         plugin = comp.createObject(tc);
         verify(plugin !== null);
         plugin.curScore = fakeScore(recorded);
@@ -113,6 +114,12 @@ TestCase {
         compare(got.res.score.input, "cursor");
         compare(got.res.caption.facts.title, "An eine Blume");
         verify(plugin.message.indexOf("via cursor") > 0, plugin.message);
+        // the real response renders: its text, the facets the model is unsure of, no note
+        verify(got.res.novelty !== undefined && got.res.caption.novelty !== undefined);
+        plugin.showCaption(got.status, got.res);
+        compare(plugin.captionText, got.res.text);
+        compare(plugin.captionNote, got.res.novelty.out_of_domain ? Bridge.UNFAMILIAR_NOTE : "");
+        verify(plugin.captionStated.indexOf("The ") === 0, plugin.captionStated);
     }
 
     function test_4_classify_with_free_labels() {
@@ -121,6 +128,9 @@ TestCase {
         tryVerify(function () { return got !== null; }, 120000);
         compare(got.status, 200);
         compare(got.res.labels.length, 2);
+        compare(typeof got.res.calibrated, "boolean");
+        plugin.showClassify(got.status, got.res);
+        compare(findChild(plugin, "classifyColumn").text, Bridge.probabilityColumn(got.res));
     }
 
     function test_5_errors_say_what_to_do() {
@@ -142,5 +152,93 @@ TestCase {
         verify(plugin.quitCalled, "MuseScore 4 plugins close with quit()");
         compare(Bridge.urlToPath("file:///C:/Users/a%20b/x/"), "C:/Users/a b/x");
         compare(Bridge.urlToPath("file:///home/a/plugins/"), "/home/a/plugins");
+    }
+
+    // -- canned responses: what the dialog shows of them ----------------------------------------
+
+    function novelty(out) {
+        var n = {out_of_domain: out, nearest_training_cosine: out ? 0.31 : 0.83, threshold: 0.52};
+        if (out)
+            n.message = "unlike anything this model was trained on: treat its answers with caution";
+        return n;
+    }
+
+    function noteShown() {
+        var note = findChild(plugin, "noveltyNote");
+        verify(note !== null, "the dialog has the out-of-domain note");
+        return note.visible && findChild(plugin, "noveltyNoteLabel").text.length > 0;
+    }
+
+    function test_7_out_of_domain_note_for_classify_caption_and_similar() {
+        plugin.showClassify(200, {ok: true, calibrated: true, novelty: novelty(true), label_set: null,
+                                  labels: [{label: "art song", probability: 0.61},
+                                           {label: "jig", probability: 0.39}]});
+        tryVerify(noteShown, 5000, "the note is shown with the classification");
+        var text = findChild(plugin, "noveltyNoteLabel").text;
+        verify(text.indexOf("unlike anything the model was trained on") >= 0, text);
+        verify(text.indexOf("caution") > 0, text);
+        compare(findChild(plugin, "classifyColumn").text, "probability (calibrated)");
+        compare(plugin.classifyRows.length, 2);
+
+        plugin.showSimilar(200, {ok: true, novelty: novelty(false), results: [
+            {rank: 1, score: 0.912, path: "/lib/a.mxl", title: "A", composer: null, relevance: null}]});
+        tryVerify(function () { return !noteShown(); }, 5000, "no note for a familiar score");
+        findChild(plugin, "tabs").currentIndex = 1;  // back to the unfamiliar classification
+        tryVerify(noteShown, 5000, "each view keeps its own note");
+        plugin.showSimilar(200, {ok: true, novelty: novelty(true), results: []});
+        tryVerify(noteShown, 5000, "the note is shown with similar scores");
+
+        plugin.showCaption(200, {ok: true, text: "Lied: 8 bars in F major. This score is unlike "
+                                 + "anything the model was trained on.", novelty: novelty(true),
+                                 caption: {facts: {}, facets: {}, stated: {}, unsure: [],
+                                           sentence: null, novelty: novelty(true), text: "x"}});
+        tryVerify(noteShown, 5000, "the note is shown with the caption");
+        compare(plugin.captionText, "x");
+        verify(findChild(plugin, "captionStated").text.indexOf("no view") > 0);
+        verify(!findChild(plugin, "captionUnsure").visible);
+
+        plugin.showClassify(200, {ok: true, calibrated: false, novelty: novelty(false),
+                                  labels: [{label: "a", probability: 1}]});
+        tryVerify(function () { return !noteShown(); }, 5000);
+        compare(findChild(plugin, "classifyColumn").text, "probability (not calibrated)");
+        plugin.showClassify(400, {ok: false, error: "bad"});
+        compare(plugin.classifyRows.length, 0);
+        compare(plugin.classifyNote, "");
+    }
+
+    function test_8_caption_states_and_lists_what_the_model_is_unsure_of() {
+        plugin.showCaption(200, {ok: true, text: "t", novelty: novelty(false), caption: {
+            text: "t", novelty: novelty(false), unsure: ["tune_types", "moods"],
+            stated: {eras: {label: "romantic", probability: 0.853},
+                     genres: {label: "art song", probability: 0.912}}}});
+        tryVerify(function () { return !noteShown(); }, 5000);
+        var stated = findChild(plugin, "captionStated");
+        var unsure = findChild(plugin, "captionUnsure");
+        verify(stated.visible && unsure.visible);
+        compare(stated.text, "The caption states: genre: art song (91 %); era: romantic (85 %)");
+        compare(unsure.text, "The model is unsure of: form, character");
+    }
+
+    function test_9_search_shows_match_percentages_and_no_good_match() {
+        var res = {ok: true, query: "a hymn", no_good_match: true, calibrated: true, results: [
+            {rank: 1, score: 0.214, relevance: 0.2345, path: "/lib/a.mxl", title: "Ave", composer: "X"},
+            {rank: 2, score: 0.2, relevance: 0.1, path: "/lib/b.mid", title: null, composer: null}]};
+        plugin.showSearch(200, res);
+        compare(plugin.searchRows.length, 2);
+        compare(plugin.searchRows[0].match, "23 %");
+        compare(plugin.searchRows[1].match, "10 %");
+        compare(findChild(plugin, "matchColumn").text, "match");
+        var banner = findChild(plugin, "noGoodMatch");
+        tryVerify(function () { return banner.visible; }, 5000, "the no-good-match line is shown");
+        verify(findChild(plugin, "noGoodMatchLabel").text.indexOf(
+            "Nothing in the library matches this well") === 0);
+        tryVerify(function () { return findChild(plugin, "matchCell") !== null; }, 5000);
+        verify(findChild(plugin, "matchCell").text.indexOf(" %") > 0);
+        verify(!noteShown(), "search has no out-of-domain note");
+        res.no_good_match = false;
+        plugin.showSearch(200, res);
+        tryVerify(function () { return !banner.visible; }, 5000);
+        compare(Bridge.percent(0.7349, 0), "73 %");
+        compare(Bridge.percent(null), "");
     }
 }
