@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -54,6 +55,18 @@ class ClampWidget(anywidget.AnyWidget):
                           f"{type(e).__name__}: {e}")
         finally:
             self.status = ""
+
+
+def plain(data: Any) -> Any:
+    """``data`` as plain JSON types (numpy floats and tuples become floats and lists), the only
+    kinds a synced trait carries."""
+    return json.loads(json.dumps(data, default=float))
+
+
+def novelty_state(clamp: Any, music: Any) -> dict[str, Any]:
+    """The ``novelty`` trait of a score's embedding: ``Novelty.to_dict()`` (out_of_domain,
+    nearest_training_cosine, threshold, and a message when out of domain)."""
+    return plain(clamp.novelty_of(music).to_dict())
 
 
 _MODELS: dict[str, Any] = {}

@@ -1,4 +1,6 @@
-"""ClampClassify: a score, candidate labels the user can edit, and the model's probabilities."""
+"""ClampClassify: a score, candidate labels the user can edit, and the model's probabilities
+(calibrated where the model folder carries a calibration), with a warning when the score is
+unlike anything the model was trained on."""
 
 from __future__ import annotations
 
@@ -10,12 +12,17 @@ import traitlets
 from clamp_core.errors import ClampError
 
 from . import assets
-from .base import ClampWidget, resolve_model, score_parts
+from .base import ClampWidget, novelty_state, resolve_model, score_parts
 
 
 class ClampClassify(ClampWidget):
     """``ClampClassify(model, score, labels)``: ``labels`` a list of strings or the name of a
-    built-in label set (e.g. ``"tune_types"``, whose prompt templates are then used)."""
+    built-in label set (e.g. ``"tune_types"``, whose prompt templates are then used).
+
+    ``probabilities`` are calibrated when ``calibrated`` (the model's ``calibration.json``: a
+    stated 70% is right about 70% of the time on its validation tasks), else the raw softmax;
+    ``novelty`` is ``Novelty.to_dict()`` of the score (``out_of_domain``: treat the answers with
+    caution)."""
 
     _esm = assets.widget_esm("classify")
     labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -23,6 +30,8 @@ class ClampClassify(ClampWidget):
     title = traitlets.Unicode("").tag(sync=True)
     composer = traitlets.Unicode("").tag(sync=True)
     notation = traitlets.Dict().tag(sync=True)
+    calibrated = traitlets.Bool(False).tag(sync=True)
+    novelty = traitlets.Dict().tag(sync=True)
 
     def __init__(self, model: Any, score: Any, labels: Sequence[str] | str = "genres",
                  templates: Sequence[str] | None = None, **kwargs: Any):
@@ -43,6 +52,8 @@ class ClampClassify(ClampWidget):
         with self.hold_sync():
             self.notation = notes.to_dict()
             self.title, self.composer = names["title"], names["composer"]
+            self.calibrated = self._clamp.calibration.fitted
+            self.novelty = novelty_state(self._clamp, self._music)
         self.labels = [str(x) for x in labels]  # the observer classifies
 
     def classify(self) -> list[tuple[str, float]]:

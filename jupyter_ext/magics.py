@@ -1,4 +1,5 @@
-"""``%load_ext jupyter_ext`` then ``%clamp search [--index DIR] [-k N] [--model NAME] QUERY``
+"""``%load_ext jupyter_ext`` then
+``%clamp search [--index DIR] [-k N] [--min-score P] [--model NAME] QUERY``
 (also ``%clamp show|caption SCORE`` and ``%clamp classify SCORE --labels a,b,c``)."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from IPython.core.magic import Magics, line_magic, magics_class
 
 from clamp_core.errors import ClampError
 
-USAGE = ("%clamp search [--index DIR] [-k N] [--model NAME] QUERY | %clamp show SCORE | "
+USAGE = ("%clamp search [--index DIR] [-k N] [--min-score P] [--model NAME] QUERY | "
+         "%clamp show SCORE | "
          "%clamp caption SCORE [--model NAME] | %clamp classify SCORE --labels a,b,c|SET")
 
 
@@ -26,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("search", add_help=False)
     s.add_argument("--index")
     s.add_argument("-k", "--k", type=int, default=8)
+    s.add_argument("--min-score", type=float, default=None)  # relevance 0-1
     s.add_argument("--model", default="default")
     s.add_argument("query", nargs="+")
     for verb in ("show", "caption", "classify"):
@@ -63,7 +66,11 @@ class ClampMagics(Magics):
             if not self.index:
                 raise ClampError("%clamp search: pass --index DIR (a folder built with "
                                  "`clamp index`); later searches reuse it")
-            return ClampSearch(args.model, self.index, query=" ".join(args.query), k=args.k)
+            if args.min_score is not None and not 0 <= args.min_score <= 1:
+                raise ClampError(f"%clamp search: --min-score is a relevance from 0 to 1, not "
+                                 f"{args.min_score:g}")
+            return ClampSearch(args.model, self.index, query=" ".join(args.query), k=args.k,
+                               min_score=args.min_score)
         if args.verb == "show":
             return ScoreView(args.score)
         if args.verb == "caption":

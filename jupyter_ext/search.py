@@ -1,5 +1,5 @@
 """ClampSearch: type a description, get the closest scores of a library index, drawn and
-playable, each with "more like this"."""
+playable, each with its calibrated chance of matching and "more like this"."""
 
 from __future__ import annotations
 
@@ -12,23 +12,39 @@ import traitlets
 from clamp_core.errors import ClampError
 
 from . import assets
-from .base import ClampWidget, file_score, resolve_model
+from .base import ClampWidget, file_score, novelty_state, plain, resolve_model
 
 
 class ClampSearch(ClampWidget):
     """``ClampSearch(model, index)``: ``model`` a Clamp or model name, ``index`` an index
-    folder (built with ``clamp index``) or an open ``clamp_core.index.Index``."""
+    folder (built with ``clamp index``) or an open ``clamp_core.index.Index``.
+
+    Each of ``results`` carries ``score`` (the cosine) and ``relevance``: for a text search, the
+    calibrated chance (0-1) that the work fits the query, None where the model carries no
+    relevance calibration and for "more like this" (``mode`` "similar", where ``score`` is the
+    cosine of the two pieces' music: 1 the same music, above about 0.8 closely alike).
+    ``min_score`` (0-1 or None) leaves out text-search results of lower relevance (the cosine,
+    for a model without calibration). ``no_good_match``: even the best result falls below the
+    model's "no good match" level, so the list shows the nearest scores, not matches.
+    ``novelty``: ``Novelty.to_dict()`` of the score whose neighbours are shown ({} for a text
+    search)."""
 
     _esm = assets.widget_esm("search")
+    _ready = False  # set up: trait observers may search
     query = traitlets.Unicode("").tag(sync=True)
     k = traitlets.Int(8).tag(sync=True)
+    min_score = traitlets.Float(None, allow_none=True, min=0.0, max=1.0).tag(sync=True)
     heading = traitlets.Unicode("").tag(sync=True)
     results = traitlets.List(traitlets.Dict()).tag(sync=True)
+    mode = traitlets.Unicode("").tag(sync=True)  # what `results` answer: "search" or "similar"
+    no_good_match = traitlets.Bool(False).tag(sync=True)
+    novelty = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, model: Any, index: Any, query: str = "", k: int = 8, **kwargs: Any):
+    def __init__(self, model: Any, index: Any, query: str = "", k: int = 8,
+                 min_score: float | None = None, **kwargs: Any):
         from clamp_core.index import Index
 
-        super().__init__(k=k, **kwargs)
+        super().__init__(k=k, min_score=min_score, **kwargs)
         self._clamp = resolve_model(model)
         folder = index.folder if isinstance(index, Index) else index
         if not isinstance(folder, (str, os.PathLike)):
@@ -40,6 +56,7 @@ class ClampSearch(ClampWidget):
         self._hits: dict[str, Any] = {}
         self._quiet = False
         self.on_msg(self._on_frontend_msg)
+        self._ready = True
         if query:
             self.search(query)
 
@@ -50,16 +67,45 @@ class ClampSearch(ClampWidget):
             self._local.index = Index(self._folder)
         return self._local.index
 
+    @property
+    def _relevance_fitted(self) -> bool:
+        """Whether hits' relevance is a calibrated chance (else it is the cosine itself)."""
+        return bool(self._clamp.calibration.relevance)
+
     # -- actions (from Python or from the browser) ---------------------------------------------
     def search(self, query: str) -> list:
-        """Run a text query; the results show in the widget and are returned as Hits."""
+        """Run a text query; the results show in the widget and are returned as Hits (those of
+        relevance >= ``min_score``)."""
         query = " ".join(str(query).split())
         self._set_query(query)
         hits: list = []
         with self._busy("Searching…"):
-            hits = self._clamp.search(query, self._open_index(), k=self.k)
-            self._publish(hits, f"{len(hits)} best matches for \u201c{query}\u201d")
+            index, floor = self._open_index(), self.min_score
+            hits = self._clamp.search(query, index, k=self.k, min_score=floor)
+            # "no good match" is about the best work of the library, kept or not by min_score
+            # (hits keep their unfiltered ranks: rank 1 is that work)
+            kept_best = floor is None or (hits and hits[0].rank == 1)
+            best = hits if kept_best else self._clamp.search(query, index, k=1)
+            weak = self._clamp.no_good_match(best)
+            self._publish(hits, self._search_heading(query, len(hits), weak), mode="search",
+                          no_good_match=weak)
         return hits
+
+    def _search_heading(self, query: str, n: int, weak: bool) -> str:
+        quoted = f"\u201c{query}\u201d"
+        floor = ""
+        if self.min_score is not None:
+            floor = (f"a match of at least {self.min_score:.0%}" if self._relevance_fitted
+                     else f"a score of at least {self.min_score:.2f}")
+            if not n:
+                return f"No score of the library reaches {floor} for {quoted}"
+        if not n:
+            return f"No results for {quoted}: the index is empty"
+        if weak:
+            heading = f"The {n} nearest scores to {quoted}"
+        else:
+            heading = f"{n} best matches for {quoted}"
+        return heading + (f" ({floor})" if floor else "")
 
     def similar(self, hit_id: str) -> list:
         """Show the scores nearest one of the current results (by its id)."""
@@ -70,19 +116,25 @@ class ClampSearch(ClampWidget):
                 raise ClampError(f"{hit_id!r} is not among the results the kernel knows; "
                                  "run the search again")
             abc, _ = file_score(hit.path, hit.tune)
-            vec = self._clamp.encode_abc([abc])[0]
-            found = self._open_index().search(vec, self.k + 1)
+            music = self._clamp.encode_abc([abc])[0]  # once: for the neighbours and novelty
+            # left out by id, not by file: the other tunes of a multi-tune file may be alike
+            found = self._clamp.similar(hit.path, self._open_index(), k=self.k + 1,
+                                        exclude_self=False, vector=music)
             hits = [h for h in found if h.id != hit.id][:self.k]
             for rank, h in enumerate(hits, 1):
                 h.rank = rank
-            self._publish(hits, f"Scores like {hit.title or hit.id}")
+            self._publish(hits, f"Scores like {hit.title or hit.id}", mode="similar",
+                          novelty=novelty_state(self._clamp, music))
         return hits
 
-    def _publish(self, hits: list, heading: str) -> None:
+    def _publish(self, hits: list, heading: str, mode: str, no_good_match: bool = False,
+                 novelty: dict | None = None) -> None:
+        fitted = mode == "search" and self._relevance_fitted
         items = []
         for h in hits:
             item = {"rank": h.rank, "score": h.score, "id": h.id, "tune": h.tune,
-                    "title": h.title or "", "composer": h.composer or ""}
+                    "title": h.title or "", "composer": h.composer or "",
+                    "relevance": h.relevance if fitted and h.relevance is not None else None}
             try:
                 item.update(file_score(h.path, h.tune)[1].to_dict())
             except ClampError as e:
@@ -90,8 +142,11 @@ class ClampSearch(ClampWidget):
             items.append(item)
         self._hits = {h.id: h for h in hits}
         with self.hold_sync():
-            self.results = items
+            self.results = plain(items)
             self.heading = heading
+            self.mode = mode
+            self.no_good_match = bool(no_good_match)
+            self.novelty = novelty or {}
 
     def _set_query(self, query: str) -> None:
         self._quiet = True
@@ -99,6 +154,12 @@ class ClampSearch(ClampWidget):
             self.query = query
         finally:
             self._quiet = False
+
+    @traitlets.observe("min_score")
+    def _min_score_changed(self, _change: dict) -> None:
+        """A new floor re-runs the current text search (not before the widget is set up)."""
+        if self._ready and self.mode == "search" and self.query.strip():
+            self.search(self.query)
 
     @traitlets.observe("query")
     def _query_changed(self, change: dict) -> None:

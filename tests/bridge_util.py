@@ -22,7 +22,7 @@ def shared_clamp():
     """The shipped default model, loaded once for every bridge test module."""
     from clamp_core.api import Clamp
 
-    return Clamp.load("default")
+    return Clamp.load("default", precision="fp32")  # the same vectors on every CPU
 
 
 def mxl_payload(name: str = "lieder_6053984.mxl") -> dict:

@@ -53,7 +53,7 @@ def library_files(dest: Path) -> Path:
 def default_clamp():
     from clamp_core import Clamp
 
-    return Clamp.load("default")
+    return Clamp.load("default", precision="fp32")  # the same vectors on every CPU
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,16 @@
 // ClampClassify view: the score, its candidate labels (editable chips) and a bar chart of the
-// model's probabilities. Editing sets the `labels` trait; the kernel answers in `probabilities`.
+// model's probabilities (calibrated when the model carries a calibration). Editing sets the
+// `labels` trait; the kernel answers in `probabilities`. A score unlike anything the model was
+// trained on (`novelty`) gets a warning above the chart.
+
+const CALIBRATED_TIP = "Calibrated on the model's validation tasks: a stated 70% is right about 70% of the time there";
+const RAW_TIP = "Not calibrated: this model carries no calibration (run clamp calibrate); the raw softmax of the model";
+
+function probabilityCaption(calibrated) {
+  return h("div", { class: "clamp-prob-caption clamp-muted", title: calibrated ? CALIBRATED_TIP : RAW_TIP,
+    dataset: { calibrated: calibrated ? "yes" : "no" } },
+  calibrated ? "Calibrated probabilities" : "Probabilities (uncalibrated)");
+}
 
 export default {
   render({ model, el, experimental }) {
@@ -9,6 +20,7 @@ export default {
     const add = h("input", { class: "clamp-add-label", type: "text", placeholder: "add a label, Enter",
       "aria-label": "new label" });
     const chart = h("div", { class: "clamp-chart" });
+    const note = h("div", { class: "clamp-note" });
     const setLabels = (labels) => { model.set("labels", labels); model.save_changes(); };
     add.addEventListener("keydown", (e) => {
       if (e.key !== "Enter") return;
@@ -26,20 +38,25 @@ export default {
     };
     const showChart = () => {
       const rows = model.get("probabilities").map((r) => [r.label, r.probability]);
-      chart.replaceChildren(rows.length ? barChart(rows) : h("div", { class: "clamp-muted" }, "no result yet"));
+      chart.replaceChildren(...(rows.length ? [probabilityCaption(Boolean(model.get("calibrated"))), barChart(rows)]
+        : [h("div", { class: "clamp-muted" }, "no result yet")]));
     };
     const unbind = bindStatus(model, status);
+    const unbindNovelty = bindNovelty(model, note);
     model.on("change:labels", showLabels);
     model.on("change:probabilities", showChart);
+    model.on("change:calibrated", showChart);
     showLabels();
     showChart();
     const notation = model.get("notation");
     el.append(titleLine({ title: model.get("title"), composer: model.get("composer") }, "Score"),
-      notation.abc ? scoreCard(experimental, notation) : "", chips, status, chart);
+      notation.abc ? scoreCard(experimental, notation) : "", chips, status, note, chart);
     return () => {
       unbind();
+      unbindNovelty();
       model.off("change:labels", showLabels);
       model.off("change:probabilities", showChart);
+      model.off("change:calibrated", showChart);
     };
   },
 };

@@ -61,7 +61,8 @@ def test_temperature_minimises_validation_nll(fitted):
     def music(rs):
         return clamp.encoder.encode_abc([r["abc"] for r in rs])
 
-    tasks = C.zero_shot_scores(clamp.encoder, [r for r in recs if r["split"] == "train"], val, music)
+    train = [r for r in recs if r["split"] == "train"]
+    tasks = C.zero_shot_scores(clamp.encoder, train, val, music)
     names = {t.name for t in tasks}
     assert {"tune_type", "facet:genres", "facet:tune_types"} <= names
     scale = clamp.logit_scale
@@ -92,7 +93,8 @@ def test_relevance_fit_is_increasing_in_cosine():
     cos = rng.uniform(0, 0.5, 4000)
     relevant = rng.uniform(size=4000) < 1 / (1 + np.exp(-(20 * cos - 6)))
     fit = C.fit_relevance(cos, relevant)
-    assert fit["slope"] == pytest.approx(20, rel=0.25) and fit["intercept"] == pytest.approx(-6, rel=0.25)
+    assert fit["slope"] == pytest.approx(20, rel=0.25)
+    assert fit["intercept"] == pytest.approx(-6, rel=0.25)
 
 
 def test_saved_calibration_is_used_by_clamp(fitted, tmp_path):

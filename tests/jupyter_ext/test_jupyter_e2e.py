@@ -1,7 +1,9 @@
 """End to end: a real JupyterLab 4 and Notebook 7 on 127.0.0.1 (token auth), a notebook run
 in each by headless Debian chromium (Playwright), the real default model and a small real
-index. Checks rendered SVG results, "more like this", playback scheduling, abcjs sent once per
-page, a small saved widget state, and that no request left 127.0.0.1. Screenshots go to
+index. Checks rendered SVG results with their calibrated "match" (the default model calibrated on
+corpus tunes, tests/jupyter_ext/jupyter_calibration.py), "more like this", calibrated
+probabilities with the out-of-domain warning, playback scheduling, abcjs sent once per page, a
+small saved widget state, and that no request left 127.0.0.1. Screenshots go to
 tests/artifacts/."""
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import jupyter_calibration
 import jupyter_helpers
 import pytest
 
@@ -30,6 +33,7 @@ import nbformat  # noqa: E402  (after the importorskip)
 pytestmark = pytest.mark.slow
 small_index = jupyter_helpers.small_index
 default_clamp = jupyter_helpers.default_clamp
+calibrated_model = jupyter_calibration.calibrated_model
 FIXTURES = jupyter_helpers.FIXTURES
 QUERY = "a lively reel for the fiddle"
 KERNEL_READY_S = 240  # the kernel loads the model: slow on a busy 2-core machine
@@ -114,7 +118,7 @@ def browser():
         b.close()
 
 
-def _notebook(path: Path, index: Path) -> None:
+def _notebook(path: Path, index: Path, model: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
@@ -123,13 +127,15 @@ def _notebook(path: Path, index: Path) -> None:
             "import jupyter_ext, clamp_core\n"
             "from clamp_core import Clamp\n"
             "from jupyter_ext import ClampSearch, show\n"
-            "clamp = Clamp.load('default')\n"
+            # the default model, calibrated; fp32 gives the same vectors on every CPU
+            f"clamp = Clamp.load({str(model)!r}, precision='fp32')\n"
             f"search = ClampSearch(clamp, {str(index)!r}, k=3)\n"
             "search"),
         nbformat.v4.new_code_cell(f"show({str(FIXTURES / 'scores' / 'lieder_6053984.mxl')!r})"),
         nbformat.v4.new_code_cell(
             "%load_ext jupyter_ext\n"
-            f"%clamp classify {FIXTURES / 'scores' / 'two_tunes.abc'} --labels jig,reel,waltz"),
+            f"%clamp classify {FIXTURES / 'scores' / 'two_tunes.abc'} --labels jig,reel,waltz"
+            f" --model {model}"),
     ]
     nbformat.write(nb, path)
 
@@ -188,6 +194,10 @@ def _exercise(pg: Page, name: str) -> None:
                            timeout=KERNEL_READY_S * 1000)
     page.wait_for_function("document.querySelectorAll('.clamp-classify .clamp-bar').length === 3",
                            timeout=KERNEL_READY_S * 1000)
+    # a jig in 6/8 is unlike the reels, hornpipes and songs the calibration was fitted on
+    assert page.inner_text(".clamp-classify .clamp-prob-caption") == "Calibrated probabilities"
+    assert "unlike anything the model was trained on" in page.inner_text(
+        ".clamp-classify .clamp-ood")
     page.fill(".clamp-search .clamp-query", QUERY)
     page.press(".clamp-search .clamp-query", "Enter")
     page.wait_for_function(
@@ -199,6 +209,13 @@ def _exercise(pg: Page, name: str) -> None:
         " [...document.querySelectorAll('.clamp-search .clamp-result')].every("
         "   r => r.querySelectorAll('svg .abcjs-note').length > 5)", timeout=60_000)
     assert pg.kernel_print("print(search.query)") == QUERY
+    # each result's calibrated chance of fitting the query, as the kernel computed it
+    matches = page.locator(".clamp-search .clamp-result .clamp-match").all_inner_texts()
+    relevance = json.loads(pg.kernel_print(
+        "import json; print(json.dumps([r['relevance'] for r in search.results]))"))
+    assert matches == [f"{100 * r:.0f}% match" for r in relevance]
+    assert pg.kernel_print("print(search.no_good_match)") == "False"
+    assert page.locator(".clamp-search .clamp-no-match").count() == 0
     first = page.locator(".clamp-search .clamp-result").first
     first_id = first.get_attribute("data-id")
     first.locator(".clamp-play").click()
@@ -220,6 +237,11 @@ def _exercise(pg: Page, name: str) -> None:
         " ![...document.querySelectorAll('.clamp-search .clamp-result')]"
         ".some(r => r.dataset.id === id)",
         arg=first_id, timeout=60_000)
+    # neighbours by music cosine, not matches; the reel is like the training tunes: no warning
+    assert page.locator(".clamp-search .clamp-match").count() == 0
+    assert page.locator(".clamp-search .clamp-ood").count() == 0
+    assert json.loads(pg.kernel_print("import json; print(json.dumps(search.novelty))"))[
+        "out_of_domain"] is False
     # three widgets drew notation; abcjs crossed the comm once, on this page and in the kernel
     assert page.evaluate("__clampNotation.transfers") == 1
     assert pg.kernel_print(
@@ -241,14 +263,15 @@ def _check_clean(pg: Page) -> None:
 
 
 @pytest.fixture(scope="module")
-def pages(server, browser, small_index):
+def pages(server, browser, small_index, calibrated_model):
     """Both front ends opened and their notebooks started together, so that the two kernels
     load the model while the other page loads (each notebook its own copy: its own kernel)."""
     opened = {}
     try:
         for name, path in (("jupyterlab", "/lab/tree/lab.ipynb?reset"),
                            ("notebook7", "/notebooks/nb7.ipynb")):
-            _notebook(server["root"] / path.split("/")[-1].split("?")[0], small_index)
+            _notebook(server["root"] / path.split("/")[-1].split("?")[0], small_index,
+                      calibrated_model)
             opened[name] = Page(browser, server)
             opened[name].open(path)
             opened[name].run_all()

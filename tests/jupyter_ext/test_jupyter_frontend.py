@@ -16,6 +16,12 @@ from jupyter_ext import assets  # noqa: E402  (after the importorskip)
 from jupyter_ext.notation import notation  # noqa: E402  (after the importorskip)
 
 FIXTURES = jupyter_helpers.FIXTURES
+OOD_TEXT = ("This score is unlike anything the model was trained on \u2014 treat these answers "
+            "with caution")
+FAMILIAR = {"out_of_domain": False, "nearest_training_cosine": 0.9455, "threshold": 0.7901}
+UNFAMILIAR = {"out_of_domain": True, "nearest_training_cosine": 0.6123, "threshold": 0.7901,
+              "message": "unlike anything this model was trained on: treat its answers with "
+                         "caution"}
 
 # A stand-in for anywidget's model (get/set/on/off/save_changes/send) and for
 # experimental.invoke, which answers "_clamp_abcjs" with the vendored file as a buffer.
@@ -134,6 +140,47 @@ def test_search_view_renders_plays_and_asks_the_kernel(page):
     assert page.locator(".clamp-search .clamp-status.clamp-error").inner_text() == "bad query"
 
 
+def test_search_view_shows_match_no_good_match_and_novelty(page):
+    lied = _item(FIXTURES / "scores" / "lieder_6053984.mxl", rank=1, score=0.0642, id="lied.mxl",
+                 title="Ein Lied", composer="Someone", relevance=0.0401)
+    jig = _item(FIXTURES / "scores" / "two_tunes.abc", rank=2, score=0.0511,
+                id="two_tunes.abc#1", title="The First Test Jig", composer="", relevance=0.0295)
+    state = {"query": "a Chinese folk song", "results": [lied, jig], "mode": "search",
+             "heading": "The 2 nearest scores to \u201ca Chinese folk song\u201d",
+             "no_good_match": True, "novelty": {}, "min_score": None, "status": "", "error": ""}
+    page.evaluate("async ([esm, state]) => { window.weak = await mount(esm, state); }",
+                  [assets.widget_esm("search"), state])
+    view = page.locator(".clamp-search").last
+    assert view.locator(".clamp-no-match").inner_text() == (
+        "Nothing in the library matches this query well")
+    assert _comes_before(page, ".clamp-search", ".clamp-no-match", ".clamp-results")
+    match = view.locator(".clamp-result .clamp-match")
+    assert match.all_inner_texts() == ["4% match", "3% match"]
+    assert match.first.get_attribute("title").endswith("cosine 0.064")
+    assert view.locator(".clamp-ood").count() == 0
+    page.wait_for_function("document.querySelectorAll('.clamp-search')[1]"
+                           ".querySelectorAll('svg .abcjs-note').length > 10")
+    page.screenshot(path=str(_artifact("frontend-search-no-match.png")), full_page=True)
+    # a good match: no note; the percentage rounds the calibrated chance
+    good = [{**lied, "relevance": 0.8827, "score": 0.29}]
+    page.evaluate("([hits]) => { weak.model.set('no_good_match', false);"
+                  " weak.model.set('results', hits); }", [good])
+    assert view.locator(".clamp-no-match").count() == 0
+    assert view.locator(".clamp-match").all_inner_texts() == ["88% match"]
+    # "more like this" of an unfamiliar score: the warning, and cosines instead of matches
+    similar = [{**jig, "rank": 1, "score": 0.8123, "relevance": None}]
+    page.evaluate("([hits, n]) => { weak.model.set('mode', 'similar');"
+                  " weak.model.set('novelty', n); weak.model.set('results', hits); }",
+                  [similar, UNFAMILIAR])
+    assert view.locator(".clamp-ood").inner_text().endswith(OOD_TEXT)
+    assert view.locator(".clamp-match").count() == 0
+    value = view.locator(".clamp-score-value")
+    assert value.inner_text() == "0.812" and "same music" in value.get_attribute("title")
+    page.screenshot(path=str(_artifact("frontend-search-similar-ood.png")), full_page=True)
+    page.evaluate("([n]) => weak.model.set('novelty', n)", [{}])
+    assert view.locator(".clamp-ood").count() == 0
+
+
 def test_second_page_widget_reuses_abcjs_and_classify_edits_labels(page):
     before = page.evaluate("fakeExperimental.invocations")
     state = {"labels": ["jig", "reel", "waltz"], "title": "The First Test Jig", "composer": "",
@@ -155,6 +202,33 @@ def test_second_page_widget_reuses_abcjs_and_classify_edits_labels(page):
     assert page.evaluate("cls.model.get('labels')") == ["jig", "waltz", "march", "hornpipe"]
     assert page.evaluate("cls.model.saved") == 2
     assert page.locator(".clamp-chip").count() == 4
+    # this model carries no calibration and the score is familiar: said so, nothing flagged
+    assert page.inner_text(".clamp-classify .clamp-prob-caption") == "Probabilities (uncalibrated)"
+    assert page.locator(".clamp-classify .clamp-ood").count() == 0
+
+
+def test_classify_view_marks_calibration_and_an_unfamiliar_score(page):
+    state = {"labels": ["jig", "reel"], "title": "Odd", "composer": "", "notation": {},
+             "status": "", "error": "", "calibrated": True, "novelty": FAMILIAR,
+             "probabilities": [{"label": "jig", "probability": 0.64},
+                               {"label": "reel", "probability": 0.36}]}
+    page.evaluate("async ([esm, state]) => { window.cls2 = await mount(esm, state); }",
+                  [assets.widget_esm("classify"), state])
+    view = page.locator(".clamp-classify").last
+    caption = view.locator(".clamp-prob-caption")
+    assert caption.inner_text() == "Calibrated probabilities"
+    assert "calibrated" in caption.get_attribute("title").lower()
+    assert view.locator(".clamp-ood").count() == 0
+    page.evaluate("([n]) => cls2.model.set('novelty', n)", [UNFAMILIAR])
+    note = view.locator(".clamp-ood")
+    assert note.inner_text() == "\u26a0 Out of domain: " + OOD_TEXT
+    assert note.get_attribute("role") == "note"
+    assert "0.612" in note.get_attribute("title") and "0.790" in note.get_attribute("title")
+    # the warning comes before the probabilities it qualifies
+    assert _comes_before(page, ".clamp-classify", ".clamp-ood", ".clamp-bars")
+    page.screenshot(path=str(_artifact("frontend-classify-ood.png")), full_page=True)
+    page.evaluate("([n]) => cls2.model.set('novelty', n)", [FAMILIAR])
+    assert view.locator(".clamp-ood").count() == 0
 
 
 def test_caption_view_shows_text_facts_and_facets(page):
@@ -165,9 +239,13 @@ def test_caption_view_shows_text_facts_and_facets(page):
                                      {"label": "dance", "probability": 0.3}],
                           "tune_types": [{"label": "jig", "probability": 0.8},
                                          {"label": "reel", "probability": 0.1}]},
-               "sentence": {"text": "A lively folk tune.", "cosine": 0.2345}}
+               "stated": {"tune_types": {"label": "jig", "probability": 0.8}},
+               "unsure": ["genres", "eras"],
+               "sentence": {"text": "A lively folk tune.", "cosine": 0.2346},
+               "novelty": FAMILIAR}
     state = {"caption": caption, "title": "The First Test Jig", "composer": "Trad.",
-             "notation": _item(FIXTURES / "scores" / "two_tunes.abc"), "status": "", "error": ""}
+             "notation": _item(FIXTURES / "scores" / "two_tunes.abc"), "status": "", "error": "",
+             "calibrated": True, "novelty": FAMILIAR}
     page.evaluate("async ([esm, state]) => { window.cap = await mount(esm, state); }",
                   [assets.widget_esm("caption"), state])
     page.wait_for_function("document.querySelectorAll('.clamp-caption svg .abcjs-note').length > 5")
@@ -175,8 +253,27 @@ def test_caption_view_shows_text_facts_and_facets(page):
     facts = page.eval_on_selector_all(".clamp-facts tr", "rows => rows.map(r => r.dataset.fact)")
     assert facts == ["key", "meter", "ensemble", "bars"]  # missing facts are left out
     assert page.locator(".clamp-facet").count() == 2
-    assert "A lively folk tune." in page.inner_text(".clamp-sentence")
+    assert page.inner_text(".clamp-sentence") == (  # <q> draws its quotes in CSS
+        "Closest description among the training texts: A lively folk tune. (cosine 0.235)")
+    assert page.inner_text(".clamp-sentence q") == "A lively folk tune."
+    assert page.inner_text(".clamp-stated") == "The model states: form: jig (80.0%)"
+    assert page.eval_on_selector_all(".clamp-unsure li", "els => els.map(e => e.textContent)") == [
+        "genre", "era"]
+    states = page.eval_on_selector_all(
+        ".clamp-facet", "els => els.map(e => [e.dataset.facet, e.dataset.state || ''])")
+    assert states == [["genres", "unsure"], ["tune_types", "stated"]]
+    assert page.locator(".clamp-caption .clamp-ood").count() == 0
     page.screenshot(path=str(_artifact("frontend-caption.png")), full_page=True)
+    # a score unlike the training music: the warning, no verdicts, no description
+    odd = {**caption, "stated": {}, "unsure": [], "sentence": None, "novelty": UNFAMILIAR,
+           "text": "Odd: 4 bars. This score is unlike anything the model was trained on, so it "
+                   "offers no view of its genre, form or style."}
+    page.evaluate("([c, n]) => { cap.model.set('caption', c); cap.model.set('novelty', n); }",
+                  [odd, UNFAMILIAR])
+    assert page.inner_text(".clamp-caption .clamp-ood").endswith(OOD_TEXT)
+    assert page.locator(".clamp-caption .clamp-verdicts").count() == 0
+    assert page.locator(".clamp-caption .clamp-sentence").count() == 0
+    page.screenshot(path=str(_artifact("frontend-caption-ood.png")), full_page=True)
 
 
 def test_without_a_kernel_the_abc_text_is_shown(page):
@@ -193,6 +290,15 @@ def test_without_a_kernel_the_abc_text_is_shown(page):
     page.evaluate("async ([esm, state]) => { window.view2 = await mount(esm, state); }",
                   [assets.widget_esm("score"), json.loads(json.dumps(state))])
     page.wait_for_function("document.querySelectorAll('.clamp-show svg').length > 0")
+
+
+def _comes_before(page, view: str, first: str, second: str) -> bool:
+    """In the last ``view`` on the page, ``first`` precedes ``second`` in document order."""
+    return page.evaluate("""([view, first, second]) => {
+        const v = [...document.querySelectorAll(view)].pop();
+        const a = v.querySelector(first), b = v.querySelector(second);
+        return Boolean(a && b && (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING));
+    }""", [view, first, second])
 
 
 def _artifact(name: str):

@@ -8,8 +8,10 @@ import hashlib
 import re
 from pathlib import Path
 
+import jupyter_calibration
 import jupyter_helpers
 import pytest
+import traitlets
 
 pytest.importorskip("anywidget", reason="pip install 'clamp-notation[test]'")
 
@@ -20,6 +22,8 @@ from jupyter_ext.notation import MAX_BARS, notation, split_bars
 FIXTURES = jupyter_helpers.FIXTURES
 default_clamp = jupyter_helpers.default_clamp  # session fixtures shared with the browser tests
 small_index = jupyter_helpers.small_index
+calibrated_model = jupyter_calibration.calibrated_model  # the default model, calibrated
+calibrated_clamp = jupyter_calibration.calibrated_clamp
 
 ROOT = Path(__file__).resolve().parents[2]
 TWO_TUNES = FIXTURES / "scores" / "two_tunes.abc"
@@ -136,6 +140,9 @@ def test_search_by_trait_and_by_browser_message(default_clamp, small_index):
     assert {"rank", "score", "id", "title", "composer", "abc", "abc_preview", "bars"} <= set(first)
     assert first["rank"] == 1 and first["abc"].startswith("X:1") and "K:" in first["abc"]
     assert [r["score"] for r in w.results] == sorted((r["score"] for r in w.results), reverse=True)
+    # the shipped model carries no calibration: no relevance to show, never "no good match"
+    assert all(r["relevance"] is None for r in w.results)
+    assert (w.mode, w.no_good_match, w.novelty) == ("search", False, {})
     frontend_message(w, {"action": "search", "query": "  a   solemn   chorale "})
     assert w.query == "a solemn chorale" and "a solemn chorale" in w.heading
     frontend_message(w, {"action": "search", "query": ""})
@@ -193,6 +200,151 @@ def test_caption_widget_carries_facts_and_facets(default_clamp):
     assert all(0 <= x["probability"] <= 1 for x in w.caption["facets"]["genres"])
 
 
+# -- calibration, novelty and relevance (the default model calibrated on corpus tunes) --------
+def _library(index) -> Path:
+    return Path(index).parent / "library"  # jupyter_helpers.small_index: the files it indexes
+
+
+def _familiar_tune(index) -> Path:
+    return _library(index) / "AcaciaReel.abc"  # a fiddle reel, like the training tunes
+
+
+def test_classify_shows_calibrated_probabilities_and_flags_an_unfamiliar_score(
+        calibrated_clamp, default_clamp, small_index):
+    from jupyter_ext import ClampClassify
+
+    labels = ["jig", "reel", "waltz"]
+    w = ClampClassify(calibrated_clamp, TWO_TUNES, labels)
+    music = calibrated_clamp.encode_scores([TWO_TUNES])[0]
+    expected = calibrated_clamp.rank_labels(music, labels)
+    assert [(p["label"], p["probability"]) for p in w.probabilities] == [
+        (a, pytest.approx(p, abs=1e-5)) for a, p in expected]
+    raw = dict(default_clamp.rank_labels(music, labels))  # same weights, no temperature
+    assert calibrated_clamp.calibration.temperature != pytest.approx(1, abs=0.05)
+    assert [p["probability"] for p in w.probabilities] != pytest.approx(
+        [raw[p["label"]] for p in w.probabilities], abs=1e-3)
+    assert w.calibrated is True
+    # a jig in 6/8 is nothing like the reels, hornpipes and Chinese songs it was fitted on
+    novelty = calibrated_clamp.novelty_of(music)
+    assert w.novelty == {"out_of_domain": True,
+                         "nearest_training_cosine": pytest.approx(novelty.nearest, abs=1e-4),
+                         "threshold": pytest.approx(novelty.threshold),
+                         "message": novelty.to_dict()["message"]}
+    assert w.novelty["nearest_training_cosine"] < w.novelty["threshold"]
+    w.labels = ["jig", "march"]  # the novelty belongs to the score, not to the labels
+    assert w.novelty["out_of_domain"] is True and w.error == ""
+    familiar = ClampClassify(calibrated_clamp, _familiar_tune(small_index), "tune_types")
+    assert familiar.novelty["out_of_domain"] is False and "message" not in familiar.novelty
+    assert familiar.novelty["nearest_training_cosine"] >= familiar.novelty["threshold"]
+    # a model without calibration: raw probabilities, nothing flagged
+    plain = ClampClassify(default_clamp, TWO_TUNES, labels)
+    assert plain.calibrated is False
+    assert plain.novelty == {"out_of_domain": False, "nearest_training_cosine": None,
+                             "threshold": None}
+
+
+def test_caption_widget_states_facets_names_doubts_and_quotes_a_training_text(
+        calibrated_clamp, small_index):
+    from jupyter_ext import ClampCaption
+
+    tune = _familiar_tune(small_index)
+    w = ClampCaption(calibrated_clamp, tune)
+    expected = calibrated_clamp.caption(tune).to_dict()
+    assert w.caption["stated"] == expected["stated"] == w.stated
+    assert w.caption["unsure"] == expected["unsure"] == w.unsure
+    cal = calibrated_clamp.calibration
+    assert w.stated, "a reel like the training reels: its form is stated"
+    for facet, v in w.stated.items():
+        assert v["probability"] >= cal.facet_threshold(facet)
+        assert v["label"] == w.caption["facets"][facet][0]["label"]  # the top candidate
+    assert set(w.stated).isdisjoint(w.unsure) and "genres" in w.unsure  # genres: no threshold
+    assert set(w.stated) | set(w.unsure) == set(w.caption["facets"])
+    assert w.caption["sentence"]["text"] in cal.bank_texts  # a real training text
+    assert "Closest description among the training texts" in w.text
+    assert w.novelty == w.caption["novelty"] and w.novelty["out_of_domain"] is False
+    assert w.calibrated is True
+    odd = ClampCaption(calibrated_clamp, TWO_TUNES)
+    assert odd.novelty["out_of_domain"] is True and odd.novelty == odd.caption["novelty"]
+    assert odd.stated == {} and odd.unsure == [] and odd.caption["sentence"] is None
+    assert "unlike anything the model was trained on" in odd.text
+    assert odd.caption["facets"], "the ranked candidates are still shown"
+
+
+def test_search_shows_relevance_and_says_when_nothing_matches_well(calibrated_clamp,
+                                                                   small_index):
+    from clamp_core.index import Index
+    from jupyter_ext import ClampSearch
+
+    cal = calibrated_clamp.calibration
+    w = ClampSearch(calibrated_clamp, small_index, query="a lively reel for the fiddle", k=6)
+    assert len(w.results) == 6 and w.mode == "search" and w.novelty == {}
+    for r in w.results:
+        assert 0 <= r["relevance"] <= 1
+        assert r["relevance"] == pytest.approx(cal.relevance_of(r["score"]), abs=1e-4)
+    assert w.results[0]["relevance"] > 0.5 and "Reel" in w.results[0]["id"]
+    assert w.no_good_match is False and w.heading.startswith("6 best matches")
+    with Index(small_index) as idx:
+        for query in ("a lively reel for the fiddle", "a Chinese folk song"):
+            w.query = query
+            assert w.no_good_match is calibrated_clamp.no_good_match(
+                calibrated_clamp.search(query, idx, k=6))
+    # no Chinese song in a library of fiddle tunes, a chorale and a Lied
+    assert w.no_good_match is True and len(w.results) == 6
+    assert w.heading.startswith("The 6 nearest scores to")
+
+
+def test_min_score_filters_search_results(calibrated_clamp, small_index):
+    from clamp_core.index import Index
+    from jupyter_ext import ClampSearch
+
+    query = "a lively reel for the fiddle"
+    w = ClampSearch(calibrated_clamp, small_index, query=query, k=8)
+    everything = [(r["id"], r["relevance"]) for r in w.results]
+    w.min_score = 0.5  # re-runs the search
+    assert w.results and len(w.results) < len(everything)
+    assert [(r["id"], r["relevance"]) for r in w.results] == [x for x in everything if x[1] >= 0.5]
+    assert "at least 50%" in w.heading and w.no_good_match is False
+    with Index(small_index) as idx:
+        hits = calibrated_clamp.search(query, idx, k=8, min_score=0.5)
+    assert [r["id"] for r in w.results] == [h.id for h in hits]
+    w.min_score = 1.0
+    assert w.results == [] and w.heading.startswith("No score of the library reaches")
+    assert w.no_good_match is False  # the library does hold good matches, just none that good
+    w.min_score = None
+    assert len(w.results) == len(everything)
+    with pytest.raises(traitlets.TraitError):
+        w.min_score = 1.5
+    fresh = ClampSearch(calibrated_clamp, small_index, query=query, k=8, min_score=0.5)
+    assert fresh.min_score == 0.5 and len(fresh.results) == len(w.results) - len(
+        [x for x in everything if x[1] < 0.5])
+
+
+def test_more_like_this_carries_the_novelty_of_the_score(calibrated_clamp, small_index):
+    from clamp_core.index import Index
+    from clamp_core.notation import score_to_abc
+    from clamp_core.scores import load_score
+    from jupyter_ext import ClampSearch
+
+    w = ClampSearch(calibrated_clamp, small_index, query="a jig", k=12)  # the whole library
+    frontend_message(w, {"action": "similar", "id": "two_tunes.abc#1"})
+    assert w.error == "" and w.mode == "similar" and w.no_good_match is False
+    assert w.novelty["out_of_domain"] is True and w.novelty["message"]
+    assert "two_tunes.abc#1" not in [r["id"] for r in w.results]
+    assert "two_tunes.abc#7" in [r["id"] for r in w.results]  # the other tune of the same file
+    assert all(r["relevance"] is None for r in w.results)  # a music-music cosine, not a match
+    music = calibrated_clamp.encode_abc([score_to_abc(load_score(TWO_TUNES, tune=1))])[0]
+    with Index(small_index) as idx:
+        nearest = calibrated_clamp.similar(TWO_TUNES, idx, k=12, exclude_self=False,
+                                           vector=music)
+    expected = [h for h in nearest if h.id != "two_tunes.abc#1"][:12]
+    assert [r["id"] for r in w.results] == [h.id for h in expected]
+    assert [r["score"] for r in w.results] == pytest.approx([h.score for h in expected], abs=1e-5)
+    frontend_message(w, {"action": "similar", "id": "AcaciaReel.abc"})
+    assert w.novelty["out_of_domain"] is False and "message" not in w.novelty
+    frontend_message(w, {"action": "search", "query": "a jig"})
+    assert (w.mode, w.novelty) == ("search", {})
+
+
 def test_show_takes_paths_abc_text_and_music21_streams():
     from music21 import converter
 
@@ -218,6 +370,11 @@ def test_clamp_magic(small_index):
     ip.run_line_magic("load_ext", "jupyter_ext")
     w = ip.run_line_magic("clamp", f"search --index {small_index} -k 2 a lively reel")
     assert isinstance(w, ClampSearch) and len(w.results) == 2 and w.query == "a lively reel"
+    assert w.min_score is None
+    floor = ip.run_line_magic("clamp", f"search --index {small_index} --min-score 0.25 a reel")
+    assert floor.min_score == 0.25 and all(r["score"] >= 0.25 for r in floor.results)
+    with pytest.raises(ClampError, match="from 0 to 1"):
+        ip.run_line_magic("clamp", "search --min-score 2 a reel")
     again = ip.run_line_magic("clamp", "search a slow chorale")  # the index is remembered
     assert "a slow chorale" in again.heading
     assert isinstance(ip.run_line_magic("clamp", f"show {TWO_TUNES}"), ScoreView)

@@ -155,7 +155,7 @@ def test_scripts_flag_an_unfamiliar_score_and_pass_the_new_fields(run_clamp, hom
     lib.mkdir()
     for name in (UNFAMILIAR, FAMILIAR):
         (lib / name).write_bytes((SCORES / name).read_bytes())
-    clamp = Clamp.load(model)
+    clamp = Clamp.load(model, precision="fp32")
     with Index.create(tmp_path / "index", clamp) as idx:
         idx.update(lib, clamp, workers=0, progress=False)
     res = run_clamp("musescore", "similar", lied, "--index", str(tmp_path / "index"), "-k", "2",

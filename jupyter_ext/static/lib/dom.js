@@ -48,3 +48,26 @@ function bindStatus(model, el) {
   model.on("change:status", update);
   return () => { model.off("change:error", update); model.off("change:status", update); };
 }
+
+const OUT_OF_DOMAIN = "This score is unlike anything the model was trained on \u2014 treat these answers with caution";
+
+/** The out-of-domain warning for a `novelty` trait (Novelty.to_dict()); null when familiar. */
+function noveltyNote(novelty) {
+  if (!novelty || !novelty.out_of_domain) return null;
+  const near = Number(novelty.nearest_training_cosine);
+  const limit = Number(novelty.threshold);
+  return h("div", { class: "clamp-ood", role: "note",
+    title: `Nearest training score: cosine ${near.toFixed(3)}; scores below ${limit.toFixed(3)} are flagged` },
+  h("strong", { class: "clamp-ood-mark" }, "\u26A0 Out of domain: "), OUT_OF_DOMAIN);
+}
+
+/** Keep `el` holding the out-of-domain warning of the model's `novelty` trait. */
+function bindNovelty(model, el) {
+  const update = () => {
+    const note = noveltyNote(model.get("novelty"));
+    el.replaceChildren(...(note ? [note] : []));
+  };
+  update();
+  model.on("change:novelty", update);
+  return () => model.off("change:novelty", update);
+}
