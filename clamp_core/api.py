@@ -168,7 +168,7 @@ class Clamp:
                     prompts: Mapping[str, Sequence[str]] | None = None) -> list[tuple[str, float]]:
         """Labels of one music embedding with calibrated probabilities, best first."""
         probs = label_probabilities(music, self.label_embeddings(labels, templates, prompts),
-                                    self.logit_scale / self.calibration.temperature)
+                                    self.logit_scale / self.calibration.temperature_for(labels))
         return [(labels[i], float(probs[i])) for i in np.argsort(-probs, kind="stable")]
 
     def novelty(self, score: Any) -> Novelty:

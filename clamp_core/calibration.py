@@ -1,7 +1,8 @@
 """How far a model's answers can be trusted, fitted on the validation split and kept in the model
 folder (``calibration.json`` + ``calibration.npz``, written by `clamp calibrate`):
 
-- a temperature that turns label cosines into probabilities that are right as often as they say;
+- temperatures that turn label cosines into probabilities that are right as often as they say:
+  one per built-in label set the validation labels can check, one for any other labels;
 - per facet, the calibrated confidence from which a caption states it (>= 0.8 precision on val);
 - a sample of training music embeddings and the nearest-neighbour cosine below which a score is
   "unlike anything this model was trained on";
@@ -60,11 +61,14 @@ UNFAMILIAR = "unlike anything this model was trained on: treat its answers with 
 class Calibration:
     fingerprint: str | None = None      # the weights it was fitted for
     temperature: float = 1.0            # probabilities = softmax(logit_scale * cos / temperature)
+    # built-in label sets with a temperature of their own: name -> {"labels", "temperature"}
+    label_set_temperatures: dict[str, dict[str, Any]] = field(default_factory=dict)
     facet_thresholds: dict[str, float | None] = field(default_factory=dict)  # None: never stated
     ood_threshold: float | None = None  # nearest training cosine below which a score is flagged
     relevance: dict[str, float] | None = None  # {"slope", "intercept", "no_match"}
     report: dict[str, Any] = field(default_factory=dict)  # what it was fitted on, val figures
-    reference: np.ndarray | None = None  # [K, D] unit training music embeddings
+    reference: np.ndarray | None = None  # [K, D] training music embeddings, centred, unit
+    reference_center: np.ndarray | None = None  # [D] mean of the unit training embeddings
     bank_texts: list[str] = field(default_factory=list)
     bank_vectors: np.ndarray | None = None  # [B, D] unit text embeddings of bank_texts
     bank_sources: list[str] = field(default_factory=list)  # hash of the ABC each text describes
@@ -99,10 +103,13 @@ class Calibration:
         bank = data.get("bank", {})
         return cls(
             fingerprint=data.get("fingerprint"), temperature=float(data.get("temperature", 1.0)),
+            label_set_temperatures=dict(data.get("label_set_temperatures", {})),
             facet_thresholds=dict(data.get("facet_thresholds", {})),
             ood_threshold=data.get("ood_threshold"), relevance=data.get("relevance"),
             report=data.get("report", {}),
             reference=_unit(arrays["reference"]) if "reference" in arrays else None,
+            reference_center=(np.asarray(arrays["center"], np.float32)
+                              if "center" in arrays else None),
             bank_texts=list(bank.get("texts", [])), bank_sources=list(bank.get("sources", [])),
             bank_vectors=_unit(arrays["bank"]) if "bank" in arrays else None)
 
@@ -111,10 +118,14 @@ class Calibration:
         arrays = {}
         if self.reference is not None:
             arrays["reference"] = self.reference.astype(np.float16)
+        if self.reference_center is not None:
+            arrays["center"] = self.reference_center.astype(np.float32)
         if self.bank_vectors is not None:
             arrays["bank"] = self.bank_vectors.astype(np.float16)
         data = {"format": FORMAT, "fingerprint": self.fingerprint,
-                "temperature": self.temperature, "facet_thresholds": self.facet_thresholds,
+                "temperature": self.temperature,
+                "label_set_temperatures": self.label_set_temperatures,
+                "facet_thresholds": self.facet_thresholds,
                 "ood_threshold": self.ood_threshold, "relevance": self.relevance,
                 "report": self.report,
                 "bank": {"texts": self.bank_texts, "sources": self.bank_sources}}
@@ -124,12 +135,28 @@ class Calibration:
                                                encoding="utf-8")
 
     # -- answers ---------------------------------------------------------------------------
+    def temperature_for(self, labels) -> float:
+        """The temperature of a built-in label set when ``labels`` are its labels (in any
+        order), else the one fitted for other labels."""
+        wanted = {str(x).lower() for x in labels}
+        for entry in self.label_set_temperatures.values():
+            if {x.lower() for x in entry["labels"]} == wanted:
+                return float(entry["temperature"])
+        return self.temperature
+
+    def nearest(self, music: np.ndarray) -> np.ndarray:
+        """Cosine of each music embedding [N, D] (or [D]) to its nearest training reference,
+        both centred on the training mean (raw cosines of this space all sit near 1)."""
+        x = l2_normalise(np.asarray(music, np.float32))
+        if self.reference_center is not None:
+            x = l2_normalise(x - self.reference_center)
+        return (x @ self.reference.T).max(axis=-1)
+
     def novelty(self, music: np.ndarray) -> Novelty:
         """Nearest-neighbour cosine of a music embedding [D] to the training reference."""
         if self.reference is None:
             return Novelty(None, None)
-        nearest = float((self.reference @ l2_normalise(np.asarray(music, np.float32))).max())
-        return Novelty(nearest, self.ood_threshold)
+        return Novelty(float(self.nearest(music)), self.ood_threshold)
 
     def relevance_of(self, cosine: np.ndarray | float) -> np.ndarray | float:
         """Chance (0-1, fitted on val) that a work with this text -> music cosine fits the query;
@@ -152,7 +179,7 @@ class Calibration:
 
     def summary(self) -> dict[str, Any]:
         d = asdict(self)
-        for k in ("reference", "bank_vectors", "bank_texts", "bank_sources"):
+        for k in ("reference", "reference_center", "bank_vectors", "bank_texts", "bank_sources"):
             d.pop(k)
         d["reference_size"] = 0 if self.reference is None else len(self.reference)
         d["bank_size"] = len(self.bank_texts)

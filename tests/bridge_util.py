@@ -22,7 +22,11 @@ def shared_clamp():
     """The shipped default model, loaded once for every bridge test module."""
     from clamp_core.api import Clamp
 
-    return Clamp.load("default", precision="fp32")  # the same vectors on every CPU
+    from clamp_core.calibration import Calibration
+
+    clamp = Clamp.load("default", precision="fp32")  # the same vectors on every CPU
+    clamp.calibration = Calibration.missing()  # plain answers; calibrated tests install their own
+    return clamp
 
 
 def mxl_payload(name: str = "lieder_6053984.mxl") -> dict:

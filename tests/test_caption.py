@@ -77,11 +77,26 @@ def test_caption_states_facts_from_the_score(clamp):
     assert f["range"] == "F2-F5"
     assert "An eine Blume" in cap.text and "F major" in cap.text and "voice and piano" in cap.text
     d = cap.to_dict()
-    for facet in ("genres", "moods", "tune_types", "ensembles", "eras"):
+    # the parts say what plays: the facts answer the ensemble, the model is not asked
+    assert "ensembles" not in d["facets"]
+    for facet in ("genres", "moods", "tune_types", "eras"):
         probs = [x["probability"] for x in d["facets"][facet]]
         assert len(probs) == 3 and probs == sorted(probs, reverse=True) and 0 < probs[0] <= 1
-    assert d["sentence"]["text"].endswith(".") and -1 <= d["sentence"]["cosine"] <= 1
+    # an uncalibrated model states no facet: it says it is unsure of each, in plain words
+    assert d["stated"] == {} and set(d["unsure"]) == {"genres", "moods", "tune_types", "eras"}
+    assert "The model is unsure of its genre, form, era and character." in cap.text
+    assert d["sentence"] is None and d["novelty"]["out_of_domain"] is False
     json.dumps(d)  # serialisable for --json
+
+
+def test_caption_articles_and_generic_parts():
+    from clamp_core.caption import article, parts_name_ensemble
+
+    assert [article(w) for w in ("air", "hornpipe", "Irish reel", "18th-century", "unison")] == [
+        "an", "a", "an", "an", "a"]
+    assert parts_name_ensemble(["Soprano", "Alto"]) and parts_name_ensemble(["Violin"])
+    assert not parts_name_ensemble(["Part 1", "Staff 2", "P1", ""])
+    assert not parts_name_ensemble([])
 
 
 def test_classify_set_matches_classify_with_its_templates(clamp):

@@ -66,9 +66,20 @@ def test_temperature_minimises_validation_nll(fitted):
     names = {t.name for t in tasks}
     assert {"tune_type", "facet:genres", "facet:tune_types"} <= names
     scale = clamp.logit_scale
-    at_fit = C.nll(tasks, scale, cal.temperature)
+    others = [t for t in tasks if not t.name.startswith("facet:")]
+    ece = C.pooled_reliability(others, scale / cal.temperature)["ece"]
     for other in (1.0, cal.temperature * 1.5, cal.temperature / 1.5):
-        assert at_fit <= C.nll(tasks, scale, other) + 1e-9
+        assert ece <= C.pooled_reliability(others, scale / other)["ece"] + 0.002
+    t_nll = C.fit_temperature(others, scale, objective="nll")
+    for other in (1.0, t_nll * 1.2, t_nll / 1.2):
+        assert C.nll(others, scale, t_nll) <= C.nll(others, scale, other) + 1e-9
+    # every built-in facet set the val labels can check has a temperature of its own, used
+    # whenever a caller ranks exactly that set's labels
+    sets = cal.label_set_temperatures
+    assert {"genres", "tune_types"} <= set(sets)
+    for entry in sets.values():
+        assert cal.temperature_for(list(reversed(entry["labels"]))) == entry["temperature"]
+    assert cal.temperature_for(["reel", "jig"]) == cal.temperature
 
 
 def test_reliability_and_facet_threshold_on_known_values():
@@ -138,7 +149,7 @@ def test_saved_calibration_is_used_by_clamp(fitted, tmp_path):
 def test_val_novelty_rate_is_the_chosen_quantile(fitted):
     clamp, recs, cal = fitted
     val = [r for r in recs if r["split"] == "val"]
-    near = C.nearest_cosines(clamp.encoder.encode_abc([r["abc"] for r in val]), cal.reference)
+    near = cal.nearest(clamp.encoder.encode_abc([r["abc"] for r in val]))
     assert (near < cal.ood_threshold).mean() <= C.OOD_QUANTILE + 1 / len(val)
     assert cal.report["reference_collections"].keys() == {"ryans", "essen"}
 

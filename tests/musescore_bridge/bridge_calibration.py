@@ -1,5 +1,5 @@
 """A calibration for the bridge tests, made of real embeddings of the shipped model (the default
-model carries none, so its answers are raw and nothing is ever flagged):
+model's own calibration is set aside in these tests, bridge_util.shared_clamp):
 
 - the novelty reference holds one real tune (tests/fixtures/scores/small.mid) and the threshold
   sits halfway between that tune's own cosine (1) and the Lied "An eine Blume"'s nearest cosine:
@@ -11,6 +11,9 @@ model carries none, so its answers are raw and nothing is ever flagged):
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
 from bridge_util import SCORES, shared_clamp
 
 FAMILIAR = "small.mid"           # in the novelty reference
@@ -32,3 +35,33 @@ def make_calibration():
         ood_threshold=round((nearest + 1) / 2, 4), relevance=dict(RELEVANCE),
         report={"made_by": "tests/musescore_bridge/bridge_calibration.py"}, reference=reference,
         bank_texts=bank, bank_vectors=clamp.encode_texts(bank), bank_sources=["bank-0", "bank-1"])
+
+
+# Fixtures: a test module takes them with `calibration = bridge_calibration.calibration` (a
+# conftest.py here would shadow tests/conftest.py, as both import as `conftest`).
+@pytest.fixture(scope="session")
+def calibration():
+    return make_calibration()
+
+
+@pytest.fixture(scope="session")
+def calibrated_clamp(calibration):
+    """The shipped model's encoder (shared, not loaded again) behind a Clamp with the
+    calibration."""
+    from clamp_core.api import Clamp
+
+    clamp = Clamp(shared_clamp().encoder, "default")
+    clamp.calibration = calibration
+    return clamp
+
+
+@pytest.fixture(scope="session")
+def calibrated_model(tmp_path_factory, calibration):
+    """A copy of the shipped model folder with the calibration saved in it, as `clamp calibrate`
+    leaves one (for the CLI, which loads models by folder)."""
+    from clamp_core.model.checkpoint import resolve_model_folder
+
+    folder = tmp_path_factory.mktemp("calibrated") / "model"
+    shutil.copytree(resolve_model_folder("default"), folder)
+    calibration.save(folder)
+    return folder

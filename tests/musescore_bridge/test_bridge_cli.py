@@ -10,11 +10,15 @@ import stat
 import time
 from pathlib import Path
 
+import bridge_calibration
 import pytest
 from bridge_util import SCORES
 
 from musescore_bridge.discovery import config_dir, pid_alive, read_discovery
 from musescore_bridge.install import plugin_root
+
+calibration = bridge_calibration.calibration
+calibrated_model = bridge_calibration.calibrated_model
 
 
 @pytest.fixture

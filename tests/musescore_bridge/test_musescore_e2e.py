@@ -12,11 +12,15 @@ import os
 import shutil
 import subprocess
 
+import bridge_calibration
 import pytest
 from bridge_util import SCORES, have, shared_clamp
 
 from musescore_bridge.install import install
 from musescore_bridge.service import start_service
+
+calibration = bridge_calibration.calibration
+calibrated_clamp = bridge_calibration.calibrated_clamp
 
 missing = have("mscore3")
 pytestmark = pytest.mark.skipif(missing is not None,

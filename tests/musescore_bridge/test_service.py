@@ -11,6 +11,7 @@ import stat
 import threading
 import time
 
+import bridge_calibration
 import pytest
 from bridge_calibration import FAMILIAR, RELEVANCE, UNFAMILIAR
 from bridge_util import (
@@ -25,6 +26,9 @@ from bridge_util import (
 from clamp_core.errors import ClampError
 from musescore_bridge.discovery import read_discovery
 from musescore_bridge.service import host_header_ok, request, start_service
+
+calibration = bridge_calibration.calibration
+calibrated_clamp = bridge_calibration.calibrated_clamp
 
 CAP = 2 * 1024 * 1024
 
