@@ -21,7 +21,6 @@ QML_STUBS = FIXTURES / "qml_stubs"
 def shared_clamp():
     """The shipped default model, loaded once for every bridge test module."""
     from clamp_core.api import Clamp
-
     from clamp_core.calibration import Calibration
 
     clamp = Clamp.load("default", precision="fp32")  # the same vectors on every CPU

@@ -52,7 +52,6 @@ def library_files(dest: Path) -> Path:
 @pytest.fixture(scope="session")
 def default_clamp():
     from clamp_core import Clamp
-
     from clamp_core.calibration import Calibration
 
     clamp = Clamp.load("default", precision="fp32")  # the same vectors on every CPU
