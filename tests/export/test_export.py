@@ -192,3 +192,26 @@ def test_quality_scores_the_test_split_with_prompts_from_the_train_split():
     assert (task.name == "essen_region" and {r["split"] for r in scored} == {"test"}
             and len(scored) == 6)
     assert prompts == {"china": ["a folk song from China"], "other": ["a folk song from Ireland"]}
+
+
+def test_clamp_evaluate_reads_a_bundle_as_it_reads_the_model_folder(default_bundle, tmp_path):
+    """One evaluation for every backend: the bundle's report equals the torch model's."""
+    from clamp_core.evaluation import evaluate
+
+    recs = _tune_type_records()
+    data = tmp_path / "tunes.jsonl"
+    with data.open("w") as f:
+        for i, r in enumerate(recs):
+            split = ("train", "test")[i % 2]
+            f.write(json.dumps({**r, "id": str(i), "split": split, "meta": {"title": None},
+                                "texts": [f"an Irish {r['labels']['tune_type_coarse']}",
+                                          "a fiddle tune"]}) + "\n")
+    onnx_res = evaluate(str(default_bundle), data, max_probe=50)
+    torch_res = evaluate("default", data, max_probe=50)
+    a, b = onnx_res["tasks"]["tune_type"], torch_res["tasks"]["tune_type"]
+    assert a["n_test"] == b["n_test"] > 10
+    assert a["zero_shot"]["accuracy"] == pytest.approx(b["zero_shot"]["accuracy"], abs=0.05)
+    assert onnx_res["retrieval"]["text_to_music"]["mrr"] == pytest.approx(
+        torch_res["retrieval"]["text_to_music"]["mrr"], abs=0.05)
+    # the bundle carries the model folder's calibration, so both report it alike
+    assert (onnx_res["calibration"] is None) == (torch_res["calibration"] is None)
