@@ -7,10 +7,15 @@ api (Clamp) -> front ends; datasets, training and evaluation sit beside, the CLI
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from clamp_core.errors import ClampError
 from clamp_core.lazy import lazy_exports
 
-__version__ = "0.1.0"
+try:  # one version, in the package metadata (pyproject.toml)
+    __version__ = _metadata.version("clamp-notation")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0.0.0+unknown"
 
 _EXPORTS = {
     "Clamp": ".api",

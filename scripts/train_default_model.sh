@@ -68,5 +68,5 @@ $CLAMP evaluate "$WORK/paired4" --data "$DATA" --out bench/results/quality.json 
 OOD=${OOD:-.cache/ood}
 $CLAMP calibrate clamp_core/resources/default_model --data "$DATA" --ood "$OOD/pop909" \
   --ood "$OOD/orchestral"
-$CLAMP evaluate clamp_core/resources/default_model --data "$DATA" --out bench/results/quality.json \
+$CLAMP evaluate clamp_core/resources/default_model --data "$DATA" --out bench/results/calibration.json \
   --max-probe 1000 --ood "$OOD/pop909" --ood "$OOD/orchestral"

@@ -12,7 +12,7 @@ import click
 @click.command()
 @click.argument("model_name")
 @click.option("--data", required=True, type=click.Path(dir_okay=False), help="Dataset JSONL.")
-@click.option("--out", default="bench/results/quality.json", show_default=True,
+@click.option("--out", default="quality.json", show_default=True, type=click.Path(dir_okay=False),
               help="Results JSON (a Markdown table is written beside it).")
 @click.option("--max-probe", default=3000, show_default=True,
               help="Training works per linear probe.")

@@ -26,6 +26,7 @@ COMMANDS = {
     "dataset": "clamp_core.cli.datasets:dataset",
     "encode": "clamp_core.cli.scores:encode",
     "evaluate": "clamp_core.cli.evaluation:evaluate",
+    "export": "export.cli:main",
     "index": "clamp_core.cli.library:index_cmd",
     "info": "clamp_core.cli.scores:info",
     "init-model": "clamp_core.cli.training:init_model",
