@@ -10,7 +10,7 @@ import click
 
 
 @click.command()
-@click.argument("model_name")
+@click.argument("model_name", type=click.Path())
 @click.option("--data", required=True, type=click.Path(dir_okay=False), help="Dataset JSONL.")
 @click.option("--out", default="quality.json", show_default=True, type=click.Path(dir_okay=False),
               help="Results JSON (a Markdown table is written beside it).")
@@ -38,7 +38,7 @@ def evaluate(model_name: str, data: str, out: str, max_probe: int, split: str,
 
 
 @click.command()
-@click.argument("model_name")
+@click.argument("model_name", type=click.Path())
 @click.option("--data", required=True, type=click.Path(dir_okay=False, exists=True),
               help="Dataset JSONL (its train and val splits are read; never the test split).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,

@@ -153,7 +153,7 @@ def search(query: str, index_path: str, k: int, model_name: str | None, as_json:
 
 
 @click.command()
-@click.argument("file")
+@click.argument("file", type=click.Path())  # a path type: shells complete it
 @_lookup_options
 def similar(file: str, index_path: str, k: int, model_name: str | None, as_json: bool) -> None:
     """Scores of an index most like FILE (FILE itself left out); score = cosine of the two

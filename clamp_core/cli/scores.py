@@ -31,7 +31,7 @@ def convert_all(files: tuple[str, ...]):
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True)
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--model", "model_name", default="default", show_default=True,
               help="Model folder, ONNX bundle, or 'default' for the model shipped with "
                    "clamp-notation.")
@@ -76,7 +76,7 @@ def encode(files: tuple[str, ...], model_name: str, backend: str, out: str | Non
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True)
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def info(files: tuple[str, ...], as_json: bool) -> None:
     """Facts read from scores: title, composer, parts, key, meter, tempo, bars, duration."""
@@ -95,7 +95,7 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
 
 
 @click.command("abc")
-@click.argument("file")
+@click.argument("file", type=click.Path())  # a path type: shells complete it
 def abc_cmd(file: str) -> None:
     """Print a score as the ABC text the model reads (official CLaMP dialect)."""
     from clamp_core.notation.convert import to_abc

@@ -14,7 +14,7 @@ def _load_clamp(model_name: str):
 
 
 @click.command()
-@click.argument("file")
+@click.argument("file", type=click.Path())  # a path type: shells complete it
 @click.option("--labels", help='Comma-separated labels, e.g. "reel,jig,hornpipe".')
 @click.option("--label-set", help="A built-in label set (tune_types, genres, eras, moods, "
               "ensembles, composers) or a JSON file.")
@@ -57,7 +57,7 @@ def classify(file: str, labels: str | None, label_set: str | None, templates: tu
 
 
 @click.command()
-@click.argument("file")
+@click.argument("file", type=click.Path())  # a path type: shells complete it
 @click.option("--model", "model_name", default="default", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Each part of the caption with its score.")
 def caption(file: str, model_name: str, as_json: bool) -> None:
