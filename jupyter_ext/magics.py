@@ -50,6 +50,15 @@ class ClampMagics(Magics):
 
     @line_magic
     def clamp(self, line: str):
+        """Every error a user can fix shows as IPython's one-line UsageError, not a traceback."""
+        from IPython.core.error import UsageError
+
+        try:
+            return self._run(line)
+        except ClampError as e:
+            raise UsageError(str(e)) from None
+
+    def _run(self, line: str):
         from .caption import ClampCaption
         from .classify import ClampClassify
         from .score_view import ScoreView

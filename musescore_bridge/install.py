@@ -24,6 +24,7 @@ PLUGIN_SOURCE = Path(__file__).parent / "plugin"
 FOLDER_NAME = "clamp-notation"
 MARKER = "clamp_install.json"
 PLUGIN_FILES = ("clamp.qml", "clamp_bridge.js", "clamp.png", "README.md")
+REQUIRED_FILES = ("clamp.qml", "clamp_bridge.js")  # without these MuseScore shows nothing
 
 
 def documents_dir(platform: str | None = None, env: dict | None = None) -> Path:
@@ -68,6 +69,10 @@ def _targets(version: int | None, folder: str | None, must_exist: bool) -> list[
 def install(version: int | None = None, folder: str | None = None,
             python: str | None = None) -> list[Path]:
     """Copy the plugin for the MuseScore version(s) asked (default: each one found)."""
+    missing = [n for n in REQUIRED_FILES if not (PLUGIN_SOURCE / n).is_file()]
+    if missing:
+        raise ClampError(f"this installation lacks the plugin's {', '.join(missing)} (looked in "
+                         f"{PLUGIN_SOURCE}); reinstall clamp-notation")
     done = []
     for target in _targets(version, folder, must_exist=True):
         if target.exists() and not (target / MARKER).is_file():

@@ -362,6 +362,7 @@ def test_show_takes_paths_abc_text_and_music21_streams():
 
 
 def test_clamp_magic(small_index):
+    from IPython.core.error import UsageError
     from IPython.core.interactiveshell import InteractiveShell
 
     from jupyter_ext import ClampSearch, ScoreView
@@ -373,13 +374,16 @@ def test_clamp_magic(small_index):
     assert w.min_score is None
     floor = ip.run_line_magic("clamp", f"search --index {small_index} --min-score 0.25 a reel")
     assert floor.min_score == 0.25 and all(r["score"] >= 0.25 for r in floor.results)
-    with pytest.raises(ClampError, match="from 0 to 1"):
+    # errors a user can fix are IPython's one-line UsageError (no traceback is printed)
+    with pytest.raises(UsageError, match="from 0 to 1"):
         ip.run_line_magic("clamp", "search --min-score 2 a reel")
     again = ip.run_line_magic("clamp", "search a slow chorale")  # the index is remembered
     assert "a slow chorale" in again.heading
     assert isinstance(ip.run_line_magic("clamp", f"show {TWO_TUNES}"), ScoreView)
-    with pytest.raises(ClampError, match="usage"):
+    with pytest.raises(UsageError, match="usage"):
         ip.run_line_magic("clamp", "frobnicate")
+    with pytest.raises(UsageError, match="missing.mxl"):
+        ip.run_line_magic("clamp", "classify missing.mxl --labels a,b")
 
 
 def test_example_notebook_is_valid_and_its_code_compiles():

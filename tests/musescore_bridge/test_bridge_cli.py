@@ -14,6 +14,7 @@ import bridge_calibration
 import pytest
 from bridge_util import SCORES
 
+from clamp_core.errors import ClampError
 from musescore_bridge.discovery import config_dir, pid_alive, read_discovery
 from musescore_bridge.install import plugin_root
 
@@ -169,3 +170,14 @@ def test_scripts_flag_an_unfamiliar_score_and_pass_the_new_fields(run_clamp, hom
                                "--model", model, "--json").stdout)
     assert out["novelty"]["out_of_domain"] is False
     assert out["results"][0]["path"].endswith(FAMILIAR) and out["results"][0]["relevance"] is None
+
+
+def test_install_refuses_when_the_plugin_files_are_missing(tmp_path, monkeypatch):
+    """An installation without the plugin (a wheel that left it out) says so in one line
+    instead of installing an empty folder and exiting 0."""
+    from musescore_bridge import install
+
+    monkeypatch.setattr(install, "PLUGIN_SOURCE", tmp_path / "no-plugin")
+    with pytest.raises(ClampError, match=r"lacks the plugin's clamp\.qml, clamp_bridge\.js"):
+        install.install(folder=str(tmp_path / "Plugins"))
+    assert not (tmp_path / "Plugins").exists()
