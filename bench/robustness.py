@@ -77,7 +77,9 @@ def single_files(written, tmp: Path) -> dict:
             r["stdout"] + r["stderr"])
         rows.append({"file": case.name, "category": case.category, "expect": case.expect,
                      "exit": r["exit"], "seconds": r["seconds"], "peak_rss_mb": r["peak_rss_mb"],
-                     "ok": ok, "error": lines[-1][:200] if lines and r["exit"] else None})
+                     "ok": ok,  # the scratch folder's name is this run's, not the result's
+                     "error": lines[-1].replace(str(tmp), "<scratch>")[:200]
+                     if lines and r["exit"] else None})
     by_cat: dict[str, Counter] = {}
     for row in rows:
         by_cat.setdefault(row["category"], Counter())["files"] += 1

@@ -8,7 +8,7 @@ var CURSOR_FORMAT = "clamp-cursor-walk";
 var CURSOR_VERSION = 1;
 var START_HINT = "Start it in a terminal with:  clamp serve   (or `python -m clamp_core serve`)";
 
-// "file:///home/a/x" -> "/home/a/x"; "file:///C:/x" -> "C:/x"
+// "file:///srv/a/x" -> "/srv/a/x"; "file:///C:/x" -> "C:/x"
 function urlToPath(url) {
     var s = String(url);
     if (s.indexOf("file://") === 0)
