@@ -10,7 +10,7 @@ import numpy as np
 from clamp_core.calibration import Calibration, Novelty
 from clamp_core.errors import ClampError
 from clamp_core.runtime.encoder import Encoder, l2_normalise
-from clamp_core.zero_shot import label_probabilities, label_prototypes
+from clamp_core.zero_shot import label_probabilities, label_prompts, label_prototypes
 
 DEFAULT_TEMPLATES = ("{}", "a piece of music: {}", "this music is {}")
 
@@ -122,12 +122,11 @@ class Clamp:
         for t in templates:
             if "{}" not in t:
                 raise ClampError(f"template {t!r} has no '{{}}' where the label goes")
-        own = {label: tuple((prompts or {}).get(label, ())) for label in labels}
-        key = ("labels", tuple(labels), templates, tuple(own.values()))
+        texts = label_prompts(labels, templates, prompts)
+        key = ("labels", tuple(map(tuple, texts)))
         if key not in self._text_cache:
             if len(self._text_cache) > 256:
                 self._text_cache.clear()
-            texts = [[t.format(label) for t in templates] + list(own[label]) for label in labels]
             self._text_cache[key] = label_prototypes(self.encode_texts, texts)
         return self._text_cache[key]
 

@@ -7,13 +7,20 @@ a score's probability over labels is the softmax of the model's logit scale time
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from clamp_core.runtime.encoder import l2_normalise
 
 EmbedTexts = Callable[[list[str]], np.ndarray]
+
+
+def label_prompts(labels: Sequence[str], templates: Sequence[str],
+                  own: Mapping[str, Sequence[str]] | None = None) -> list[list[str]]:
+    """Each label's prompts: every template filled with it, plus any prompts of its own."""
+    return [[t.format(label) for t in templates] + list((own or {}).get(label, ()))
+            for label in labels]
 
 
 def label_prototypes(embed: EmbedTexts, prompts: Sequence[Sequence[str]]) -> np.ndarray:
@@ -30,10 +37,13 @@ def label_prototypes(embed: EmbedTexts, prompts: Sequence[Sequence[str]]) -> np.
 def label_probabilities(music: np.ndarray, prototypes: np.ndarray,
                         logit_scale: float) -> np.ndarray:
     """Softmax over labels of ``logit_scale`` x cosine, for one score [D] or many [N, D]."""
-    logits = logit_scale * (l2_normalise(music) @ prototypes.T)
-    logits = logits - logits.max(axis=-1, keepdims=True)
-    probs = np.exp(logits)
-    return probs / probs.sum(axis=-1, keepdims=True)
+    return softmax(logit_scale * (l2_normalise(music) @ prototypes.T))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities over the last axis (shifted by the maximum, so large logits stay finite)."""
+    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
 
 
 def nearest_labels(music: np.ndarray, prototypes: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from clamp_core.datasets.texts import title_free
 from clamp_core.evaluation.tasks import TASKS, task_classes, task_records
 from clamp_core.labels import load_label_set
 from clamp_core.runtime.encoder import Encoder, l2_normalise
-from clamp_core.zero_shot import label_prototypes
+from clamp_core.zero_shot import label_prompts, label_prototypes, softmax
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +101,8 @@ def zero_shot_scores(encoder: Encoder, train: list[dict], split: list[dict],
         recs = [(r, t) for r, t in recs if t]
         if len({t for _, t in recs}) < 2:
             continue
-        prompts = [[t.format(x) for t in ls.templates] + list(ls.prompts.get(x, ()))
-                   for x in labels]
-        protos = label_prototypes(encoder.encode_texts, prompts)
+        protos = label_prototypes(encoder.encode_texts,
+                                  label_prompts(labels, ls.templates, ls.prompts))
         truth = np.array([labels.index(t) for _, t in recs])
         out.append(TaskScores(f"facet:{facet}", labels,
                               l2_normalise(music([r for r, _ in recs])) @ protos.T, truth))
@@ -121,10 +120,7 @@ def nll(tasks: list[TaskScores], logit_scale: float, temperature: float) -> floa
 
 
 def _probs(cosines: np.ndarray, scale: float) -> np.ndarray:
-    z = scale * cosines
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    return softmax(scale * cosines)
 
 
 def fit_temperature(tasks: list[TaskScores], logit_scale: float, objective: str = "ece",
@@ -163,10 +159,13 @@ def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> 
     return {"ece": float(ece), "n": int(len(confidence)), "table": table}
 
 
-def pooled_reliability(tasks: list[TaskScores], scale: float) -> dict:
+def pooled_reliability(tasks: list[TaskScores], scale: float,
+                       calibration: Calibration | None = None) -> dict:
+    """Calibration error over every task's answers pooled, at ``scale`` divided by the
+    temperature ``calibration`` gives each task (none: ``scale`` as it is)."""
     conf, correct = [], []
     for t in tasks:
-        p = _probs(t.cosines, scale)
+        p = _probs(t.cosines, scale / (task_temperature(calibration, t) if calibration else 1.0))
         conf.append(p.max(1))
         correct.append(p.argmax(1) == t.truth)
     return reliability(np.concatenate(conf), np.concatenate(correct))
@@ -263,10 +262,8 @@ def _bank(train: list[dict], rng: np.random.Generator, size: int) -> tuple[list[
     return texts, sources
 
 
-def fit(encoder: Encoder, train: list[dict], val: list[dict], seed: int = 0,
-        reference_size: int = REFERENCE_SIZE, bank_size: int = BANK_SIZE) -> Calibration:
-    """Fit every part of a model's calibration from the train and val splits."""
-    rng = np.random.default_rng(seed)
+def cached_music(encoder: Encoder) -> Callable[[list[dict]], np.ndarray]:
+    """Music features of records by id, each work encoded once however many tasks ask."""
     cache: dict[str, np.ndarray] = {}
 
     def music(recs: list[dict]) -> np.ndarray:
@@ -275,6 +272,15 @@ def fit(encoder: Encoder, train: list[dict], val: list[dict], seed: int = 0,
             for r, v in zip(todo, encoder.encode_abc([r["abc"] for r in todo]), strict=True):
                 cache[r["id"]] = v
         return np.stack([cache[r["id"]] for r in recs])
+
+    return music
+
+
+def fit(encoder: Encoder, train: list[dict], val: list[dict], seed: int = 0,
+        reference_size: int = REFERENCE_SIZE, bank_size: int = BANK_SIZE) -> Calibration:
+    """Fit every part of a model's calibration from the train and val splits."""
+    rng = np.random.default_rng(seed)
+    music = cached_music(encoder)
 
     log.info("calibration: zero-shot tasks on %d val works", len(val))
     tasks = zero_shot_scores(encoder, train, val, music)
@@ -292,7 +298,7 @@ def fit(encoder: Encoder, train: list[dict], val: list[dict], seed: int = 0,
     report = {"val_works": len(val), "tasks": {t.name: len(t.truth) for t in tasks},
               "temperature": round(temperature, 4),
               "val_before": pooled_reliability(tasks, scale)["ece"],
-              "val_after": _calibrated_reliability(tasks, scale, cal)["ece"]}
+              "val_after": pooled_reliability(tasks, scale, cal)["ece"]}
     for t in tasks:
         if t.name.startswith("facet:"):
             p = _probs(t.cosines, scale / task_temperature(cal, t))
@@ -324,29 +330,18 @@ def fit(encoder: Encoder, train: list[dict], val: list[dict], seed: int = 0,
     return cal
 
 
-def _calibrated_reliability(tasks: list[TaskScores], scale: float, cal: Calibration) -> dict:
-    conf, correct = [], []
-    for t in tasks:
-        p = _probs(t.cosines, scale / task_temperature(cal, t))
-        conf.append(p.max(1))
-        correct.append(p.argmax(1) == t.truth)
-    return reliability(np.concatenate(conf), np.concatenate(correct))
-
-
 def measure(encoder: Encoder, calibration: Calibration, train: list[dict], split: list[dict],
             ) -> dict:
     """Calibration error (raw and calibrated), the stated caption facets' precision and
     coverage, and the novelty flag's rate, on one split (the test split in `clamp evaluate`)."""
-    def music(recs: list[dict]) -> np.ndarray:
-        return encoder.encode_abc([r["abc"] for r in recs])
-
+    music = cached_music(encoder)  # each work encoded once for every task and the novelty rate
     tasks = zero_shot_scores(encoder, train, split, music)
     scale = encoder.logit_scale
     out: dict = {"temperature": calibration.temperature,
                  "label_set_temperatures": {k: v["temperature"] for k, v in
                                             calibration.label_set_temperatures.items()},
                  "raw": pooled_reliability(tasks, scale),
-                 "calibrated": _calibrated_reliability(tasks, scale, calibration),
+                 "calibrated": pooled_reliability(tasks, scale, calibration),
                  "per_task_ece": {}, "facets": {}}
     for t in tasks:
         p = _probs(t.cosines, scale / task_temperature(calibration, t))
