@@ -81,12 +81,12 @@ class ClampSearch(ClampWidget):
         hits: list = []
         with self._busy("Searching…"):
             index, floor = self._open_index(), self.min_score
-            hits = self._clamp.search(query, index, k=self.k, min_score=floor)
-            # "no good match" is about the best work of the library, kept or not by min_score
-            # (hits keep their unfiltered ranks: rank 1 is that work)
-            kept_best = floor is None or (hits and hits[0].rank == 1)
-            best = hits if kept_best else self._clamp.search(query, index, k=1)
-            weak = self._clamp.no_good_match(best)
+            hits = self._clamp.search(query, index, k=self.k)
+            # "no good match" is about the best work of the library, kept or not by min_score,
+            # so it is judged before the filter (as the CLI and the service do)
+            weak = self._clamp.no_good_match(hits)
+            if floor is not None:
+                hits = [h for h in hits if h.relevance >= floor]
             self._publish(hits, self._search_heading(query, len(hits), weak), mode="search",
                           no_good_match=weak)
         return hits
