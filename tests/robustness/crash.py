@@ -101,6 +101,14 @@ def add_tunes(lib: Path, n: int) -> None:
         (lib / "tunes" / f"t{i:02d}.abc").write_text(row["abc"], encoding="utf-8")
 
 
+def _size(path: Path) -> int:
+    """A file's size, 0 when it is absent: SQLite may delete its WAL between two calls."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def index_crash_trials(lib: Path, idx_dir: Path, model_dir: Path, kills: int, seed: int,
                        clean: dict[str, np.ndarray], clean_failed: set[str]) -> list[dict]:
     """Runs of `clamp index` on ``lib`` until ``kills`` of them were killed (-9) mid-run, the
@@ -117,9 +125,8 @@ def index_crash_trials(lib: Path, idx_dir: Path, model_dir: Path, kills: int, se
         if trial % 2:  # anywhere: start-up, recovery, the walk, model load, reading, committing
             out = kill_at(cmd, None, rng.uniform(0.3, 6.0))
         else:  # once this run has begun writing (the WAL grows), a little later
-            start = db.stat().st_size if db.exists() else 0
-            out = kill_at(cmd, lambda s=start: db.exists() and db.stat().st_size != s,
-                          rng.uniform(0.0, 1.5))
+            start = _size(db)
+            out = kill_at(cmd, lambda s=start: _size(db) not in (0, s), rng.uniform(0.0, 1.5))
         st = index_state(idx_dir) if (idx_dir / "index.sqlite").exists() else None
         out.update(trial=trial, entries=len(st["ok"]) if st else 0,
                    failed=len(st["failed"]) if st else 0)
