@@ -32,6 +32,11 @@ def dataset() -> None:
               help="Collection label of --folder works (e.g. lieder).")
 @click.option("--abc", "abc_dir", type=click.Path(file_okay=False),
               help="A folder of .abc files; every tune is a work.")
+@click.option("--corpus", "corpora", multiple=True, metavar="NAME=PATH",
+              help="A public corpus from a local clone (repeatable); NAME is one of polish, "
+                   "chopin, cantopop, nottingham, cre, hauptstimme, pop909 (docs/data_card.md).")
+@click.option("--cached-only", is_flag=True,
+              help="Convert nothing: cut a dataset from the works already in the cache.")
 @click.option("--cache", "cache_dir", default=str(Path("~/.cache/clamp-notation/dataset")),
               show_default=True, help="Cache of converted works (by content hash).")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: cores).")
@@ -44,10 +49,13 @@ def dataset() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def dataset_build(out: str, collections: str | None, folder: str | None, meta: str | None,
                   lyrics: str | None, folder_collection: str, abc_dir: str | None,
-                  cache_dir: str, workers: int | None, limit: int | None, timeout: int,
+                  corpora: tuple[str, ...], cached_only: bool, cache_dir: str,
+                  workers: int | None, limit: int | None, timeout: int,
                   test_groups: str | None, freeze_test_groups: bool, as_json: bool) -> None:
-    """Build a dataset from the music21 corpus, a folder of scores and/or ABC files."""
+    """Build a dataset from the music21 corpus, public corpora, a folder of scores and/or ABC
+    files."""
     from clamp_core.datasets.build import TEST_GROUPS_FILE, build_dataset
+    from clamp_core.datasets.corpora import corpus_items
     from clamp_core.datasets.sources import (
         MUSIC21_COLLECTIONS,
         abc_items,
@@ -59,7 +67,7 @@ def dataset_build(out: str, collections: str | None, folder: str | None, meta: s
     if meta and not folder:
         raise ClampError("--meta describes a --folder of scores; pass --folder too")
     if collections is None:
-        collections = "none" if (folder or abc_dir) else "all"
+        collections = "none" if (folder or abc_dir or corpora) else "all"
     names = (list(MUSIC21_COLLECTIONS) if collections == "all" else
              [] if collections == "none" else
              [c.strip() for c in collections.split(",") if c.strip()])
@@ -69,12 +77,17 @@ def dataset_build(out: str, collections: str | None, folder: str | None, meta: s
                               limit=limit)
     if abc_dir:
         items += abc_items(abc_dir, limit=limit)
+    for spec in corpora:
+        found = corpus_items(spec)
+        items += found[:limit] if limit else found
     if not items:
-        raise ClampError("nothing to build: no works found; check --collections/--folder/--abc")
+        raise ClampError("nothing to build: no works found; check --collections/--folder/--abc/"
+                         "--corpus")
     groups_file = test_groups or str(TEST_GROUPS_FILE)
     summary = build_dataset(
         items, out, cache_dir=cache_dir, workers=workers, timeout=timeout,
         test_groups=groups_file, freeze_test_groups=groups_file if freeze_test_groups else None,
+        cached_only=cached_only,
         command=" ".join(["clamp", "dataset", "build", *sys.argv[sys.argv.index("build") + 1:]])
         if "build" in sys.argv else None)
     if as_json:

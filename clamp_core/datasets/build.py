@@ -67,11 +67,12 @@ def _worker_init() -> None:
 
 def _convert_all(todo: list[WorkItem], workers: int, timeout: int, cache_dir: Path,
                  keys: dict[str, str], progress: bool) -> dict[str, dict]:
-    """Convert works not in the cache (slow file types first for load balance), caching each."""
+    """Convert works not in the cache, cheapest first (a build stopped early has converted as
+    many works as it could; the cache makes a rerun carry on), caching each."""
     from tqdm import tqdm
 
     results: dict[str, dict] = {}
-    todo = sorted(todo, key=lambda it: -it.cost)
+    todo = sorted(todo, key=lambda it: it.cost)
     bar = tqdm(total=len(todo), desc="converting scores", unit="work", file=sys.stderr,
                disable=not progress or not todo, smoothing=0.05)
     args = [(it, timeout) for it in todo]
@@ -99,8 +100,10 @@ def build_dataset(items: list[WorkItem], out: str | Path, *, cache_dir: str | Pa
                   workers: int | None = None, timeout: int = 600,
                   test_groups: str | Path | None = TEST_GROUPS_FILE,
                   freeze_test_groups: str | Path | None = None, progress: bool = True,
-                  command: str | None = None) -> dict:
-    """Convert every work (cached), write ``out`` JSONL + failures + summary; return the summary."""
+                  command: str | None = None, cached_only: bool = False) -> dict:
+    """Convert every work (cached), write ``out`` JSONL + failures + summary; return the summary.
+    ``cached_only`` converts nothing: works not in the cache yet (another build may be converting
+    them) are recorded as failures, so a dataset can be cut from a build still under way."""
     t0 = time.time()
     out = Path(out).expanduser()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -137,6 +140,10 @@ def build_dataset(items: list[WorkItem], out: str | Path, *, cache_dir: str | Pa
     n_cached = len(results)
     log.info("%d works: %d cached, %d to convert with %d workers", len(unique), n_cached,
              len(todo), workers)
+    if cached_only:
+        results.update({it.id: {"error": "not converted yet; build without --cached-only"}
+                        for it in todo})
+        todo = []
     results.update(_convert_all(todo, workers, timeout, cache, keys, progress))
 
     records: list[dict] = []

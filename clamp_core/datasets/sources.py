@@ -4,6 +4,7 @@ metadata table, or a folder of ABC files. Enumeration is cheap (no score is pars
 from __future__ import annotations
 
 import csv
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +24,12 @@ MUSIC21_COLLECTIONS: dict[str, str] = {
     "beethoven": "beethoven",
     "mozart": "mozart",
     "haydn": "haydn",
+    "airds": "airdsAirs",
+    "miscfolk": "miscFolk",
+    "josquin": "josquin",
 }
 
-# Rough parse cost per file type, used only to start the slow works first (better load balance).
+# Rough parse cost per byte of each file type: a build converts the cheap works first.
 _COST = {".abc": 1, ".krn": 3, ".xml": 5, ".musicxml": 5, ".mxl": 5, ".mscz": 5, ".mscx": 5}
 _X_LINE = re.compile(r"^X:\s*(\d+)", re.MULTILINE)
 
@@ -44,7 +48,11 @@ class WorkItem:
 
     @property
     def cost(self) -> int:
-        return _COST.get(Path(self.path).suffix.lower(), 5)
+        try:
+            size = os.path.getsize(self.path)
+        except OSError:
+            size = 0
+        return size * _COST.get(Path(self.path).suffix.lower(), 5)
 
 
 def music21_corpus_root() -> Path:
@@ -155,7 +163,7 @@ def folder_items(folder: str | Path, meta: str | Path | None = None, *,
             extra["lyrics_path"] = str(lyr_dir / f"{stem}.txt")
         rel = p.relative_to(folder).as_posix()
         base = f"{collection}/{rel.rsplit('.', 1)[0]}"
-        for n in (_abc_numbers(p) if p.suffix.lower() == ".abc" else [None]):
+        for n in (abc_numbers(p) if p.suffix.lower() == ".abc" else [None]):
             items.append(WorkItem(base + (f"#{n}" if n is not None else ""), collection, str(p),
                                   n, f"{collection}:{rel}", extra))
     return items[:limit] if limit else items
@@ -169,13 +177,13 @@ def abc_items(folder: str | Path, *, limit: int | None = None) -> list[WorkItem]
     items = []
     for p in sorted(folder.rglob("*.abc")):
         rel = p.relative_to(folder).as_posix()
-        for n in _abc_numbers(p):
+        for n in abc_numbers(p):
             wid = f"abc/{rel.rsplit('.', 1)[0]}" + (f"#{n}" if n is not None else "")
             items.append(WorkItem(wid, "abc", str(p), n, f"abc:{rel}", {}))
     return items[:limit] if limit else items
 
 
-def _abc_numbers(path: Path) -> list[int | None]:
+def abc_numbers(path: Path) -> list[int | None]:
     """The X: numbers of an ABC file in order ([None] for a file without X: lines)."""
     text = path.read_bytes().decode("utf-8", errors="replace")
     return list(dict.fromkeys(int(n) for n in _X_LINE.findall(text))) or [None]
