@@ -20,8 +20,22 @@ from dataclasses import dataclass, field
 
 from unidecode import unidecode
 
-FOLK = {"essen", "ryans", "oneills"}
-VOCAL = {"bach", "palestrina", "monteverdi", "trecento", "lieder"}
+from clamp_core.datasets.facets import (
+    ensemble_class,
+    era_from_year,
+    form_from_text,
+    instrument_family,
+    instrumentation_families,
+    metre_family,
+    mode_class,
+    tempo_class,
+    texture,
+)
+
+FOLK = {"essen", "ryans", "oneills", "airds", "miscfolk", "nottingham", "cre"}
+FIDDLE = {"ryans", "oneills", "airds", "nottingham", "cre"}  # collections with tune types
+POPULAR = {"pop909", "cantopop"}
+VOCAL = {"bach", "palestrina", "monteverdi", "trecento", "josquin", "lieder"}
 
 # surname key -> (full name, born, died, era)
 COMPOSERS: dict[str, tuple[str, int | None, int | None, str]] = {
@@ -31,6 +45,7 @@ COMPOSERS: dict[str, tuple[str, int | None, int | None, str]] = {
     "beethoven": ("Ludwig van Beethoven", 1770, 1827, "classical"),
     "mozart": ("Wolfgang Amadeus Mozart", 1756, 1791, "classical"),
     "haydn": ("Joseph Haydn", 1732, 1809, "classical"),
+    "josquin": ("Josquin des Prez", 1450, 1521, "renaissance"),
     "ciconia": ("Johannes Ciconia", 1370, 1412, "medieval"),
     "landini": ("Francesco Landini", 1325, 1397, "medieval"),
     "jacopo da bologna": ("Jacopo da Bologna", None, None, "medieval"),
@@ -50,9 +65,11 @@ _TRECENTO_ALIASES = {"ciconia": "ciconia", "landini": "landini", "jacopo": "jaco
 COLLECTION_ERA = {"essen": "folk", "ryans": "folk", "oneills": "folk", "bach": "baroque",
                   "palestrina": "renaissance", "monteverdi": "renaissance",
                   "trecento": "medieval", "beethoven": "classical", "mozart": "classical",
-                  "haydn": "classical"}
+                  "haydn": "classical", "airds": "folk", "miscfolk": "folk", "nottingham": "folk",
+                  "cre": "folk", "josquin": "renaissance", "chopin": "romantic"}
 COLLECTION_GENRE = {"ryans": "fiddle tune", "oneills": "fiddle tune", "bach": "chorale",
-                    "palestrina": "mass", "monteverdi": "madrigal", "lieder": "lied"}
+                    "palestrina": "mass", "monteverdi": "madrigal", "lieder": "lied",
+                    "pop909": "pop song", "cantopop": "cantopop"}
 
 TUNE_TYPES = ("reel", "jig", "double jig", "single jig", "slip jig", "hornpipe", "strathspey",
               "polka", "clog", "highland fling", "air", "march", "waltz", "set dance", "slide",
@@ -95,6 +112,8 @@ class WorkInfo:
     facts: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
+    row: dict = field(default_factory=dict)  # what the source says of the work (table, records)
+    abc: str = ""
 
 
 def norm_text(s: str) -> str:
@@ -207,8 +226,8 @@ def build_labels(info: WorkInfo) -> dict:
     c = info.collection
     lab: dict[str, str] = {"collection": c}
     meta, f = info.meta, info.abc_fields
-    if c in ("ryans", "oneills", "abc"):
-        tt = tune_type(f.get("R"))
+    if c in FIDDLE or c == "abc":
+        tt = tune_type(info.row.get("tune_type") or f.get("R"))
         if tt is None and info.title and "--" in info.title:  # Ryan's "7th Regiment -- Reel"
             tt = tune_type(info.title.rsplit("--", 1)[1])
         if tt:
@@ -227,7 +246,7 @@ def build_labels(info: WorkInfo) -> dict:
         composer_key = trecento_composer(info.facts.get("md", {}).get("composer"))
     if composer_key:
         lab["composer"] = composer_key
-    elif c not in FOLK and info.composer:
+    elif c not in FOLK and info.composer and not ANONYMOUS.match(info.composer):
         lab["composer"] = " ".join(info.composer.lower().split())
     genre = COLLECTION_GENRE.get(c) or info.facts.get("genre_hint")
     if genre and "genre" not in lab:
@@ -245,7 +264,63 @@ def build_labels(info: WorkInfo) -> dict:
     if c in ("beethoven", "mozart", "haydn") and "genre" not in lab:
         lab["genre"] = "string quartet" if ens == "string quartet" else (
             "piano sonata" if ens == "solo piano" else "chamber music")
-    era = COLLECTION_ERA.get(c) or era_from_dates(info.born, info.died)
+    era = (COLLECTION_ERA.get(c) or era_from_dates(info.born, info.died)
+           or (era_from_year(_year(info.row.get("year"))) if c not in POPULAR else None))
     if era:
         lab["era"] = era
+    lab.update(facet_labels(info, lab))
     return lab
+
+
+ANONYMOUS = re.compile(r"^\s*(anonim|anon|anonymous|anonyme|unknown|nieznany)\b", re.I)
+# the ensemble of collections whose files name no parts (or name them "Part 1")
+_COLLECTION_ENSEMBLE = {"lieder": "voice and piano", "hauptstimme": "orchestra",
+                        "palestrina": "choir", "monteverdi": "choir", "josquin": "choir",
+                        "trecento": "choir", "bach": "choir"}
+
+
+def _year(s: str | None) -> int | None:
+    m = re.search(r"(1\d{3}|20\d{2})", s or "")
+    return int(m.group(1)) if m else None
+
+
+def facet_labels(info: WorkInfo, lab: dict) -> dict:
+    """ensemble_class, mode_class, metre_family, tempo, form and texture of one work."""
+    c, meta, row = info.collection, info.meta, info.row
+    out: dict[str, str] = {}
+    parts = meta.get("parts") or []
+    # a Humdrum instrumentation record names every part; "2 empty" names none
+    fams: list[str | None] = instrumentation_families(row.get("instruments") or "")
+    n = len(fams)
+    if not fams:
+        fams, n = [instrument_family(p) for p in parts], len(parts)
+    ens = ensemble_class(fams, n)
+    if ens is None and (c in FOLK or c == "cantopop") and len(parts) <= 1:
+        ens = "solo melody"
+    if ens is None and c == "chopin" and len(parts) <= 2:  # unnamed staves of a piano score
+        ens = "solo piano"
+    ens = ens or _COLLECTION_ENSEMBLE.get(c) or row.get("ensemble")
+    if ens:
+        out["ensemble_class"] = ens
+    mc = mode_class(lab.get("mode"))
+    if mc:
+        out["mode_class"] = mc
+    mf = metre_family(lab.get("meter"))
+    if mf:
+        out["metre_family"] = mf
+    tempo = tempo_class(meta, lab.get("tune_type"))
+    if tempo:
+        out["tempo"] = tempo
+    form = (form_from_text(row.get("genre")) or form_from_text(info.title, info.work)
+            if c not in FOLK else None)
+    form = form or {"bach": "chorale", "lieder": "song", "palestrina": "mass",
+                    "monteverdi": "madrigal", "pop909": "pop song",
+                    "cantopop": "cantopop"}.get(c)
+    if c in ("beethoven", "mozart", "haydn") and ens == "string quartet":
+        form = "string quartet"
+    if form:
+        out["form"] = form
+    tex = texture(info.abc) if info.abc else None
+    if tex:
+        out["texture"] = tex
+    return out

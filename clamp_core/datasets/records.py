@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from clamp_core.datasets.labels import (
+    ANONYMOUS,
     COMPOSERS,
     FOLK,
     WorkInfo,
@@ -81,9 +82,9 @@ def make_info(item: WorkItem, result: dict) -> WorkInfo:
         title, work = _quartet_title(item)
     elif c == "palestrina":
         work = md.get("parentTitle")
-    elif c in ("lieder", "folder") and row.get("set") and not row["set"].lower().startswith(
+    elif (row.get("set") or row.get("work")) and not (row.get("set") or "").lower().startswith(
             "other songs"):
-        work = row["set"]
+        work = row.get("set") or row.get("work")
     elif meta.get("work"):
         work = meta["work"]
     composer = born = died = None
@@ -94,6 +95,8 @@ def make_info(item: WorkItem, result: dict) -> WorkInfo:
     elif c not in FOLK and c != "trecento":  # trecento: anonymous or sigla, no composer
         composer = row.get("composer") or f.get("C") or meta.get("composer")
         born, died = _int(row.get("composer_born")), _int(row.get("composer_died"))
+        if composer and ANONYMOUS.match(composer):
+            composer = None
     lyric = None
     lyr_path = item.extra.get("lyrics_path")
     if lyr_path:
@@ -105,7 +108,7 @@ def make_info(item: WorkItem, result: dict) -> WorkInfo:
         lyric = " ".join(lyric.replace("\xad", "").replace("\u203f", " ").split()) or None
     info = WorkInfo(id=item.id, collection=c, title=title, composer=composer, born=born,
                     died=died, work=work, lyric=lyric, region_detail=f.get("O"), abc_fields=f,
-                    facts=facts, meta=meta)
+                    facts=facts, meta=meta, row=row, abc=result.get("abc", ""))
     if row.get("genre"):
         facts["genre_hint"] = row["genre"].lower()
     info.labels = build_labels(info)
@@ -117,8 +120,12 @@ def group_key(info: WorkInfo) -> str:
     tune in two collections (same normalised title) lands in one split."""
     c = info.collection
     basis = info.title or ""
-    if info.work and (c == "palestrina" or c in QUARTET_COLLECTIONS):
+    if info.work and (c in ("palestrina", "hauptstimme") or c in QUARTET_COLLECTIONS):
         basis = info.work
+    elif c == "polish":  # movements of one source (shelfmark: the file name before "_") together
+        return "polish-" + norm_text(Path(info.id).name.split("_", 1)[0])
+    elif c == "chopin":  # one edition per work, and titles are generic ("Mazurka")
+        return "chopin-" + norm_text(Path(info.id).name.split("-", 1)[0])
     elif "--" in basis:  # Ryan's "7th Regiment -- Reel": the tune, not its type
         basis = basis.split("--", 1)[0]
     basis = re.sub(r"^(the|a|an|der|die|das|le|la|il)\s+", "", basis.strip(),

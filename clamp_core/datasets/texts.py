@@ -8,6 +8,7 @@ import hashlib
 import random
 import re
 
+from clamp_core.datasets.facets import mode_class, tempo_class  # noqa: F401 (re-exported)
 from clamp_core.datasets.labels import NUMBER_WORDS, WorkInfo, norm_text
 
 COLLECTION_NAMES = {
@@ -48,25 +49,6 @@ _GENRE_EN = [  # Essen genre keywords (German, Chinese) -> English, first match 
     ("shange", "shan'ge (mountain song)"), ("haozi", "haozi (work song)"),
     ("yangge", "yangge (dance song)"), ("erzaehl", "narrative song"), ("sage", "legend song"),
 ]
-_TUNE_TEMPO = {"reel": "fast", "jig": "lively", "double jig": "lively", "single jig": "lively",
-               "slip jig": "lively", "hornpipe": "moderate", "strathspey": "moderate",
-               "highland fling": "lively", "clog": "moderate", "air": "slow",
-               "waltz": "moderate", "march": "moderate", "polka": "lively", "slide": "lively"}
-_TEMPO_TERMS = [  # (words in a tempo marking, class); multi-word terms first
-    ("allegro molto", "fast"), ("molto allegro", "fast"), ("allegro assai", "fast"),
-    ("allegro vivace", "fast"), ("nicht zu schnell", "moderate"), ("nicht zu rasch", "moderate"),
-    ("prestissimo", "fast"), ("presto", "fast"), ("vivace", "fast"), ("vivo", "fast"),
-    ("schnell", "fast"), ("rasch", "fast"), ("geschwind", "fast"), ("allegretto", "lively"),
-    ("allegro", "lively"), ("lebhaft", "lively"), ("munter", "lively"), ("frisch", "lively"),
-    ("bewegt", "lively"), ("animato", "lively"), ("con moto", "lively"), ("fröhlich", "lively"),
-    ("andantino", "moderate"), ("andante", "moderate"), ("moderato", "moderate"),
-    ("mässig", "moderate"), ("massig", "moderate"), ("mäßig", "moderate"), ("gehend", "moderate"),
-    ("maestoso", "moderate"), ("comodo", "moderate"), ("larghetto", "slow"), ("largo", "slow"),
-    ("lento", "slow"), ("adagio", "slow"), ("grave", "slow"), ("langsam", "slow"),
-    ("innig", "slow"), ("sostenuto", "slow"), ("slow", "slow"), ("lively", "lively"),
-    ("moderate", "moderate"), ("fast", "fast"), ("quick", "fast"), ("lent", "slow"),
-    ("modéré", "moderate"), ("vif", "fast"), ("animé", "lively"),
-]
 _CHARACTER = {  # (mode class, tempo class) -> alternatives
     ("minor", "slow"): ["sombre, plaintive", "mournful and grave", "melancholy, lamenting"],
     ("minor", "moderate"): ["wistful, earnest", "serious and restrained", "dark, yearning"],
@@ -89,28 +71,6 @@ def rng_for(work_id: str) -> random.Random:
 
 def _an(word: str) -> str:
     return ("an " if word[:1].lower() in "aeiou" else "a ") + word
-
-
-def tempo_class(meta: dict, tune_type: str | None) -> str | None:
-    """slow | moderate | lively | fast from the tempo words, else the BPM, else the tune type."""
-    text = (meta.get("tempo_text") or "").lower()
-    if text:
-        for term, cls in _TEMPO_TERMS:
-            if re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text):
-                return cls
-    bpm = meta.get("tempo")
-    if bpm:
-        return ("slow" if bpm < 70 else "moderate" if bpm < 100 else
-                "lively" if bpm < 140 else "fast")
-    return _TUNE_TEMPO.get(tune_type or "")
-
-
-def mode_class(mode: str | None) -> str | None:
-    if mode in ("major", "ionian", "lydian"):
-        return "major"
-    if mode in ("minor", "aeolian"):
-        return "minor"
-    return "modal" if mode else None
 
 
 def key_words(key: str | None) -> str | None:
@@ -191,6 +151,8 @@ def descriptions(info: WorkInfo, rng: random.Random) -> list[str]:
                    (f"{words} music" + (f" at a {tempo} tempo" if tempo else "")).strip())
     voices = len(meta.get("parts") or [])
     rng_txt = _range_words(info.facts)
+    if ens and ens.endswith("parts") and lab.get("ensemble_class"):
+        ens = None  # "three parts" says less than the facet phrase ("for solo piano")
     if ens:
         part = f"for {ens}" if not ens.startswith(("solo", "one")) else _an(ens)
         if voices > 1 and not ens.endswith(("voices", "parts", "quartet")):
@@ -253,6 +215,7 @@ def build_texts(info: WorkInfo) -> list[str]:
         line = _lyric_line(info.lyric)
         texts.append(rng.choice([line, f'with the words "{line}"', f'words: "{line}"']))
     texts.extend(descriptions(info, rng))
+    texts.extend(facet_phrases(info, rng))
     texts = list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
     free = title_free(texts, info.title)
     if len(free) < 2:  # pad with plain facts until two title-free candidates exist
@@ -311,4 +274,69 @@ def _kind_phrases(info: WorkInfo, rng: random.Random) -> list[str]:
                                f"a {lab.get('era', 'romantic')} song with piano accompaniment"]))
     if info.work and c not in ("palestrina",) and not _contains(info.work, info.title):
         out.append(rng.choice([f"from {info.work}", f"part of {info.work}"]))
+    return out
+
+
+_ENSEMBLE_WORDS = {
+    "solo melody": ["a single melody line", "an unaccompanied melody", "one melodic line"],
+    "solo piano": ["for solo piano", "a piano piece", "piano music"],
+    "keyboard": ["for organ", "keyboard music", "for organ or harpsichord"],
+    "voice and piano": ["a song for voice and piano", "for voice with piano accompaniment",
+                        "voice and piano"],
+    "choir": ["for choir", "choral music", "for voices alone"],
+    "voices and instruments": ["for voices and instruments",
+                               "vocal music with instrumental accompaniment",
+                               "for choir or soloists with instruments"],
+    "string quartet": ["for string quartet", "two violins, viola and cello",
+                       "string quartet music"],
+    "chamber ensemble": ["chamber music", "for a small instrumental ensemble",
+                         "instrumental chamber music"],
+    "orchestra": ["for orchestra", "orchestral music", "for full orchestra"],
+}
+_FORM_WORDS = {"mass": ["a mass movement", "part of a mass setting"],
+               "vespers": ["music for vespers", "a vespers psalm setting"],
+               "song": ["a song"], "pop song": ["a pop song", "popular song"],
+               "cantopop": ["a Cantonese pop song", "Cantopop"],
+               "string quartet": ["a string quartet movement"],
+               "variations": ["a set of variations", "theme and variations"]}
+_ERA_WORDS = {"medieval": "medieval", "renaissance": "Renaissance", "baroque": "Baroque",
+              "classical": "Classical-era", "romantic": "Romantic-era",
+              "modern": "twentieth-century"}
+_METRE_WORDS = {"duple": ["in duple time", "duple metre"], "triple": ["in triple time",
+                "triple metre, three beats to the bar"], "compound": ["in compound time",
+                "compound metre with a lilting beat"]}
+_MODE_WORDS = {"major": ["in a major key", "major key"], "minor": ["in a minor key", "minor key"],
+               "modal": ["modal", "in a church mode"]}
+_TEXTURE_WORDS = {"single line": ["a single line, no harmony", "monophonic"],
+                  "chordal": ["chordal texture", "full chords"],
+                  "polyphonic": ["polyphonic, independent voices", "contrapuntal texture"],
+                  "melody and accompaniment": ["melody with accompaniment"]}
+
+
+def facet_phrases(info: WorkInfo, rng: random.Random) -> list[str]:
+    """Short candidates from the score's facets: ensemble, form and era, mode and metre,
+    texture. Text dropout mixes them, so a query naming any subset finds the work."""
+    lab = info.labels
+    out: list[str] = []
+    ens = lab.get("ensemble_class")
+    if ens:
+        words = rng.choice(_ENSEMBLE_WORDS[ens])
+        if ens == "choir" and (n := len(info.meta.get("parts") or [])) > 1:
+            words += f" ({NUMBER_WORDS.get(n, n)} voices)"
+        out.append(words)
+    form, era = lab.get("form"), _ERA_WORDS.get(lab.get("era", ""))
+    if form and not (info.collection == "bach" and form == "chorale"):  # said by kind phrases
+        phrase = rng.choice(_FORM_WORDS.get(form) or [_an(form)])
+        if era and rng.random() < 0.5 and phrase.startswith(("a ", "an ")):
+            phrase = _an(f"{era} {phrase.split(' ', 1)[1]}")
+        out.append(phrase)
+    elif era:
+        out.append(rng.choice([f"{_an(era)} piece", f"{era} music"]))
+    bits = [rng.choice(_MODE_WORDS[m]) for m in [lab.get("mode_class")] if m]
+    bits += [rng.choice(_METRE_WORDS[m]) for m in [lab.get("metre_family")] if m]
+    if bits:
+        out.append(", ".join(bits))
+    tex = lab.get("texture")
+    if tex and rng.random() < 0.5:
+        out.append(rng.choice(_TEXTURE_WORDS[tex]))
     return out

@@ -25,7 +25,8 @@ from clamp_core.datasets.texts import key_words, title_free
 
 FIX = Path(__file__).parents[1] / "fixtures" / "dataset"
 LABEL_KEYS = {"collection", "tune_type", "tune_type_coarse", "region", "region_detail",
-              "composer", "genre", "meter", "key", "mode", "ensemble", "era"}
+              "composer", "genre", "meter", "key", "mode", "ensemble", "era", "ensemble_class",
+              "mode_class", "metre_family", "tempo", "form", "texture"}
 
 
 @functools.lru_cache(maxsize=1)

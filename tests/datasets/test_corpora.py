@@ -1,0 +1,88 @@
+"""Public corpora read from a local clone: what each file says about itself, and the labels and
+texts a build writes from it (real Humdrum files from the Polish corpus, tests/fixtures)."""
+
+from pathlib import Path
+
+import pytest
+
+from clamp_core.datasets.build import build_dataset
+from clamp_core.datasets.corpora import (
+    CORPORA,
+    composer_dates,
+    composer_name,
+    corpus_items,
+    cre_title,
+    humdrum_row,
+    nottingham_items,
+)
+from clamp_core.datasets.records import load_records
+from clamp_core.errors import ClampError
+
+POLISH = Path(__file__).parent.parent / "fixtures" / "corpora" / "polish"
+
+
+def test_humdrum_reference_records_give_the_row():
+    items = corpus_items(f"polish={POLISH}")
+    rows = {Path(it.path).name.split("_")[1]: it.extra["row"] for it in items}
+    mass = rows["zieleniewicz-mathias--msza-2ga-benedictus.krn"]
+    assert mass["title"] == "Benedictus" and mass["composer"] == "Mathias Zieleniewicz"
+    assert mass["genre"] == "mass" and mass["sacred"] == "yes"
+    assert mass["instruments"] == "1 alto 1 bass 1 soprn 1 tenor"
+    assert rows["anonim--mazurek.krn"]["genre"] == "mazurka"
+    assert all(it.id.startswith("polish/") and it.collection == "polish" for it in items)
+
+
+def test_reference_value_parsing():
+    assert composer_name("Chopin, Fryderyk") == "Fryderyk Chopin"
+    assert composer_name("Howie") == "Howie"
+    assert composer_dates("~1520-~1560") == (1520, 1560)
+    assert composer_dates("1810/03/01/-1849/10/17/") == (1810, 1849)
+    assert composer_dates("") == (None, None)
+    assert humdrum_row({"AGN": "Secular; Polonaise", "OTL": "Polonez"})["genre"] == "polonaise"
+
+
+def test_cre_names_give_title_and_tune_type():
+    assert cre_title("AchonryLassesreelThe") == ("The Achonry Lasses", "reel")
+    assert cre_title("ATripToGalway") == ("A Trip To Galway", None)
+    assert cre_title("Kesh2jig")[1] == "jig"
+
+
+def test_nottingham_books_give_tune_types(tmp_path):
+    folder = tmp_path / "ABC_cleaned"
+    folder.mkdir()
+    tune = "X: {n}\nT:Tune {n}\nM:6/8\nL:1/8\nK:G\nGAB cBA|G3 G3:|\n\n"
+    (folder / "jigs.abc").write_text(tune.format(n=1) + tune.format(n=2))
+    (folder / "ashover.abc").write_text(tune.format(n=7))
+    items = nottingham_items(tmp_path)
+    assert [(it.tune, it.extra["row"].get("tune_type")) for it in items] == [
+        (7, None), (1, "jig"), (2, "jig")]
+
+
+def test_unknown_corpus_and_missing_clone_are_one_line_errors(tmp_path):
+    with pytest.raises(ClampError, match="NAME=PATH"):
+        corpus_items(f"nosuch={tmp_path}")
+    for name in CORPORA:
+        with pytest.raises(ClampError) as e:
+            corpus_items(f"{name}={tmp_path / 'absent'}")
+        assert "\n" not in str(e.value)
+
+
+def test_build_labels_and_texts_from_the_score(tmp_path):
+    items = corpus_items(f"polish={POLISH}")
+    summary = build_dataset(items, tmp_path / "d.jsonl", cache_dir=tmp_path / "cache",
+                            workers=1, progress=False, test_groups=None)
+    assert summary["works"] == 2, summary
+    recs = {r["id"].rsplit("_", 1)[1]: r for r in load_records(tmp_path / "d.jsonl")}
+    kyrie, mazurek = recs["zieleniewicz-mathias--msza-2ga-benedictus"], recs["anonim--mazurek"]
+    assert kyrie["labels"]["form"] == "mass"
+    assert kyrie["labels"]["ensemble_class"] == "choir"  # soprano, alto, tenor, bass
+    assert kyrie["labels"]["texture"] == "polyphonic"
+    assert kyrie["labels"]["composer"] == "mathias zieleniewicz"
+    assert mazurek["labels"]["form"] == "mazurka"
+    assert "composer" not in mazurek["labels"]  # "Anonim" is no composer
+    assert not any("Anonim" in t for t in mazurek["texts"])
+    assert mazurek["labels"]["metre_family"] == "triple"
+    # movements of one source stay in one group; the two sources differ
+    assert kyrie["group"] != mazurek["group"] and kyrie["group"].startswith("polish-")
+    texts = " | ".join(kyrie["texts"])
+    assert "mass" in texts and any(w in texts for w in ("choir", "choral", "voices"))
