@@ -86,3 +86,19 @@ def test_build_labels_and_texts_from_the_score(tmp_path):
     assert kyrie["group"] != mazurek["group"] and kyrie["group"].startswith("polish-")
     texts = " | ".join(kyrie["texts"])
     assert "mass" in texts and any(w in texts for w in ("choir", "choral", "voices"))
+
+
+def test_data_card_names_every_source_its_licence_and_commit(tmp_path):
+    from clamp_core.datasets.data_card import data_card, read_lock
+
+    summary = {"works": 5, "splits": {"train": 4, "test": 1}, "failures": 1,
+               "collections": {"polish": {"works": 3, "train": 3, "failures": 1},
+                               "essen": {"works": 2, "train": 1, "test": 1}}}
+    lock = tmp_path / "corpora.lock"
+    lock.write_text("# comment\npolish\tpl-wnifc/humdrum-polish-scores\t" + "c" * 40 + "\t.\n")
+    card = data_card(summary, read_lock(lock))
+    polish = next(ln for ln in card.splitlines() if ln.startswith("| polish "))
+    assert "CC BY 4.0" in polish and "c" * 12 in polish and "| 3 | 0 | 0 | 1 |" in polish
+    essen = next(ln for ln in card.splitlines() if ln.startswith("| essen "))
+    assert "UNCLEAR" in essen
+    assert "OpenEWLD" in card  # the reserved evaluation sets are named
