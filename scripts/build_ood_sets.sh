@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# Music of kinds the default model never saw in training, for measuring its novelty flag
-# (`clamp calibrate --ood` / `clamp evaluate --ood`). Both sources are public GitHub repositories;
-# clone them yourself (nothing here downloads) and pass the clones:
-#   POP909   music-x-lab/POP909-Dataset, MIT, commit d83e6edba6872a704f5d3b8b32f5cb540088dae6:
-#            pop songs as piano-arrangement MIDI; every 15th song's main file (61 songs)
-#   HAUPT    MarkGotham/Hauptstimme, scores CC0, commit 8f677853c45b74ca0afcd79677e5379c06c82354:
-#            orchestral full scores (Bach's B minor Mass, Beethoven, Brahms, Bruckner, ...);
-#            every other movement (48)
-# Usage: POP909=path/to/POP909-Dataset HAUPT=path/to/Hauptstimme bash scripts/build_ood_sets.sh [OUT]
+# Music of a kind the default model never saw in training, for measuring its novelty flag
+# (`clamp calibrate --ood` / `clamp evaluate --ood`): lead sheets (jazz and pop standards with
+# chord symbols) from the WikiMT set beside the project (../shared/data/wikimt, MIT, from the
+# official CLaMP feature caches in microsoft/muzic); every 10th of the 1,010, as ABC files.
+# (POP909 and Hauptstimme served here until the corpus took them in for training.)
+# Usage: bash scripts/build_ood_sets.sh [OUT] [WIKIMT_JSONL]
 set -euo pipefail
 OUT=${1:-.cache/ood}
-mkdir -p "$OUT/pop909" "$OUT/orchestral"
-for i in $(seq -w 1 909 | awk 'NR%15==1'); do
-  cp "$POP909/POP909/$i/$i.mid" "$OUT/pop909/pop909_$i.mid"
-done
-find "$HAUPT/data" -name '*.mxl' ! -name '*_melody.mxl' | LC_ALL=C sort | awk 'NR%2==1' |
-  while read -r f; do cp "$f" "$OUT/orchestral/"; done
-echo "$(ls "$OUT/pop909" | wc -l) pop songs, $(ls "$OUT/orchestral" | wc -l) orchestral movements in $OUT"
+WIKIMT=${2:-../shared/data/wikimt/wikimt_abc.jsonl}
+mkdir -p "$OUT/leadsheets"
+python3 - "$WIKIMT" "$OUT/leadsheets" <<'PY'
+import json, re, sys
+from pathlib import Path
+src, out = sys.argv[1], Path(sys.argv[2])
+for n, line in enumerate(open(src, encoding="utf-8")):
+    if n % 10:
+        continue
+    rec = json.loads(line)
+    abc = rec["abc"] if rec["abc"].lstrip().startswith("X:") else "X:1\n" + rec["abc"]
+    if not re.search(r"^T:", abc, re.M):
+        abc = abc.replace("X:1\n", f"X:1\nT:{rec['title']}\n", 1)
+    (out / f"wikimt_{n:04d}.abc").write_text(abc, encoding="utf-8")
+PY
+echo "$(ls "$OUT/leadsheets" | wc -l) lead sheets in $OUT/leadsheets"
