@@ -72,7 +72,8 @@ def _convert_all(todo: list[WorkItem], workers: int, timeout: int, cache_dir: Pa
     from tqdm import tqdm
 
     results: dict[str, dict] = {}
-    todo = sorted(todo, key=lambda it: it.cost)
+    shares = Counter(it.path for it in todo)  # a tune of a 300-tune ABC file costs 1/300 of it
+    todo = sorted(todo, key=lambda it: it.cost / shares[it.path])
     bar = tqdm(total=len(todo), desc="converting scores", unit="work", file=sys.stderr,
                disable=not progress or not todo, smoothing=0.05)
     args = [(it, timeout) for it in todo]
