@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ from clamp_core.evaluation.tasks import TASKS, Task, task_classes, task_records,
 from clamp_core.runtime.encoder import Encoder, l2_normalise
 from clamp_core.zero_shot import label_prototypes, nearest_labels
 
+Music = Callable[[list[dict]], np.ndarray]
+
 
 def zero_shot(encoder: Encoder, music: np.ndarray,
               class_prompts: dict[str, list[str]]) -> list[str]:
@@ -24,6 +27,22 @@ def zero_shot(encoder: Encoder, music: np.ndarray,
     classes = list(class_prompts)
     protos = label_prototypes(encoder.encode_texts, [class_prompts[c] for c in classes])
     return [classes[i] for i in nearest_labels(music, protos)]
+
+
+def music_features(encoder: Encoder) -> Music:
+    """Music features of records, each ABC encoded once however many tasks ask for it (the
+    broad benchmark's ensemble, mode, metre and tempo tasks all score the whole test split)."""
+    cache: dict[str, np.ndarray] = {}
+
+    def music(recs: list[dict]) -> np.ndarray:
+        todo = list(dict.fromkeys(r["abc"] for r in recs if r["abc"] not in cache))
+        if todo:
+            cache.update(zip(todo, encoder.encode_abc(todo), strict=True))
+        if not recs:
+            return np.zeros((0, encoder.dim), dtype=np.float32)
+        return np.stack([cache[r["abc"]] for r in recs])
+
+    return music
 
 
 def zero_shot_accuracy(encoder: Encoder, records: list[dict]) -> dict:
@@ -39,10 +58,14 @@ def zero_shot_accuracy(encoder: Encoder, records: list[dict]) -> dict:
 
 
 def evaluate_task(encoder: Encoder, task: Task, train: list[dict], test: list[dict],
-                  max_probe: int = 3000, seed: int = 0) -> dict | None:
+                  max_probe: int = 3000, seed: int = 0, music: Music | None = None,
+                  ) -> dict | None:
+    """One task: zero-shot accuracy and macro-F1 (with a bootstrap interval), the baselines, a
+    linear probe, and each class's prompts used as a search query over the task's test works."""
+    music = music or (lambda recs: encoder.encode_abc([r["abc"] for r in recs]))
     tr, te = task_records(train, task), task_records(test, task)
     classes = task_classes(task, tr, te)
-    if len(classes) < 2:
+    if len(classes) < 2 or not tr:  # no training works: no probe, no majority class
         return None
     test_counts = Counter(r["labels"][task.label] for r in te)
     tr = [r for r in tr if r["labels"][task.label] in classes]
@@ -53,9 +76,12 @@ def evaluate_task(encoder: Encoder, task: Task, train: list[dict], test: list[di
         tr = [tr[i] for i in sorted(keep)]
     y_tr = [r["labels"][task.label] for r in tr]
     y_te = [r["labels"][task.label] for r in te]
-    x_te = encoder.encode_abc([r["abc"] for r in te])
-    x_tr = encoder.encode_abc([r["abc"] for r in tr])
-    pred = zero_shot(encoder, x_te, prompts)
+    x_te, x_tr = music(te), music(tr)
+    protos = label_prototypes(encoder.encode_texts, [prompts[c] for c in classes])
+    pred = [classes[i] for i in nearest_labels(x_te, protos)]
+    # class -> works: a class's prompts as a query, its test works the relevant ones
+    relevant = np.array([[y == c for y in y_te] for c in classes])
+    search = M.relevance_metrics(protos @ l2_normalise(x_te).T, relevant)
     probe = M.linear_probe(x_tr, y_tr, x_te, classes, seed=seed)
     return {
         "classes": {c: test_counts[c] for c in classes}, "n_test": len(te),
@@ -67,7 +93,10 @@ def evaluate_task(encoder: Encoder, task: Task, train: list[dict], test: list[di
         "random": M.random_baseline(y_te, classes, seed=seed),
         "majority": M.majority_baseline(y_tr, y_te, classes),
         "linear_probe": {"accuracy": M.accuracy(y_te, probe),
-                         "macro_f1": M.macro_f1(y_te, probe, classes)},
+                         "macro_f1": M.macro_f1(y_te, probe, classes),
+                         "accuracy_ci": M.bootstrap_ci(
+                             [a == b for a, b in zip(y_te, probe, strict=True)])},
+        "prompt_search": search,
     }
 
 
@@ -117,8 +146,9 @@ def evaluate(model: Encoder | str | Path, data: str | Path, max_probe: int = 300
     encoder = as_encoder(model)
     train, test = load_records(data, "train"), load_records(data, split)
     results = {"data": str(data), "split": split, "n_test": len(test), "tasks": {}}
+    music = music_features(encoder)
     for task in TASKS:
-        out = evaluate_task(encoder, task, train, test, max_probe, seed)
+        out = evaluate_task(encoder, task, train, test, max_probe, seed, music)
         if out is not None:
             results["tasks"][task.name] = out
     results["retrieval"] = evaluate_retrieval(encoder, test, seed=seed)
@@ -157,13 +187,14 @@ def as_encoder(model) -> Encoder:
 def markdown_table(results: dict) -> str:
     """A short Markdown summary of evaluate()'s results."""
     lines = [("| task | n test | classes | zero-shot acc (95% CI) | zero-shot macro-F1 | random acc"
-              " | majority acc | linear probe acc |"), "|---|---|---|---|---|---|---|---|"]
+              " | majority acc | linear probe acc (95% CI) |"), "|---|---|---|---|---|---|---|---|"]
     for name, r in results["tasks"].items():
         lines.append(
             f"| {name} | {r['n_test']} | {len(r['classes'])} | "
             f"{r['zero_shot']['accuracy']:.3f}{_ci(r['zero_shot'].get('accuracy_ci'))} | "
             f"{r['zero_shot']['macro_f1']:.3f} | {r['random']['accuracy']:.3f} | "
-            f"{r['majority']['accuracy']:.3f} | {r['linear_probe']['accuracy']:.3f} |")
+            f"{r['majority']['accuracy']:.3f} | {r['linear_probe']['accuracy']:.3f}"
+            f"{_ci(r['linear_probe'].get('accuracy_ci'))} |")
     ret = results["retrieval"]
     rows = [("model, one candidate", ret["text_to_music"]),
             ("model, joined description", ret.get("text_to_music_description")),
@@ -178,8 +209,23 @@ def markdown_table(results: dict) -> str:
                        "| precision@10 | random precision@10 |"), "|---|---|---|---|---|"]
         lines.append(f"| model | {anym['n']} | {anym['mrr_first_relevant']:.3f} | "
                      f"{anym['precision@10']:.3f} | {anym['random_precision@10']:.3f} |")
+    lines += prompt_search_table(results["tasks"])
     lines += calibration_table(results.get("calibration"))
     return "\n".join(lines) + "\n"
+
+
+def prompt_search_table(tasks: dict) -> list[str]:
+    """Markdown lines for each task's class prompts used as search queries (reports written
+    before this part have none)."""
+    rows = [(name, r["prompt_search"]) for name, r in tasks.items() if r.get("prompt_search")]
+    if not rows:
+        return []
+    lines = ["", ("| class prompts as a query, the class's test works relevant | classes "
+                  "| first relevant MRR | precision@10 | random precision@10 |"),
+             "|---|---|---|---|---|"]
+    lines += [f"| {name} | {s['n']} | {s['mrr_first_relevant']:.3f} | {s['precision@10']:.3f} "
+              f"| {s['random_precision@10']:.3f} |" for name, s in rows]
+    return lines
 
 
 def calibration_table(cal: dict | None) -> list[str]:
