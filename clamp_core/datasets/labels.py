@@ -73,7 +73,8 @@ COLLECTION_GENRE = {"ryans": "fiddle tune", "oneills": "fiddle tune", "bach": "c
 
 TUNE_TYPES = ("reel", "jig", "double jig", "single jig", "slip jig", "hornpipe", "strathspey",
               "polka", "clog", "highland fling", "air", "march", "waltz", "set dance", "slide",
-              "mazurka", "schottische", "barn dance", "walkaround", "quickstep", "fling")
+              "mazurka", "schottische", "barn dance", "walkaround", "quickstep", "fling",
+              "morris dance", "country dance", "christmas carol")
 _TUNE_ALIASES = {"slipjig": "slip jig", "fling": "highland fling", "hornpipes": "hornpipe",
                  "reels": "reel", "jigs": "jig", "setdance": "set dance"}
 _COARSE = {"double jig": "jig", "single jig": "jig", "slip jig": "slip jig"}
