@@ -36,11 +36,11 @@ BANK_SIZE = 2000         # real descriptions kept for captions
 # -- facet labels from dataset labels -------------------------------------------------------
 _ERA = {"folk": "traditional folk", "modern": "20th-century"}
 _GENRE_BY_COLLECTION = {"essen": "folk song", "ryans": "fiddle tune", "oneills": "fiddle tune",
-                        "lieder": "art song"}
-_GENRE = {"lied": "art song"}
-_ENSEMBLE = {"four voices": "four-part choir", "three voices": "vocal ensemble",
-             "five voices": "vocal ensemble", "six voices": "vocal ensemble",
-             "one voice": "solo melody"}
+                        "cre": "fiddle tune", "lieder": "art song", "pop909": "pop song",
+                        "cantopop": "cantonese pop song"}
+_GENRE = {"lied": "art song", "cantopop": "cantonese pop song"}
+_ENSEMBLE = {"four voices": "choir", "three voices": "choir", "five voices": "choir",
+             "six voices": "choir", "one voice": "solo melody"}
 
 
 def _match(value: str | None, labels: list[str], aliases: dict[str, str]) -> str | None:
@@ -57,12 +57,14 @@ def facet_truth(facet: str, rec: dict, labels: list[str]) -> str | None:
         return _match(lab.get("era"), labels, _ERA)
     if facet == "genres":
         return (_match(lab.get("genre"), labels, _GENRE)
+                or _match(lab.get("form"), labels, _GENRE)
                 or _match(_GENRE_BY_COLLECTION.get(lab.get("collection", "")), labels, {}))
     if facet == "tune_types":
         return (_match(lab.get("tune_type"), labels, {})
                 or _match(lab.get("tune_type_coarse"), labels, {}))
-    if facet == "ensembles":
-        return _match(lab.get("ensemble"), labels, _ENSEMBLE)
+    if facet == "ensembles":  # the ensemble class where a build wrote one
+        return (_match(lab.get("ensemble_class"), labels, {})
+                or _match(lab.get("ensemble"), labels, _ENSEMBLE))
     return None
 
 
