@@ -114,15 +114,20 @@ def _report(metrics: dict) -> None:
               help="Also train each piece's two writings to encode alike (a second loss term).")
 @click.option("--paired-weight", default=4.0, show_default=True,
               help="Weight of the paired term (mean cosine distance) against the text loss.")
+@click.option("--transpose-prob", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Chance a piece is seen in another key (a fixed interval per piece, a fourth "
+                   "down to a tritone up; notes, K: and chord symbols), in any of its writings, "
+                   "with the key names of its texts moved along.")
 def train(data: str, train_text: bool, keep_prob: float, repeat: tuple[str, ...],
-          variant_prob: float, paired_variants: bool, paired_weight: float, **kw) -> None:
+          variant_prob: float, paired_variants: bool, paired_weight: float,
+          transpose_prob: float, **kw) -> None:
     """Contrastive training on a dataset JSONL (multi-process: launch with torchrun)."""
     from clamp_core.training.contrastive import train_contrastive
 
     _report(train_contrastive(data, freeze_text=not train_text, keep_prob=keep_prob,
                               repeats=_parse_repeats(repeat), variant_prob=variant_prob,
-                              paired=paired_variants,
-                              paired_weight=paired_weight, **_common(kw)))
+                              paired=paired_variants, paired_weight=paired_weight,
+                              transpose_prob=transpose_prob, **_common(kw)))
 
 
 def _parse_repeats(items: tuple[str, ...]) -> dict[str, int]:

@@ -2,7 +2,9 @@
 
 Records are JSON lines ``{id, abc, texts[], labels{}, split}`` as written by ``clamp dataset
 build``. Each step pairs a piece with a text made by CLaMP's text dropout: every candidate is
-kept with a probability, the kept ones are shuffled and joined.
+kept with a probability, the kept ones are shuffled and joined. A piece may be seen as another
+program writes it (variants) and in another key (transposition, with the key names of its texts
+moved along).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from clamp_core.notation.patches import pad_batch, patchify
 from clamp_core.notation.variants import plain_abc, rebeam_abc
 from clamp_core.training.distributed import DistInfo, cleanup, gather_with_grad, init_distributed
 from clamp_core.training.loop import TrainConfig, train_loop
+from clamp_core.training.transpose import TRAINING_INTERVALS, transpose_record
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,8 @@ def oversample(records: list[dict], repeats: dict[str, int] | None) -> list[dict
 
 def _patch_table(abcs: list[str]) -> list[np.ndarray]:
     """Patches of each piece, stored as uint8 (ids < 98): an eighth of int64's memory, which
-    matters when a corpus of 20,000 pieces is held three times (as written and two variants)."""
+    matters when a corpus of 30,000 pieces is held up to six times (as written, two variants, and
+    the three of them transposed)."""
     cache: dict[str, np.ndarray] = {}  # oversampled records repeat a piece: patchify it once
     out = []
     for a in abcs:
@@ -52,14 +56,42 @@ def _patch_table(abcs: list[str]) -> list[np.ndarray]:
     return out
 
 
-def _variant_tables(records: list[dict], seed: int) -> list[list[np.ndarray]]:
+def _variant_tables(records: list[dict], seed: int, kinds: tuple[int, int] = (0, 1),
+                    ) -> list[list[np.ndarray]]:
     """Two variants of each training piece, fixed per (seed, record): its plain notes re-beamed,
-    and its full text re-beamed."""
+    and its full text re-beamed (``kinds`` seed the re-beaming of each)."""
     def rng(kind: int, n: int) -> np.random.Generator:
         return np.random.default_rng([seed, kind, n])
-    return [_patch_table([rebeam_abc(plain_abc(r["abc"]), rng(0, n))
+    return [_patch_table([rebeam_abc(plain_abc(r["abc"]), rng(kinds[0], n))
                           for n, r in enumerate(records)]),
-            _patch_table([rebeam_abc(r["abc"], rng(1, n)) for n, r in enumerate(records)])]
+            _patch_table([rebeam_abc(r["abc"], rng(kinds[1], n)) for n, r in enumerate(records)])]
+
+
+@dataclass
+class Transposed:
+    """Every training piece in another key: its writing, its variants (as ``_variant_tables``,
+    when variants are trained) and its texts with their key names moved."""
+
+    patches: list[np.ndarray]
+    texts: list[list[str]]
+    variants: list[list[np.ndarray]] | None
+    semitones: list[int]  # the interval of each piece; 0 where it stays as written
+
+
+def transposed_tables(records: list[dict], seed: int, variants: bool) -> Transposed:
+    """Each training piece moved by an interval drawn from ``TRAINING_INTERVALS`` (a fourth
+    down to a tritone up), fixed per (seed, record) like the variants: notes, K: fields, chord
+    symbols, and the key names and range of its texts. A piece that cannot be moved reliably
+    (an unknown K:, notes out of range, or no text left true) stays as written."""
+    moved, shifts = [], []
+    for n, r in enumerate(records):
+        semitones = int(np.random.default_rng([seed, 2, n]).choice(TRAINING_INTERVALS))
+        out = transpose_record(r, semitones)
+        moved.append(out or r)
+        shifts.append(semitones if out is not None else 0)
+    log.info("transposed %d of %d training pieces", sum(1 for s in shifts if s), len(records))
+    return Transposed(_patch_table([r["abc"] for r in moved]), [r["texts"] for r in moved],
+                      _variant_tables(moved, seed, (3, 4)) if variants else None, shifts)
 
 
 def text_dropout(candidates: list[str], rng: np.random.Generator, keep_prob: float = 0.5,
@@ -97,35 +129,62 @@ class PairBatcher:
     variants: list[list[np.ndarray]] | None = None  # other writings of each training piece
     variant_prob: float = 0.0
     paired: bool = False  # also return the other writing of each piece (consistency loss)
+    transposed: Transposed | None = None  # each training piece in another key
+    transpose_prob: float = 0.0
 
-    def _paired_views(self, i: int, rng: np.random.Generator, max_len: int) -> tuple:
+    def _transposes(self, i: int, rng: np.random.Generator) -> bool:
+        """Whether example ``i`` is seen in its other key. Drawn only when asked for, so a run
+        without transposition draws exactly what it drew before the option existed."""
+        t = self.transposed
+        return (t is not None and self.transpose_prob > 0 and i < len(t.patches)
+                and rng.random() < self.transpose_prob)
+
+    def _paired_views(self, i: int, rng: np.random.Generator, max_len: int,
+                      transposed: bool = False) -> tuple:
         """The piece as written and its first variant (the most different one: plain notes,
-        re-beamed), in random order, cut at one window (a variant has the same bars)."""
-        written, variant = self.patches[i], self.variants[0][i]
+        re-beamed), in random order, cut at one window (a variant has the same bars); both in
+        the other key when ``transposed``."""
+        t = self.transposed
+        if transposed and t is not None:
+            written = t.patches[i]
+            variant = t.variants[0][i] if t.variants else written
+        else:
+            written, variant = self.patches[i], self.variants[0][i]
         main, other = (variant, written) if rng.random() < self.variant_prob else (written, variant)
         start = window_start(min(len(main), len(other)), max_len, rng)
         return main[start:start + max_len], other[start:start + max_len]
 
-    def _training_view(self, i: int, rng: np.random.Generator) -> np.ndarray:
-        """The piece as written or, with probability ``variant_prob``, one of its variants."""
-        if self.variants and self.variant_prob > 0 and rng.random() < self.variant_prob:
-            return self.variants[int(rng.integers(len(self.variants)))][i]
-        return self.patches[i]
+    def _training_view(self, i: int, rng: np.random.Generator,
+                       transposed: bool = False) -> np.ndarray:
+        """The piece as written or, with probability ``variant_prob``, one of its variants; in
+        the other key when ``transposed``."""
+        t = self.transposed
+        patches, variants = ((t.patches, t.variants) if transposed and t is not None
+                             else (self.patches, self.variants))
+        if variants and self.variant_prob > 0 and rng.random() < self.variant_prob:
+            return variants[int(rng.integers(len(variants)))][i]
+        return patches[i]
+
+    def _example(self, i: int, rng: np.random.Generator, max_len: int,
+                 ) -> tuple[tuple[np.ndarray, ...], list[str]]:
+        """The training view(s) of example ``i`` (two with the paired term) and the text
+        candidates true of them."""
+        moved = self._transposes(i, rng)
+        texts = self.transposed.texts[i] if moved else self.texts[i]  # type: ignore[union-attr]
+        if self.paired and self.variants:
+            return self._paired_views(i, rng, max_len, moved), texts
+        return (crop_patches(self._training_view(i, rng, moved), max_len, rng),), texts
 
     def __call__(self, indices: list[int], epoch: int, train: bool = True) -> dict:
         max_len = min(self.max_patches or self.model.config.max_length,
                       self.model.config.max_length)
         if train:  # one generator per example: the same batch whatever the process split
             rngs = [np.random.default_rng([self.seed, epoch, i]) for i in indices]
-            if self.paired and self.variants:  # rows B..2B-1: the same pieces, written otherwise
-                pairs = [self._paired_views(i, r, max_len)
-                         for i, r in zip(indices, rngs, strict=True)]
-                crops = [p[0] for p in pairs] + [p[1] for p in pairs]
-            else:
-                crops = [crop_patches(self._training_view(i, r), max_len, r)
-                         for i, r in zip(indices, rngs, strict=True)]
-            texts = [text_dropout(self.texts[i], r, self.keep_prob)
-                     for i, r in zip(indices, rngs, strict=True)]
+            examples = [self._example(i, r, max_len) for i, r in zip(indices, rngs, strict=True)]
+            # with the paired term, rows B..2B-1 hold the same pieces, written otherwise
+            crops = [views[k] for k in range(len(examples[0][0])) for views, _ in examples]
+            texts = [text_dropout(cands, r, self.keep_prob)
+                     for (_, cands), r in zip(examples, rngs, strict=True)]
         else:
             crops = [crop_patches(self.patches[i], max_len, None) for i in indices]
             texts = [". ".join(self.texts[i]) for i in indices]
@@ -187,6 +246,7 @@ def train_contrastive(
     variant_prob: float = 0.0,
     paired: bool = False,
     paired_weight: float = 4.0,
+    transpose_prob: float = 0.0,
 ) -> dict:
     """Train (or resume) into ``cfg.output_dir``; ``init`` is a model folder to start from (e.g.
     the output of masked-patch pre-training), else a new model from ``model_config``.
@@ -196,7 +256,10 @@ def train_contrastive(
     without its annotations, decorations, grace notes and slurs (MIDI and MuseScore 4's cursor
     walk carry none of them and beam by default; they must encode like the MusicXML); with
     ``paired`` a second loss term also pulls each piece and its variant together, which the text
-    loss alone does not do when a text names what only the marks say (a tempo word, say)."""
+    loss alone does not do when a text names what only the marks say (a tempo word, say);
+    ``transpose_prob`` is the chance that a training piece is seen in another key (a fixed
+    interval per piece, from a fourth down to a tritone up), in any of its writings, with the key
+    names and range of its texts moved along (``transposed_tables``)."""
     info = init_distributed()
     try:
         torch.manual_seed(cfg.seed)
@@ -212,8 +275,11 @@ def train_contrastive(
         n_train = len(train_recs)
         patches = _patch_table([r["abc"] for r in recs])
         variants = _variant_tables(train_recs, cfg.seed) if variant_prob > 0 else None
+        transposed = (transposed_tables(train_recs, cfg.seed, variants is not None)
+                      if transpose_prob > 0 else None)
         batcher = PairBatcher(model, patches, [r["texts"] for r in recs], cfg.seed, keep_prob,
-                              max_patches, variants, variant_prob, paired)
+                              max_patches, variants, variant_prob, paired, transposed,
+                              transpose_prob)
         val_idx = list(range(n_train, n_train + min(len(val_recs), max_val)))
         out = Path(cfg.output_dir)
 
