@@ -19,7 +19,10 @@ STAGES="Then 1,640 steps on one GPU (batch 256, windows of 256 patches) with tra
 piece seen half of the time re-beamed, with or without its tempo text, dynamics, chord symbols, \
 grace notes, slurs and part names), and 489 steps on CPU with a paired term that pulls each piece \
 and its plain, re-beamed writing together, so scores from MIDI or MuseScore 4's cursor walk encode \
-like their MusicXML."
+like their MusicXML. Then (v2) continued on 2 CPU cores on the broader corpus of docs/data_card.md \
+(Polish Humdrum scores, Chopin, Cantopop, Nottingham, CRE, POP909, Aird's Airs added to the music21 \
+corpus and Lieder), with texts written from each score's facets, 30% of pieces transposed and the \
+writing variants, then a short stage with the paired term."
 
 # 0. The data (about 20 min on 2 cores; cached by content hash afterwards):
 #    clamp dataset build --out "$DATA" --collections all --folder ../shared/data/lieder/mxl \
