@@ -313,7 +313,7 @@ def facet_labels(info: WorkInfo, lab: dict) -> dict:
     if tempo:
         out["tempo"] = tempo
     form = (form_from_text(row.get("genre")) or form_from_text(info.title, info.work)
-            if c not in FOLK else None)
+            if c not in FOLK and c not in POPULAR else None)
     form = form or {"bach": "chorale", "lieder": "song", "palestrina": "mass",
                     "monteverdi": "madrigal", "pop909": "pop song",
                     "cantopop": "cantopop"}.get(c)
