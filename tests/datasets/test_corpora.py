@@ -98,7 +98,9 @@ def test_data_card_names_every_source_its_licence_and_commit(tmp_path):
     lock.write_text("# comment\npolish\tpl-wnifc/humdrum-polish-scores\t" + "c" * 40 + "\t.\n")
     card = data_card(summary, read_lock(lock))
     polish = next(ln for ln in card.splitlines() if ln.startswith("| polish "))
-    assert "CC BY 4.0" in polish and "c" * 12 in polish and "| 3 | 0 | 0 | 1 |" in polish
+    assert "CC BY 4.0" in polish and "c" * 12 in polish and "| 3 | 0 | 0 | 1 | 0 |" in polish
     essen = next(ln for ln in card.splitlines() if ln.startswith("| essen "))
     assert "UNCLEAR" in essen
     assert "OpenEWLD" in card  # the reserved evaluation sets are named
+    cut = data_card(summary, None, {"polish": 1})  # a --cached-only cut: not reached, not failed
+    assert "| 3 | 0 | 0 | 0 | 1 |" in cut and "0 recorded failures, 1 works not converted" in cut
