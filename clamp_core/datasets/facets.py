@@ -164,7 +164,7 @@ _FORMS: tuple[tuple[str, str], ...] = (
     (r"\bhymn|hymnus|\bhimn", "hymn"), (r"chorale|choral\b|\bchoral(e)? ", "chorale"),
     (r"oratori", "oratorio"), (r"cantata|kantata", "cantata"), (r"\bopera\b|\bopery\b", "opera"),
     (r"madrigal", "madrigal"),
-    (r"poloni|polonez|polacca|polonoise", "polonaise"), (r"mazur", "mazurka"),
+    (r"polon(ai|ez|oi)|polacca", "polonaise"), (r"mazur", "mazurka"),
     (r"krakowiak|cracovienne", "krakowiak"), (r"kujawiak", "kujawiak"), (r"oberek", "oberek"),
     (r"dumka|dumki", "dumka"),
     (r"\bwal[cz]|valse|walzer|waltz", "waltz"), (r"\bmarsz|\bmarch|\bmarche|marcia", "march"),

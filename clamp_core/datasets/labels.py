@@ -277,7 +277,8 @@ ANONYMOUS = re.compile(r"^\s*(anonim|anon|anonymous|anonyme|unknown|nieznany)\b"
 # the ensemble of collections whose files name no parts (or name them "Part 1")
 _COLLECTION_ENSEMBLE = {"lieder": "voice and piano", "hauptstimme": "orchestra",
                         "palestrina": "choir", "monteverdi": "choir", "josquin": "choir",
-                        "trecento": "choir", "bach": "choir"}
+                        "trecento": "choir", "bach": "choir",
+                        "pop909": "solo piano"}  # melody, bridge, accompaniment: all piano
 
 
 def _year(s: str | None) -> int | None:

@@ -106,6 +106,8 @@ def make_info(item: WorkItem, result: dict) -> WorkInfo:
     lyric = lyric or f.get("words") or (facts.get("lyric") if c != "monteverdi" else None)
     if lyric:
         lyric = " ".join(lyric.replace("\xad", "").replace("\u203f", " ").split()) or None
+    if lyric and sum(len(w) for w in lyric.split()) < 2 * len(lyric.split()):
+        lyric = None  # rehearsal letters read as words ("b b b a a"), not a text
     info = WorkInfo(id=item.id, collection=c, title=title, composer=composer, born=born,
                     died=died, work=work, lyric=lyric, region_detail=f.get("O"), abc_fields=f,
                     facts=facts, meta=meta, row=row, abc=result.get("abc", ""))

@@ -81,3 +81,8 @@ def test_texture_from_abc():
     assert texture(melody) == "single line"
     assert texture(chords) == "chordal"
     assert texture(four) == "polyphonic"
+
+
+def test_polonaise_spellings():
+    assert {form_from_text(t) for t in ("Polonaise op. 28", "Polonez", "Polacca",
+                                        "Polonoise")} == {"polonaise"}
