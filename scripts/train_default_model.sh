@@ -89,7 +89,7 @@ $CLAMP train "$DATA" --init "$WORK/paired3" --out "$WORK/paired4" "${COMMON[@]}"
 V2=(--batch-size 64 --max-patches 64 --variant-prob 0.5 --transpose-prob 0.3 --save-every-steps 25
     --repeat chopin=4 --repeat hauptstimme=4 --repeat cantopop=3 --repeat lieder=2 --repeat bach=2
     --repeat josquin=2 --repeat monteverdi=2)
-$CLAMP train "$DATA2" --init "$WORK/paired4" --out "$WORK/broad1" --epochs 2 --lr 2e-4 \
+$CLAMP train "$DATA2" --init "$WORK/paired4" --out "$WORK/broad1" --epochs 6 --lr 2e-4 \
   --warmup-steps 30 "${V2[@]}" --seed 11 --time-budget "${BROAD_MINUTES:-45}"
 # 8. A short stage with the paired term, which keeps MuseScore 4's plain cursor-walk notes close
 #    to the MusicXML of the same score (tests/musescore_bridge: cosine > 0.9).
