@@ -56,19 +56,28 @@ def running_service() -> dict | None:
 @click.option("--detach", is_flag=True,
               help="Start in the background, wait until it answers, print its URL and return.")
 @click.option("--no-warm", is_flag=True, help="Skip filling the caption caches at start.")
+@click.option("--status", is_flag=True,
+              help="Say whether a service runs (exit 0) or not (exit 1), and where; start none.")
+@click.option("--stop", is_flag=True, help="Stop the running service and wait until it is gone.")
 @click.option("--json", "as_json", is_flag=True, help="Print the discovery record (no token).")
 def serve(model_name: str, host: str, port: int, allow_remote: bool, indexes: tuple[str, ...],
-          timeout_s: float, max_body_mb: int, detach: bool, no_warm: bool, as_json: bool) -> None:
+          timeout_s: float, max_body_mb: int, detach: bool, no_warm: bool, status: bool,
+          stop: bool, as_json: bool) -> None:
     """Run the local service the MuseScore plugin talks to (the model is loaded once)."""
     from .service import is_loopback, start_service, warn_remote
 
+    if status and stop:
+        raise ClampError("--status and --stop do different things; pass one of them")
     live = running_service()
+    if status or stop:
+        _status_or_stop(live, stop, as_json)
+        return
     if live is not None:
         if detach:
             _report(live, as_json, "already running")
             return
         raise ClampError(f"a clamp service is already running at {live['url']} (pid "
-                         f"{live['pid']}); stop it first (e.g. `kill {live['pid']}`)")
+                         f"{live['pid']}); stop it first with `clamp serve --stop`")
     if not is_loopback(host):
         if not allow_remote:
             raise ClampError(f"refusing to listen on {host}: the service is for this computer "
@@ -99,6 +108,41 @@ def serve(model_name: str, host: str, port: int, allow_remote: bool, indexes: tu
         pass
     finally:
         svc.stop()
+
+
+STOP_WAIT_S = 15  # a service finishing a request (model work is capped by --timeout) stops soon
+
+
+def _status_or_stop(live: dict | None, stop: bool, as_json: bool) -> None:
+    """`clamp serve --status` / `--stop`: only a live service that answers with the token of the
+    discovery file counts, so a stale file or a reused pid is never signalled."""
+    if live is None:
+        if as_json:
+            emit_json({"running": False, "discovery": str(discovery.discovery_path())})
+        else:
+            click.echo("no clamp service is running")
+        if not stop:
+            sys.exit(1)
+        return
+    if not stop:
+        if as_json:
+            public = {k: v for k, v in live.items() if k != "token"}
+            emit_json({"running": True, **public, "discovery": str(discovery.discovery_path())})
+        else:
+            _report(live, False, "running")
+        return
+    pid = live["pid"]
+    os.kill(pid, signal.SIGTERM)  # its handler unwinds to svc.stop(), which removes the file
+    deadline = time.monotonic() + STOP_WAIT_S
+    while time.monotonic() < deadline and discovery.pid_alive(pid):
+        time.sleep(0.1)
+    if discovery.pid_alive(pid):
+        raise ClampError(f"the service (pid {pid}) did not stop within {STOP_WAIT_S} s; "
+                         f"end it with `kill -9 {pid}` (Windows: taskkill /F /PID {pid})")
+    if as_json:
+        emit_json({"running": False, "stopped": pid})
+    else:
+        click.echo(f"clamp service stopped (pid {pid})")
 
 
 def _report(info: dict, as_json: bool, what: str) -> None:

@@ -117,13 +117,22 @@ def test_serve_detach_then_scripts_use_it(run_clamp, home_env):
         assert out["ok"] and out["caption"]["facts"]["key"] == "F major"
         res = run_clamp("serve", check=False)
         assert res.returncode == 1 and "already running" in res.stderr
+        assert "clamp serve --stop" in res.stderr
+        status = json.loads(run_clamp("serve", "--status", "--json").stdout)
+        assert status["running"] and status["pid"] == pid and "token" not in status
+        res = run_clamp("serve", "--stop")
+        assert f"stopped (pid {pid})" in res.stdout
     finally:
-        os.kill(pid, signal.SIGTERM)
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGTERM)
     for _ in range(100):
         if not pid_alive(pid) or not disc.exists():
             break
         time.sleep(0.2)
-    assert not disc.exists()
+    assert not pid_alive(pid) and not disc.exists()
+    res = run_clamp("serve", "--status", check=False)
+    assert res.returncode == 1 and "no clamp service is running" in res.stdout
+    assert run_clamp("serve", "--stop").returncode == 0  # nothing to stop is no error
     res = run_clamp("musescore", "caption", "--service", str(SCORES / "lieder_6053984.mxl"),
                     check=False)
     assert res.returncode == 1 and "clamp serve" in res.stderr
