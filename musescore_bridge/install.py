@@ -29,8 +29,15 @@ REQUIRED_FILES = ("clamp.qml", "clamp_bridge.js")  # without these MuseScore sho
 
 def documents_dir(platform: str | None = None, env: dict | None = None) -> Path:
     """The user's Documents folder as MuseScore (Qt's DocumentsLocation) sees it."""
+    native = platform is None and env is None  # this machine, not a described one
     platform = platform or sys.platform
     env = os.environ if env is None else env
+    if native and platform.startswith("win"):
+        # the known-folder API: Documents may be redirected (OneDrive, another drive), and
+        # %USERPROFILE%\Documents is then not where MuseScore looks
+        import platformdirs
+
+        return Path(platformdirs.user_documents_dir())
     home = Path(env.get("USERPROFILE") if platform.startswith("win") and env.get("USERPROFILE")
                 else env.get("HOME") or Path.home())
     if platform.startswith("win") or platform == "darwin":
