@@ -151,7 +151,7 @@ TestCase {
         plugin.closePlugin();
         verify(plugin.quitCalled, "MuseScore 4 plugins close with quit()");
         compare(Bridge.urlToPath("file:///C:/Users/a%20b/x/"), "C:/Users/a b/x");
-        compare(Bridge.urlToPath("file:///home/a/plugins/"), "/home/a/plugins");
+        compare(Bridge.urlToPath("file:///opt/a/plugins/"), "/opt/a/plugins");
     }
 
     // -- canned responses: what the dialog shows of them ----------------------------------------
