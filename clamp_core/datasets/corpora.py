@@ -35,12 +35,7 @@ def humdrum_references(path: Path) -> dict[str, str]:
     refs: dict[str, str] = {}
     with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
-            if not line.startswith("!!"):
-                if line.startswith("*") or line.startswith("="):
-                    continue
-                if not line.startswith("!"):
-                    continue
-            m = _REF.match(line)
+            m = _REF.match(line) if line.startswith("!!!") else None
             if m and m.group(2) and m.group(1) not in refs:
                 refs[m.group(1)] = m.group(2)
     return refs
@@ -96,11 +91,16 @@ def humdrum_row(refs: dict[str, str]) -> dict[str, str]:
     return row
 
 
+def _folder(root: Path, sub: str, repository: str) -> Path:
+    """A folder of a corpus clone, or a one-line error naming the clone expected."""
+    folder = root / sub if sub else root
+    if not folder.is_dir():
+        raise ClampError(f"{folder}: not found; pass the root of a {repository} clone")
+    return folder
+
+
 def _krn_files(root: Path, under: str = "") -> list[Path]:
-    base = root / under if under else root
-    if not base.is_dir():
-        raise ClampError(f"{base}: not found; pass the root of a clone of the corpus")
-    return sorted(base.rglob("*.krn"))
+    return sorted(_folder(root, under, "Humdrum corpus").rglob("*.krn"))
 
 
 def _item(collection: str, root: Path, path: Path, row: dict, tune: int | None = None,
@@ -153,9 +153,7 @@ NOTTINGHAM_BOOKS = {  # file stem -> tune type (None: a mixed book)
 
 
 def nottingham_items(root: Path) -> list[WorkItem]:
-    folder = root / "ABC_cleaned"
-    if not folder.is_dir():
-        raise ClampError(f"{folder}: not found; pass the root of a nottingham-dataset clone")
+    folder = _folder(root, "ABC_cleaned", "nottingham-dataset")
     out = []
     for p in sorted(folder.glob("*.abc")):
         tt = NOTTINGHAM_BOOKS.get(p.stem)
@@ -190,9 +188,7 @@ def cre_title(stem: str) -> tuple[str, str | None]:
 
 
 def cre_items(root: Path) -> list[WorkItem]:
-    folder = root / "cre_corpus" / "MIDI"
-    if not folder.is_dir():
-        raise ClampError(f"{folder}: not found; pass the root of a folk_ngram_analysis clone")
+    folder = _folder(root, "cre_corpus/MIDI", "folk_ngram_analysis")
     out = []
     for p in sorted(folder.glob("*.mid")):
         title, tt = cre_title(p.stem)
@@ -206,9 +202,7 @@ def cre_items(root: Path) -> list[WorkItem]:
 # ---------------------------------------------------------------- orchestral and pop
 def hauptstimme_items(root: Path) -> list[WorkItem]:
     """Full scores (.mxl, not the *_melody extracts): data/<Surname,_First>/<Work>/<NN>/."""
-    data = root / "data"
-    if not data.is_dir():
-        raise ClampError(f"{data}: not found; pass the root of a Hauptstimme clone")
+    data = _folder(root, "data", "Hauptstimme")
     out = []
     for p in sorted(data.glob("*/*/*/*.mxl")):
         if p.stem.endswith("_melody"):
@@ -225,9 +219,7 @@ def hauptstimme_items(root: Path) -> list[WorkItem]:
 def pop909_items(root: Path) -> list[WorkItem]:
     """POP909/<nnn>/<nnn>.mid (melody, bridge and piano tracks); names from index.xlsx when
     openpyxl can read it."""
-    folder = root / "POP909"
-    if not folder.is_dir():
-        raise ClampError(f"{folder}: not found; pass the root of a POP909-Dataset clone")
+    folder = _folder(root, "POP909", "POP909-Dataset")
     names = _pop909_index(folder / "index.xlsx")
     out = []
     for p in sorted(folder.glob("[0-9]*/[0-9]*.mid")):

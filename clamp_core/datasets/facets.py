@@ -200,7 +200,7 @@ def era_from_year(year: int | None) -> str | None:
     if not year:
         return None
     for limit, era in ((1430, "medieval"), (1600, "renaissance"), (1750, "baroque"),
-                       (1820, "classical"), (1910, "romantic")):
+                       (1815, "classical"), (1910, "romantic")):
         if year < limit:
             return era
     return "modern"

@@ -177,14 +177,7 @@ def trecento_composer(raw: str | None) -> str | None:
 
 def era_from_dates(born: int | None, died: int | None) -> str | None:
     """Era of a composer's working life (about age 40)."""
-    mid = born + 40 if born else (died - 20 if died else None)
-    if mid is None:
-        return None
-    for limit, era in ((1430, "medieval"), (1600, "renaissance"), (1750, "baroque"),
-                       (1815, "classical"), (1910, "romantic")):
-        if mid < limit:
-            return era
-    return "modern"
+    return era_from_year(born + 40 if born else (died - 20 if died else None))
 
 
 def key_and_mode(key_text: str | None) -> tuple[str | None, str | None]:

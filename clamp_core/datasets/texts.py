@@ -8,7 +8,7 @@ import hashlib
 import random
 import re
 
-from clamp_core.datasets.facets import mode_class, tempo_class  # noqa: F401 (re-exported)
+from clamp_core.datasets.facets import mode_class, tempo_class
 from clamp_core.datasets.labels import NUMBER_WORDS, WorkInfo, norm_text
 
 COLLECTION_NAMES = {
