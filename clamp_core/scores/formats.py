@@ -22,13 +22,15 @@ from music21.humdrum import spineParser
 from clamp_core.errors import ClampError, one_line
 from clamp_core.scores.safety import (
     check_bars,
-    check_xml,
+    check_events,
     container_rootfiles,
-    decode_xml,
-    midi_bars,
+    humdrum_events,
+    midi_extent,
     musicxml_bars,
+    musicxml_events,
     open_zip,
     read_zip_member,
+    xml_text,
 )
 
 log = logging.getLogger(__name__)
@@ -66,10 +68,12 @@ def _as_score(obj: object, name: str) -> stream.Score:
 
 
 def parse_musicxml_bytes(data: bytes, name: str) -> stream.Score:
-    """Parse uncompressed MusicXML after the entity check (music21 itself does not guard)."""
-    check_xml(data, name)
-    check_bars(musicxml_bars(data), name)
-    text = decode_xml(data, name)
+    """Parse uncompressed MusicXML once it has passed the entity scan in its own encoding
+    (music21 itself does not guard) and the bar and event limits."""
+    text = xml_text(data, name, damaged="cannot read the MusicXML ({why}); check that it is a "
+                    "complete MusicXML file or re-export it")
+    check_bars(musicxml_bars(text), name)
+    check_events(musicxml_events(text), name)
     head = text[:4000]
     if "<score-timewise" in head:
         raise ClampError(f"{name}: timewise MusicXML is not supported; re-export it as "
@@ -104,14 +108,18 @@ def read_mxl(data: bytes, name: str) -> stream.Score:
 
 
 def read_midi(data: bytes, name: str) -> stream.Score:
-    check_bars(midi_bars(data), name)
+    bars, notes = midi_extent(data)
+    check_bars(bars, name)
+    check_events(notes, name)
     return _read_with_music21(lambda: converter.parseData(data, format="midi"), name, "MIDI")
 
 
 def read_humdrum(data: bytes, name: str) -> stream.Score:
     check_bars(data.count(b"\n="), name)  # one barline record ("=...") per bar for all spines
     # as music21 reads a .krn file: Latin-1, universal newlines, one line per record
-    lines = list(io.StringIO(data.decode("latin-1"), newline=None))
+    text = data.decode("latin-1")
+    check_events(humdrum_events(text), name)
+    lines = list(io.StringIO(text, newline=None))
 
     def parse() -> stream.Stream:
         collection = spineParser.HumdrumDataCollection(lines)
@@ -165,6 +173,15 @@ def abc_bars(text: str) -> float:
     music = "\n".join(ln for ln in text.split("\n") if not _ABC_FIELD.match(ln)
                       and not ln.startswith("%"))
     return len(re.findall(r"\|+|::", music)) / max(1, len(voices))
+
+
+_ABC_SKIPPED = re.compile(r'"[^"\n]*"|![^!\n]*!|\+[^+\n]*\+')  # chord symbols, decorations
+
+
+def abc_events(text: str) -> int:
+    """Notes and rests of one ABC tune (note letters of its music lines, chord members each)."""
+    music = "\n".join(ln.split("%", 1)[0] for ln in text.split("\n") if not _ABC_FIELD.match(ln))
+    return sum(1 for _ in _ABC_NOTES.finditer(_ABC_SKIPPED.sub("", music)))
 
 
 def looks_like_abc(text: str) -> bool:
@@ -323,6 +340,7 @@ def parse_abc_tune(tune: AbcTune, name: str) -> stream.Score:
     the original either way."""
     text = tune.text
     check_bars(abc_bars(text), name)
+    check_events(abc_events(text), name)
     if not re.search(r"^\s*[LM]:", text, re.MULTILINE):
         # ABC 2.1: without L: and M: the unit note length is 1/8; music21 refuses to guess
         first, _, rest = text.partition("\n")

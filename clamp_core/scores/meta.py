@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from music21 import chord, expressions, key, meter, note, stream, tempo
+from music21 import chord, expressions, harmony, key, meter, note, stream, tempo
 
 DEFAULT_BPM = 120.0
 
@@ -32,6 +32,8 @@ class ScoreMeta:
     work: str | None = None           # enclosing work or collection when title is a movement
     lowest: str | None = None         # sounding range, e.g. "D4" .. "B5"
     highest: str | None = None
+    has_lyrics: bool = False          # words under notes (a song, a hymn)
+    has_chord_symbols: bool = False   # chord symbols above the staff (a lead sheet)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -152,10 +154,13 @@ def extract_meta(score: stream.Score) -> ScoreMeta:
     final: tuple[float, int] | None = None  # (onset, lowest pitch) of the last onset
     n_bars = 0
     low_p = high_p = None
+    lyrics = chord_symbols = False
     for p in score.parts or [score]:
         measures = p.getElementsByClass(stream.Measure)
         n_bars = max(n_bars, len(measures))
         for el in p.recurse().notes:
+            lyrics = lyrics or bool(el.lyrics)
+            chord_symbols = chord_symbols or isinstance(el, harmony.ChordSymbol)
             members = el.notes if isinstance(el, chord.Chord) else [el]
             for n in members:
                 if n.tie is None or n.tie.type == "start":
@@ -185,4 +190,5 @@ def extract_meta(score: stream.Score) -> ScoreMeta:
         n_notes=n_notes, work=work,
         lowest=low_p.nameWithOctave if low_p is not None else None,
         highest=high_p.nameWithOctave if high_p is not None else None,
+        has_lyrics=lyrics, has_chord_symbols=chord_symbols,
     )

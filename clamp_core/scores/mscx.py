@@ -320,7 +320,7 @@ def _metadata(score_el: ET.Element) -> metadata.Metadata:
 def read_mscx(data: bytes, name: str) -> stream.Score:
     """Build a music21 Score from the bytes of a MuseScore 3/4 ``.mscx`` file.
 
-    The caller has already refused entity declarations (``scores_safety.check_xml``).
+    The caller has already scanned it (``safety.xml_text``: no entities, well-formed).
     """
     try:
         root = ET.fromstring(data)

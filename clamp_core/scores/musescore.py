@@ -23,12 +23,14 @@ from clamp_core.scores.formats import parse_musicxml_bytes
 from clamp_core.scores.mscx import read_mscx
 from clamp_core.scores.safety import (
     check_bars,
-    check_xml,
+    check_events,
     container_rootfiles,
     mscx_bars,
+    mscx_events,
     open_zip,
     read_file,
     read_zip_member,
+    xml_text,
 )
 
 log = logging.getLogger(__name__)
@@ -155,9 +157,11 @@ def load_musescore(data: bytes, name: str, kind: MuseScoreKind, route: MuseScore
     if route not in ("auto", "executable", "reader"):
         raise ClampError(f"musescore route must be 'auto', 'executable' or 'reader', not {route!r}")
     # every route: entity and size checks before any parser, MuseScore's own included
-    xml = mscx_xml(data, name, kind)
-    check_xml(xml, name)
+    # what every parser below reads: the text that passed the scan, as UTF-8
+    xml = xml_text(mscx_xml(data, name, kind), name, damaged="the MuseScore XML inside is "
+                   "damaged ({why}); open and re-save it in MuseScore").encode("utf-8")
     check_bars(mscx_bars(xml), name)
+    check_events(mscx_events(xml), name)
     fallback_reason: ClampError | None = None
     if route != "reader":
         exe = find_musescore()

@@ -26,6 +26,7 @@ SECRET_MARKER = "CLAMP-XXE-SECRET-5b1f0c9e"
 SECRET_NAME = "secret.txt"
 
 HUGE_BARS = 20_000
+HUGE_EVENTS = 210_000  # in one bar: over the 200,000 notes-and-rests limit (CLAMP_MAX_EVENTS)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,40 @@ def billion_laughs(encoding: str = "utf-8") -> bytes:
         text = text.replace('encoding="UTF-8"', f'encoding="{encoding.upper()}"')
         return text.encode(encoding if encoding != "utf-16" else "utf-16")
     return text.encode()
+
+
+def billion_laughs_declared(encoding: str) -> bytes:
+    """The entity bomb in an encoding the byte pre-check cannot read (UTF-7 spells ``<`` as
+    ``+ADw-``): an ASCII XML declaration naming it, then the rest in that encoding."""
+    text = billion_laughs().decode()
+    decl, _, rest = text.partition("\n")
+    return decl.replace("UTF-8", encoding.upper()).encode("ascii") + b"\n" + rest.encode(encoding)
+
+
+def shift_jis_musicxml() -> bytes:
+    """A good score saved in Shift_JIS, as Japanese notation programs may write it."""
+    text = musicxml(4, title="さくら さくら").decode().replace('encoding="UTF-8"',
+                                                          'encoding="Shift_JIS"')
+    return text.encode("shift_jis")
+
+
+def one_huge_bar(kind: str) -> bytes:
+    """A score whose single bar holds HUGE_EVENTS notes: under the bar limit, over the event one."""
+    n = HUGE_EVENTS
+    if kind == "musicxml":
+        return musicxml(1, note="<note><pitch><step>C</step><octave>4</octave></pitch>"
+                                "<duration>1</duration></note>" * n)
+    if kind == "mscx":
+        chord = "<Chord><durationType>16th</durationType><Note><pitch>60</pitch></Note></Chord>"
+        return mscx().replace(b"<Chord>", chord.encode() * n + b"<Chord>", 1)
+    if kind == "abc":
+        return abc("CDEFGABc" * (n // 8) + "|]").encode()
+    if kind == "krn":
+        return ("**kern\n*M4/4\n=1\n" + "16c\n" * n + "==\n*-\n").encode()
+    if kind == "mid":
+        notes = b"".join(vlq(0) + b"\x90\x3c\x50" + vlq(1) + b"\x80\x3c\x00" for _ in range(n))
+        return midi([b"\x00\xff\x51\x03\x07\xa1\x20" + notes + b"\x00\xff\x2f\x00"])
+    raise ValueError(kind)
 
 
 def xxe_doctype(secret: Path) -> str:
@@ -255,6 +290,7 @@ def cases() -> list[Case]:
         Case("good/handmade.mscx", "good", "accept", _fixture("handmade.mscx")),
         Case("good/日本の歌 space.abc", "good", "accept", _const(GOOD_ABC)),
         Case("good/plain.musicxml", "good", "accept", _const(musicxml(4))),
+        Case("good/shift_jis.musicxml", "good", "accept", _const(shift_jis_musicxml())),
         # -- zip containers
         Case("truncated.mxl", "invalid_zip", "refuse", _truncated("lieder_6053984.mxl", 0.5),
              ("zip", "archive")),
@@ -279,6 +315,12 @@ def cases() -> list[Case]:
              ("entity",)),
         Case("billion_laughs_utf16.xml", "xml_entity_bomb", "refuse",
              _const(billion_laughs("utf-16")), ("entity",)),
+        Case("billion_laughs_utf7.musicxml", "xml_entity_bomb", "refuse",
+             _const(billion_laughs_declared("utf-7")), ("entity",)),
+        Case("billion_laughs_utf7.mxl", "xml_entity_bomb", "refuse",
+             lambda f, s: mxl(billion_laughs_declared("utf-7")), ("entity",)),
+        Case("billion_laughs_utf32.xml", "xml_entity_bomb", "refuse",
+             _const(billion_laughs("utf-32")), ("entity",)),
         Case("billion_laughs.mscx", "xml_entity_bomb", "refuse",
              lambda f, s: mscx(title="&lol9;", doctype=billion_laughs().decode().split(
                  "\n")[1].replace("score-partwise", "museScore") + "\n"), ("entity",)),
@@ -317,6 +359,9 @@ def cases() -> list[Case]:
              _const(abc("|".join(["CDEF GABc"] * HUGE_BARS) + "|]")), ("clamp_max_bars",)),
         Case("huge_20000_bars.musicxml", "huge_score", "refuse", _const(musicxml(HUGE_BARS)),
              ("clamp_max_bars",)),
+        *[Case(f"one_huge_bar.{kind}", "huge_score", "refuse",
+               functools.partial(lambda k, f, s: one_huge_bar(k), kind), ("clamp_max_events",))
+          for kind in ("musicxml", "mscx", "abc", "krn", "mid")],
         # -- binary garbage
         *[Case(f"garbage{ext}", "binary_garbage", "refuse", _const(garbage(4096, i)))
           for i, ext in enumerate((".xml", ".mxl", ".mid", ".abc", ".krn", ".mscx", ".mscz"))],

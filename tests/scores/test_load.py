@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -588,3 +589,45 @@ def test_one_line() -> None:
     long = "x" * 500
     assert len(one_line(RuntimeError(long))) == 160 and one_line(RuntimeError(long)).endswith("...")
     assert one_line(ClampError(long)) == long  # ours are whole: their end says what to do
+
+
+def test_entities_refused_in_every_encoding_and_other_encodings_read(tmp_path: Path) -> None:
+    """The scan reads the XML as its parser will (any encoding Python knows): an entity
+    declaration is refused however it is spelled; a score in Shift_JIS or UTF-32 reads with its
+    title intact."""
+    text = _BAD_XML.decode()
+    decl, _, rest = text.partition("\n")
+    for enc in ("utf-7", "utf-32", "utf-16-be", "cp1252"):
+        head = decl.replace('version="1.0"', f'version="1.0" encoding="{enc}"')
+        # UTF-7 spells "<" as "+ADw-" after an ASCII declaration; UTF-16/32 spell everything
+        body = (head.encode("ascii") + b"\n" + rest.encode(enc) if enc in ("utf-7", "cp1252")
+                else f"{head}\n{rest}".encode(enc))
+        with pytest.raises(ClampError) as e:
+            load_score(body, format="musicxml")
+        assert_one_line_error(e, "<musicxml data>", "ENTITY")
+    good = _musicxml_of(FIX / "lieder_6053984.mxl").decode("utf-8")
+    title = load_score(good.encode(), format="musicxml").meta.title
+    for enc, new_title in (("Shift_JIS", "野ばら"), ("UTF-32", "Heidenröslein")):
+        changed = re.sub(r'encoding="[^"]+"', f'encoding="{enc}"', good, count=1).replace(
+            f">{title}<", f">{new_title}<")
+        data = changed.encode(enc, "xmlcharrefreplace")  # what Shift_JIS lacks: &#246;
+        assert load_score(data, format="musicxml").meta.title == new_title
+
+
+def test_event_limit_refuses_a_score_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bar limit does not bound the notes in a bar: the event limit does, per format, on
+    real scores (limit set under their note count), naming the variable that lifts it."""
+    monkeypatch.setenv(scores_safety.MAX_EVENTS_ENV, "5")
+    cases = [(_musicxml_of(FIX / "lieder_6053984.mxl"), "musicxml"),
+             ((FIX / "lieder_6053984.mscz").read_bytes(), "mscz"),
+             ((FIX / "small.mid").read_bytes(), "midi"),
+             ((FIX / "little_tune.krn").read_bytes(), "humdrum"),
+             ((FIX / "two_tunes.abc").read_bytes(), "abc")]
+    for data, fmt in cases:
+        with pytest.raises(ClampError) as e:
+            load_score(data, format=fmt, musescore="reader")
+        assert_one_line_error(e, f"<{fmt} data>", "more than 5 notes",
+                              scores_safety.MAX_EVENTS_ENV)
+    monkeypatch.setenv(scores_safety.MAX_EVENTS_ENV, "100000")
+    for data, fmt in cases:
+        assert load_score(data, format=fmt, musescore="reader")
