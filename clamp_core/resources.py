@@ -7,5 +7,6 @@ from pathlib import Path
 
 RESOURCES = Path(__file__).parent / "resources"
 DEFAULT_MODEL_DIR = RESOURCES / "default_model"
+DEFAULT_BUNDLE_DIR = DEFAULT_MODEL_DIR / "onnx"  # the same weights for ONNX Runtime (no torch)
 LABEL_SETS_DIR = RESOURCES / "label_sets"
 TEST_GROUPS_FILE = RESOURCES / "splits" / "test_groups.txt"

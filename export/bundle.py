@@ -65,10 +65,9 @@ def _prepare_target(out: Path) -> None:
         raise ClampError(f"{out}: folder is not empty and holds no bundle; choose another -o")
 
 
-def _copy_calibration(source: str, work: Path) -> bool:
-    """The model folder's calibration travels with its bundle (same weights, same answers)."""
-    import shutil
-
+def _copy_calibration(source: str, work: Path, out: Path) -> bool:
+    """The model folder's calibration travels with its bundle (same weights, same answers); a
+    bundle written inside its model folder (MODEL/onnx) reads the folder's own instead."""
     from clamp_core.calibration import CALIBRATION_JSON, CALIBRATION_NPZ
     from clamp_core.model.checkpoint import resolve_model_folder
 
@@ -78,6 +77,8 @@ def _copy_calibration(source: str, work: Path) -> bool:
         return False
     if not (folder / CALIBRATION_JSON).is_file():
         return False
+    if out.resolve().parent == folder.resolve():
+        return True
     for name in (CALIBRATION_JSON, CALIBRATION_NPZ):
         if (folder / name).is_file():
             shutil.copy2(folder / name, work / name)
@@ -90,9 +91,10 @@ def _variant_files(out: Path, suffix: str) -> dict[str, str]:
 
 def build_bundle(model: ClampModel, source: str, out: Path, fp16: bool = False,
                  int8: bool = False, opset: int = DEFAULT_OPSET, check: bool = True,
-                 eval_records: list[dict] | None = None,
+                 eval_records: list[dict] | None = None, keep_fp32: bool = True,
                  ) -> dict:
-    """Write a verified bundle for ``model`` to ``out``; returns the manifest."""
+    """Write a verified bundle for ``model`` to ``out``; returns the manifest. ``keep_fp32=False``
+    (with ``int8``) drops the fp32 graphs once they have served as the int8 reference."""
     from clamp_core.runtime.torch_encoder import weights_fingerprint
 
     out = Path(out)
@@ -122,7 +124,7 @@ def build_bundle(model: ClampModel, source: str, out: Path, fp16: bool = False,
             manifest["quantisation"]["fp16"] = dict(quantize.FP16_SETTINGS)
         manifest["tokenizer"] = _save_tokenizer(model, work)
         model.config.save(work)
-        manifest["calibration"] = _copy_calibration(source, work)
+        manifest["calibration"] = _copy_calibration(source, work, out)
         manifest["logit_scale_exp"] = float(model.logit_scale.detach().exp())
         manifest["projection_dim"] = int(model.config.projection_dim)
         manifest["model_fingerprint"] = weights_fingerprint(model)
@@ -138,6 +140,11 @@ def build_bundle(model: ClampModel, source: str, out: Path, fp16: bool = False,
             if eval_records and "int8" in manifest["variants"]:
                 manifest["quantisation"]["int8"]["zero_shot"] = _zero_shot(work, manifest,
                                                                            eval_records)
+        if not keep_fp32 and "int8" in manifest["variants"] and not problems:
+            for tower in ("music", "text"):
+                (work / manifest["variants"]["fp32"][tower]).unlink()
+            del manifest["variants"]["fp32"]
+            manifest["parity"].pop("fp32", None)
         if problems:
             manifest["problems"] = problems
             write_manifest(work, manifest, FAILED_MANIFEST)

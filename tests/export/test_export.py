@@ -137,6 +137,30 @@ def test_bad_inputs_fail_with_one_line(tmp_path):
     assert (busy / "notes.txt").read_text() == "mine"
 
 
+def test_int8_only_ships_int8_verified_against_the_dropped_fp32(tmp_path):
+    """The form the default model ships in (clamp_core/resources/default_model/onnx): fp32 built,
+    used as the int8 reference, then dropped; weights dynamic int8 cannot hold are stored
+    compactly (weight-only int8 per column, fp16) and restored to fp32 in the graph."""
+    out = tmp_path / "small"
+    res = _cli("default", "-o", str(out), "--int8-only")
+    assert res.returncode == 0, res.stderr[-2000:]
+    m = _manifest(out)
+    assert m["verified"] is True and set(m["variants"]) == {"int8"} and set(m["parity"]) == {"int8"}
+    assert not (out / "music.onnx").exists() and not (out / "text.onnx").exists()
+    text = m["quantisation"]["int8"]["text_calibration"]
+    stored = text["stored_weights"]
+    assert stored["int8_per_column"] > 0 and text["min_cosine"] >= text["target"]
+    graph = onnx.load(str(out / "text.int8.onnx")).graph
+    restored = [n for n in graph.node if n.op_type == "Cast" and n.name.endswith(".cast")]
+    assert len(restored) == stored["int8_per_column"] + stored["fp16"]
+    # nothing large is left in fp32: the bundle is what fits in a wheel
+    big_fp32 = [i.name for i in graph.initializer
+                if i.data_type == onnx.TensorProto.FLOAT and np.prod(i.dims) >= 65536]
+    assert big_fp32 == []
+    res = _cli("default", "-o", str(tmp_path / "x"), "--int8-only", "--fp16")
+    assert res.returncode == 1 and res.stderr.count("\n") == 1 and "--int8-only" in res.stderr
+
+
 def _byte_level_vocab() -> dict[str, int]:
     """A minimal RoBERTa byte-level vocabulary (no DistilRoBERTa files exist offline)."""
     visible = set(range(33, 127)) | set(range(161, 173)) | set(range(174, 256))
