@@ -179,17 +179,21 @@ class Clamp:
         return self.calibration.novelty(music)
 
     # -- library index ---------------------------------------------------------------------
-    def search(self, query: str, index, k: int = 10, min_score: float | None = None) -> list:
+    def search(self, query: str, index, k: int = 10, min_score: float | None = None,
+               where=None) -> list:
         """The k scores of a library index (an ``Index`` or its folder) nearest a text query.
         Each hit's ``relevance`` is the chance (0-1, fitted on the model's validation texts) that
-        the work fits the query; ``min_score`` drops hits below that relevance."""
+        the work fits the query; ``min_score`` drops hits below that relevance. ``where`` keeps
+        only scores whose facts pass filters: ``{"composer": "Bach", "metre": "3/4"}`` or
+        ``["composer=Bach", "bars<=32"]`` (fields: clamp_core.index.filters.FIELDS)."""
         from clamp_core.index import as_index
 
         if not isinstance(query, str) or not query.strip():
             raise ClampError("search needs a non-empty text query")
         idx = as_index(index)
         idx.check_model(self)
-        return self._relevant(idx.search(self.encode_texts([query])[0], k), min_score)
+        return self._relevant(idx.search(self.encode_texts([query])[0], k, where=where),
+                              min_score)
 
     def no_good_match(self, hits: list) -> bool:
         """True when the best hit of a search falls below the model's "no good match" level (a
@@ -203,10 +207,11 @@ class Clamp:
         return [h for h in hits if min_score is None or h.relevance >= min_score]
 
     def similar(self, score: Any, index, k: int = 10, exclude_self: bool = True,
-                vector: np.ndarray | None = None) -> list:
+                vector: np.ndarray | None = None, where=None) -> list:
         """The k scores of a library index nearest ``score``; a file of the index itself is
         left out of its own results when ``exclude_self``. ``vector``: ``score``'s embedding
-        when the caller has it already (it is then not encoded again)."""
+        when the caller has it already (it is then not encoded again). ``where``: filters on
+        the stored facts, as for `search`."""
         import os
 
         from clamp_core.index import as_index
@@ -217,4 +222,4 @@ class Clamp:
         rel = None
         if exclude_self and isinstance(score, (str, os.PathLike)) and os.path.isfile(score):
             rel = idx.rel_path(score)
-        return idx.search(vec, k, exclude_paths={rel} if rel else None)
+        return idx.search(vec, k, exclude_paths={rel} if rel else None, where=where)

@@ -9,6 +9,7 @@ import click
 
 from clamp_core.cli.output import EXIT_PARTIAL, emit_json, warn_unfamiliar
 from clamp_core.errors import ClampError
+from clamp_core.index.filters import FILTER_FIELDS, parse_conditions
 
 
 def _table(hits) -> None:
@@ -51,11 +52,11 @@ def _hits_out(kind: str, query: str, idx, hits, as_json: bool, extra: dict | Non
         click.echo(empty)
 
 
-@click.command("index")
+@click.command("index", short_help="Embed a folder of scores into an index (incremental).")
 @click.argument("folder", required=False, type=click.Path(file_okay=False))
 @click.option("--index", "index_path", required=True, type=click.Path(),
               help="Index folder (created if new).")
-@click.option("--model", "model_name", default=None,
+@click.option("--model", "model_name", default=None, type=click.Path(),
               help="Model folder for a new index (default: the shipped model); an existing "
                    "index keeps the model it was built with.")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
@@ -111,16 +112,32 @@ def index_cmd(folder: str | None, index_path: str, model_name: str | None, worke
         sys.exit(EXIT_PARTIAL if report.entries else 1)
 
 
+def _no_pass(filters: list[str]) -> str | None:
+    return f"no score in the index passes {' and '.join(filters)}" if filters else None
+
+
 def _lookup_options(f):
     """Options shared by search and similar."""
     for o in reversed([
         click.option("--index", "index_path", required=True, type=click.Path(file_okay=False)),
         click.option("-k", "k", default=10, show_default=True, type=click.IntRange(min=1)),
-        click.option("--model", "model_name", default=None, help="Default: the index's model."),
+        click.option("--model", "model_name", default=None, type=click.Path(),
+                     help="Default: the index's model."),
         click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
+        click.option("--where", "where", multiple=True, metavar="FIELD=VALUE",
+                     help="Only scores whose facts pass (repeatable, all must hold): "
+                          "composer=Bach, metre=6/8, key=minor, ensemble=voice and piano, "
+                          "tempo=slow, bars<=32, lyrics=yes, chords=yes; also != < > <= >=. "
+                          "Fields: " + ", ".join(FILTER_FIELDS) + "."),
     ]):
         f = o(f)
     return f
+
+
+def _filters(where: tuple[str, ...]) -> list[str]:
+    """The --where filters, checked before the model loads (a typo costs no wait)."""
+    parse_conditions(list(where))
+    return list(where)
 
 
 @click.command()
@@ -129,7 +146,7 @@ def _lookup_options(f):
 @click.option("--min-score", type=click.FloatRange(0, 1), default=None,
               help="Leave out results whose relevance is below this (0-1).")
 def search(query: str, index_path: str, k: int, model_name: str | None, as_json: bool,
-           min_score: float | None) -> None:
+           where: tuple[str, ...], min_score: float | None) -> None:
     """Scores of an index that best match a text description.
 
     Relevance (0-1) is the chance, fitted on the model's validation texts, that a work fits
@@ -137,9 +154,10 @@ def search(query: str, index_path: str, k: int, model_name: str | None, as_json:
     "score", -1 to 1) runs about 0.2-0.4 for good matches and is not comparable across queries.
     When even the best result falls below the model's "no good match" level, the command says
     so instead of presenting the list as matches."""
+    filters = _filters(where)
     idx, clamp = _load(index_path, model_name)
     with idx:
-        hits = clamp.search(query, idx, k=k)
+        hits = clamp.search(query, idx, k=k, where=filters)
         weak = clamp.no_good_match(hits)
         if min_score is not None:
             hits = [h for h in hits if h.relevance >= min_score]
@@ -147,22 +165,25 @@ def search(query: str, index_path: str, k: int, model_name: str | None, as_json:
             best = f" (best relevance {hits[0].relevance:.2f})" if hits else ""
             click.echo(f"nothing in this index matches {query!r} well{best}; the nearest:",
                        err=True)
-        _hits_out("query", query, idx, hits, as_json, {"no_good_match": weak},
+        _hits_out("query", query, idx, hits, as_json, {"no_good_match": weak, "where": filters},
                   empty=f"no results with relevance >= {min_score}" if min_score is not None
-                  else "no results: the index is empty")
+                  else _no_pass(filters) or "no results: the index is empty")
 
 
-@click.command()
-@click.argument("file", type=click.Path())  # a path type: shells complete it
+@click.command(short_help="Scores of an index most like a given score.")
+@click.argument("file", type=click.Path())
 @_lookup_options
-def similar(file: str, index_path: str, k: int, model_name: str | None, as_json: bool) -> None:
+def similar(file: str, index_path: str, k: int, model_name: str | None, as_json: bool,
+            where: tuple[str, ...]) -> None:
     """Scores of an index most like FILE (FILE itself left out); score = cosine of the two
     pieces' music embeddings (1: the same music; above about 0.8: closely alike)."""
+    filters = _filters(where)
     idx, clamp = _load(index_path, model_name)
     with idx:
         vec = clamp.encode_scores([file])[0]
         novelty = clamp.novelty_of(vec)
-        _hits_out("file", file, idx, clamp.similar(file, idx, k=k, vector=vec), as_json,
-                  {"novelty": novelty.to_dict()})
+        _hits_out("file", file, idx, clamp.similar(file, idx, k=k, vector=vec, where=filters),
+                  as_json, {"novelty": novelty.to_dict(), "where": filters},
+                  **({"empty": _no_pass(filters)} if filters else {}))
         if not as_json:
             warn_unfamiliar(novelty)

@@ -22,6 +22,7 @@ import numpy as np
 
 from clamp_core.errors import ClampError
 from clamp_core.files import file_sha256
+from clamp_core.index.filters import matches_all, parse_conditions
 from clamp_core.index.scan import FoundFile, parse_file, walk_scores
 from clamp_core.index.search import AnnIndex, exact_topk, faiss_available
 from clamp_core.index.store import (
@@ -102,6 +103,7 @@ class Index:
         self.store = Store(self.folder, self.dim, write)
         self._cache: tuple[int, np.ndarray, np.ndarray] | None = None  # generation, matrix, live
         self._ann: tuple[int, AnnIndex] | None = None
+        self._facts: tuple[int, list[tuple[int, dict]]] | None = None  # generation, (row, meta)
 
     @classmethod
     def create(cls, folder: str | os.PathLike, clamp, **kw) -> Index:
@@ -123,7 +125,7 @@ class Index:
         return idx
 
     def close(self) -> None:
-        self._cache = self._ann = None
+        self._cache = self._ann = self._facts = None
         self.store.close()
 
     def __enter__(self) -> Index:  # noqa: PYI034 - Self needs Python 3.11
@@ -144,6 +146,11 @@ class Index:
 
     def check_model(self, clamp) -> None:
         if model_fingerprint(clamp) != self.info["model_fingerprint"] or int(clamp.dim) != self.dim:
+            if str(clamp.name) == str(self.model):  # same name, other weights: an upgrade
+                raise ClampError(
+                    f"{self.folder}: this index was built with an earlier version of model "
+                    f"{self.model} (its weights changed, e.g. with a clamp-notation upgrade); "
+                    "build a new index into another folder (or delete this one) and index again")
             raise ClampError(f"{self.folder}: this index was built with model {self.model}, not "
                              f"{clamp.name}; search it with that model (the default) or build a "
                              "new index with this one")
@@ -356,16 +363,22 @@ class Index:
         return ann
 
     def search(self, query: np.ndarray, k: int = 10, exclude_paths: set[str] | None = None,
-               exact: bool | None = None) -> list[Hit]:
+               exact: bool | None = None, where=None) -> list[Hit]:
         """The k entries nearest a unit query vector (cosine), best first; entries of files in
-        ``exclude_paths`` (index-relative paths) are left out."""
+        ``exclude_paths`` (index-relative paths) are left out. ``where``: filters on the stored
+        facts ("composer=Bach", "metre=6/8", or {"composer": "Bach"}; see index.filters), searched
+        exactly among the entries that pass."""
         q = np.asarray(query, dtype=np.float32).reshape(-1)
         if q.shape[0] != self.dim:
             raise ClampError(f"query has {q.shape[0]} dimensions, the index {self.dim}; "
                              "use the model the index was built with")
+        conditions = parse_conditions(where)
         if k <= 0:
             return []
         matrix, live, gen = self._state()
+        if conditions:
+            live = live & self._rows_where(conditions, len(live), gen)
+            exact = True  # the passing rows are scored directly; an ANN index holds them all
         n_live = int(live.sum())
         use_ann = (n_live > self.approx_threshold) if exact is None else not exact
         if use_ann and not faiss_available():
@@ -380,6 +393,19 @@ class Index:
         keep = [(int(r), float(s)) for r, s in zip(rows, scores, strict=True)
                 if int(r) not in excluded_rows][:k]
         return self._hits(keep)
+
+    def _rows_where(self, conditions: list, n: int, gen: int) -> np.ndarray:
+        """Mask of matrix rows whose stored facts pass every condition (facts parsed once per
+        index generation)."""
+        if self._facts is None or self._facts[0] != gen:
+            q = "SELECT row, meta FROM files WHERE row IS NOT NULL AND status='ok'"
+            self._facts = (gen, [(int(r), json.loads(m) if m else {})
+                                 for r, m in self.store.db.execute(q)])
+        mask = np.zeros(n, dtype=bool)
+        for row, meta in self._facts[1]:
+            if row < n and matches_all(conditions, meta):
+                mask[row] = True
+        return mask
 
     def _rows_of(self, paths: set[str]) -> set[int]:
         q = "SELECT row FROM files WHERE path=? AND row IS NOT NULL"

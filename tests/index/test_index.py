@@ -179,6 +179,9 @@ def test_search_similar_and_model_mismatch(tmp_path, wikimt, clamp, cached_parse
         other.search("a jig", idx_dir)
     with pytest.raises(ClampError, match="built with model"):
         build_index(lib, idx_dir, other, workers=0, progress=False)
+    upgraded = Clamp(other.model, clamp.name)  # the same name, other weights
+    with pytest.raises(ClampError, match="earlier version of model"):
+        upgraded.search("a jig", idx_dir)
     with pytest.raises(ClampError, match="not a clamp index"):
         clamp.search("a jig", tmp_path / "nowhere")
 
