@@ -86,9 +86,9 @@ class Calibration:
     def load(cls, folder: str | Path | None, fingerprint: str | None = None) -> Calibration:
         """The calibration in a model folder or bundle; ``missing()`` when there is none or it
         was fitted for other weights (a retrained model must be re-calibrated)."""
-        if folder is None or not (Path(folder) / CALIBRATION_JSON).is_file():
+        folder = _calibration_folder(folder)
+        if folder is None:
             return cls.missing()
-        folder = Path(folder)
         try:
             data = json.loads((folder / CALIBRATION_JSON).read_text(encoding="utf-8"))
             arrays = (np.load(folder / CALIBRATION_NPZ, allow_pickle=False)
@@ -188,3 +188,17 @@ class Calibration:
 
 def _unit(x: np.ndarray) -> np.ndarray:
     return l2_normalise(np.asarray(x, dtype=np.float32))
+
+
+def _calibration_folder(folder: str | Path | None) -> Path | None:
+    """Where the calibration of a model folder or bundle lives: the folder itself, or for a
+    bundle inside its model folder (MODEL/onnx, as the default model ships) the model folder."""
+    if folder is None:
+        return None
+    folder = Path(folder)
+    for cand in (folder, folder.parent):
+        if (cand / CALIBRATION_JSON).is_file():
+            return cand
+        if not (folder / "manifest.json").is_file():  # only a bundle looks one level up
+            break
+    return None

@@ -40,7 +40,7 @@ def running_service() -> dict | None:
 
 
 @click.command()
-@click.option("--model", "model_name", default="default", show_default=True,
+@click.option("--model", "model_name", default="default", show_default=True, type=click.Path(),
               help="Model folder, or 'default' for the model shipped with clamp-notation.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback needs --allow-remote.")
@@ -196,17 +196,25 @@ def musescore() -> None:
               help="MuseScore's plugin folder, if you changed it in Preferences -> Folders.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def install_cmd(ms_version: str | None, folder: str | None, as_json: bool) -> None:
-    """Copy the CLaMP plugin into MuseScore's plugin folder."""
-    from .install import install
+    """Copy the CLaMP plugin into MuseScore's plugin folder.
 
-    done = install(int(ms_version) if ms_version else None, folder)
+    On Linux it also checks that the system's Qt 5 has the QML module the plugin's dialog needs
+    under MuseScore 3 (QtQuick.Controls 2), and says which package to install when it has not."""
+    from .install import install, requirement_warnings
+
+    version = int(ms_version) if ms_version else None
+    done = install(version, folder)
+    warnings = requirement_warnings(version, folder)
     if as_json:
-        emit_json({"installed": [str(p) for p in done]})
-        return
-    for p in done:
-        click.echo(f"installed the CLaMP plugin in {p}")
-    click.echo("In MuseScore 3: Plugins -> Plugin Manager, tick 'clamp'. In MuseScore 4: "
-               "Home -> Plugins, enable 'CLaMP'. Start the service with `clamp serve`.")
+        emit_json({"installed": [str(p) for p in done], "warnings": warnings})
+    else:
+        for p in done:
+            click.echo(f"installed the CLaMP plugin in {p}")
+        click.echo("In MuseScore 3: Plugins -> Plugin Manager, tick 'CLaMP'. In MuseScore 4: "
+                   "Home -> Plugins, enable 'CLaMP'. Restart MuseScore if it is open. Start the "
+                   "service with `clamp serve`, or from the plugin.")
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
 
 
 @musescore.command("uninstall")
@@ -230,7 +238,8 @@ def uninstall_cmd(ms_version: str | None, folder: str | None, as_json: bool) -> 
 def _score_options(f):
     for o in reversed([
         click.argument("file", type=click.Path(dir_okay=False)),
-        click.option("--model", "model_name", default="default", show_default=True),
+        click.option("--model", "model_name", default="default", show_default=True,
+                     type=click.Path()),
         click.option("--service", "use_service", is_flag=True,
                      help="Use the running `clamp serve` instead of loading the model here."),
         click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),

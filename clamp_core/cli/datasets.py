@@ -12,12 +12,12 @@ from clamp_core.cli.output import EXIT_PARTIAL, emit_json
 from clamp_core.errors import ClampError
 
 
-@click.group()
+@click.group(short_help="Build training datasets (JSONL of ABC, texts and labels).")
 def dataset() -> None:
     """Build training datasets (JSONL of ABC + text candidates + labels)."""
 
 
-@dataset.command("build")
+@dataset.command("build", short_help="Build a dataset JSONL from corpora, folders and ABC files.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Dataset JSONL to write (+ .failures.jsonl and .summary.json beside it).")
 @click.option("--collections", default=None,
@@ -38,7 +38,8 @@ def dataset() -> None:
 @click.option("--cached-only", is_flag=True,
               help="Convert nothing: cut a dataset from the works already in the cache.")
 @click.option("--cache", "cache_dir", default=str(Path("~/.cache/clamp-notation/dataset")),
-              show_default=True, help="Cache of converted works (by content hash).")
+              show_default=True, type=click.Path(file_okay=False),
+              help="Cache of converted works (by content hash).")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: cores).")
 @click.option("--limit", type=int, default=None, help="At most N works per collection.")
 @click.option("--timeout", default=600, show_default=True, help="Seconds per work before skipping.")

@@ -9,11 +9,12 @@ import logging
 import click
 
 
-@click.command()
+@click.command(short_help="Quality report of a model on a dataset's test or val split.")
 @click.argument("model_name", type=click.Path())
 @click.option("--data", required=True, type=click.Path(dir_okay=False), help="Dataset JSONL.")
-@click.option("--out", default="quality.json", show_default=True, type=click.Path(dir_okay=False),
-              help="Results JSON (a Markdown table is written beside it).")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Also write the results here as JSON, with the Markdown table beside it "
+                   "(.md). Default: print only, write nothing.")
 @click.option("--max-probe", default=3000, show_default=True,
               help="Training works per linear probe.")
 @click.option("--split", default="test", show_default=True, type=click.Choice(["test", "val"]),
@@ -23,9 +24,10 @@ import click
               help="A folder of music unlike the training data: report how often the novelty "
                    "flag fires on it (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def evaluate(model_name: str, data: str, out: str, max_probe: int, split: str,
+def evaluate(model_name: str, data: str, out: str | None, max_probe: int, split: str,
              ood_folders: tuple[str, ...], as_json: bool) -> None:
-    """Zero-shot accuracy / macro-F1 and text->music retrieval on the test split, with baselines."""
+    """Zero-shot accuracy / macro-F1 and text->music retrieval on the test split, with
+    baselines: printed as a Markdown table (--json: JSON); --out keeps them in files."""
     from clamp_core.evaluation.report import evaluate as run
     from clamp_core.evaluation.report import markdown_table, write_results
     from clamp_core.runtime.loading import load_encoder
@@ -33,11 +35,12 @@ def evaluate(model_name: str, data: str, out: str, max_probe: int, split: str,
     encoder = load_encoder(model_name, precision="fp32")
     results = {"model": model_name, "backend": encoder.backend,
                **run(encoder, data, max_probe=max_probe, split=split, ood_folders=ood_folders)}
-    write_results(results, out)
+    if out:
+        write_results(results, out)
     click.echo(json.dumps(results, indent=2) if as_json else markdown_table(results), nl=False)
 
 
-@click.command()
+@click.command(short_help="Fit how far a model's answers can be trusted (val split).")
 @click.argument("model_name", type=click.Path())
 @click.option("--data", required=True, type=click.Path(dir_okay=False, exists=True),
               help="Dataset JSONL (its train and val splits are read; never the test split).")

@@ -30,9 +30,10 @@ def convert_all(files: tuple[str, ...]):
     return done, failures
 
 
-@click.command()
+@click.command(short_help="Encode scores into features of the shared music-text space.")
+# a batch: a missing or unreadable file is skipped and reported, so no exists=True
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--model", "model_name", default="default", show_default=True,
+@click.option("--model", "model_name", default="default", show_default=True, type=click.Path(),
               help="Model folder, ONNX bundle, or 'default' for the model shipped with "
                    "clamp-notation.")
 @click.option("--backend", default="auto", show_default=True,
@@ -75,7 +76,7 @@ def encode(files: tuple[str, ...], model_name: str, backend: str, out: str | Non
         sys.exit(EXIT_PARTIAL if done else 1)
 
 
-@click.command()
+@click.command(short_help="Facts read from scores: title, composer, key, meter, bars.")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def info(files: tuple[str, ...], as_json: bool) -> None:
@@ -94,8 +95,9 @@ def info(files: tuple[str, ...], as_json: bool) -> None:
         sys.exit(EXIT_PARTIAL if done else 1)
 
 
-@click.command("abc")
-@click.argument("file", type=click.Path())  # a path type: shells complete it
+@click.command("abc", short_help="Print a score as the ABC text the model reads.")
+# a path type, so shells complete it; our own error says what is wrong with a missing file
+@click.argument("file", type=click.Path())
 def abc_cmd(file: str) -> None:
     """Print a score as the ABC text the model reads (official CLaMP dialect)."""
     from clamp_core.notation.convert import to_abc

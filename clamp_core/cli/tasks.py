@@ -7,6 +7,17 @@ import click
 from clamp_core.cli.output import emit_json, warn_unfamiliar
 
 
+def complete_label_set(ctx, param, incomplete: str) -> list:
+    """Shell completion of --label-set: the built-in names that fit, else the shell's file
+    names (bash shows one kind or the other, never both)."""
+    from click.shell_completion import CompletionItem
+
+    from clamp_core.labels import builtin_names
+
+    names = [n for n in builtin_names() if n.startswith(incomplete)]
+    return [CompletionItem(n) for n in names] or [CompletionItem(incomplete, type="file")]
+
+
 def _load_clamp(model_name: str):
     from clamp_core.api import Clamp
 
@@ -14,13 +25,16 @@ def _load_clamp(model_name: str):
 
 
 @click.command()
-@click.argument("file", type=click.Path())  # a path type: shells complete it
+# a path type, so shells complete it; our own error says what is wrong with a missing file
+@click.argument("file", type=click.Path())
 @click.option("--labels", help='Comma-separated labels, e.g. "reel,jig,hornpipe".')
-@click.option("--label-set", help="A built-in label set (tune_types, genres, eras, moods, "
-              "ensembles, composers) or a JSON file.")
+@click.option("--label-set", shell_complete=complete_label_set,
+              help="A built-in label set (tune_types, genres, eras, moods, ensembles, "
+                   "composers) or a JSON file.")
 @click.option("--template", "templates", multiple=True,
               help="Prompt template with {} for the label; repeat to ensemble several.")
-@click.option("--model", "model_name", default="default", show_default=True)
+@click.option("--model", "model_name", default="default", show_default=True,
+              type=click.Path(), help="Model folder, ONNX bundle, or 'default'.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def classify(file: str, labels: str | None, label_set: str | None, templates: tuple[str, ...],
              model_name: str, as_json: bool) -> None:
@@ -56,9 +70,10 @@ def classify(file: str, labels: str | None, label_set: str | None, templates: tu
     warn_unfamiliar(novelty)
 
 
-@click.command()
-@click.argument("file", type=click.Path())  # a path type: shells complete it
-@click.option("--model", "model_name", default="default", show_default=True)
+@click.command(short_help="Describe a score: its facts and what the model hears in it.")
+@click.argument("file", type=click.Path())
+@click.option("--model", "model_name", default="default", show_default=True,
+              type=click.Path(), help="Model folder, ONNX bundle, or 'default'.")
 @click.option("--json", "as_json", is_flag=True, help="Each part of the caption with its score.")
 def caption(file: str, model_name: str, as_json: bool) -> None:
     """Describe a score: facts read from it plus what the model hears in it."""

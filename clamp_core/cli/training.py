@@ -12,7 +12,7 @@ import click
 from clamp_core.errors import ClampError
 
 
-@click.command("init-model")
+@click.command("init-model", short_help="Create a new model folder (pretrained text tower).")
 @click.argument("folder", type=click.Path(file_okay=False))
 @click.option("--preset", "preset_name", default="small", show_default=True,
               type=click.Choice(["tiny", "small", "clamp-small-512", "clamp-small-1024"]))
@@ -37,7 +37,7 @@ def _train_options(f):
     opts = [
         click.option("--out", "output_dir", required=True, type=click.Path(file_okay=False),
                      help="Model folder to write; a run that finds last/ in it resumes."),
-        click.option("--init", default=None,
+        click.option("--init", default=None, type=click.Path(file_okay=False),
                      help="Start from this model folder (e.g. pre-trained)."),
         click.option("--preset", "preset_name", default="small", show_default=True,
                      type=click.Choice(["tiny", "small"]), help="Architecture when not --init."),
@@ -99,7 +99,7 @@ def _report(metrics: dict) -> None:
         click.echo(json.dumps(metrics, indent=2))
 
 
-@click.command()
+@click.command(short_help="Contrastive training on a dataset JSONL (torchrun-ready).")
 @click.argument("data", type=click.Path(dir_okay=False))
 @_train_options
 @click.option("--train-text", is_flag=True, help="Also train the text encoder (default: locked).")
@@ -141,7 +141,7 @@ def _parse_repeats(items: tuple[str, ...]) -> dict[str, int]:
     return out
 
 
-@click.command("pretrain-music")
+@click.command("pretrain-music", short_help="Masked-patch pre-training of the music encoder.")
 @click.argument("data", type=click.Path(dir_okay=False))
 @_train_options
 @click.option("--decoder-layers", default=2, show_default=True)
