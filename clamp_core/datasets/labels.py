@@ -20,16 +20,14 @@ from dataclasses import dataclass, field
 
 from unidecode import unidecode
 
-from clamp_core.datasets.facets import (
+from clamp_core.datasets.facets import era_from_year, form_from_text, texture
+from clamp_core.fact_classes import (
     ensemble_class,
-    era_from_year,
-    form_from_text,
     instrument_family,
     instrumentation_families,
     metre_family,
     mode_class,
     tempo_class,
-    texture,
 )
 
 FOLK = {"essen", "ryans", "oneills", "airds", "miscfolk", "nottingham", "cre"}

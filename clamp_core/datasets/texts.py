@@ -8,8 +8,8 @@ import hashlib
 import random
 import re
 
-from clamp_core.datasets.facets import mode_class, tempo_class
 from clamp_core.datasets.labels import NUMBER_WORDS, WorkInfo, norm_text
+from clamp_core.fact_classes import mode_class, tempo_class
 
 COLLECTION_NAMES = {
     "essen": "the Essen Folksong Collection",

@@ -4,14 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from clamp_core.datasets.facets import (
+from clamp_core.datasets.facets import era_from_year, form_from_text, texture
+from clamp_core.fact_classes import (
     ensemble_class,
-    era_from_year,
-    form_from_text,
     instrument_family,
     instrumentation_families,
     metre_family,
-    texture,
 )
 
 FIX = Path(__file__).parent.parent / "fixtures"
