@@ -5,7 +5,7 @@ Endpoints (JSON in, JSON out; every one needs ``Authorization: Bearer <token>``)
 
 =====================  ==============================================================
 ``GET  /health``        ``{"ok": true, "version", "pid"}``
-``GET  /info``          model, label sets, known library indexes, limits
+``GET  /info``          version (the plugin checks it), model, label sets, indexes, limits
 ``POST /caption``       a score -> facts, facets, stated, unsure, sentence, text, novelty
 ``POST /classify``      a score + ``labels`` (list or "a,b,c") or ``label_set`` -> ranked labels
                         with calibrated probabilities, ``calibrated``, ``novelty``
@@ -191,6 +191,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _guard(self) -> bool:
         """Host, Origin and token checks shared by every method; False when answered already."""
         svc = self.server.service
+        if svc._stopped.is_set():
+            # a kept-alive connection outlives stop(): close it unanswered, as a stopped
+            # service would be, so a client reads the discovery file again (and never gets a
+            # 500 from the closed engine)
+            self.close_connection = True
+            return False
         if not host_header_ok(self.headers.get("Host"), svc.allow_remote):
             self._refuse_unread(403, "the Host header must name this computer (127.0.0.1 or "
                                 "localhost)")

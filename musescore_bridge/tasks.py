@@ -133,6 +133,27 @@ def k_from(payload: dict, default: int = 10) -> int:
     return k
 
 
+def where_from(payload: dict) -> list[str] | None:
+    """A search's optional ``where``: filters on the library's stored facts, as a list of
+    "FIELD=VALUE" strings, one such string, or a {field: value} object; checked here so a bad
+    filter is refused before any work."""
+    from clamp_core.index import parse_conditions
+
+    value = payload.get("where")
+    if value in (None, "", [], {}):
+        return None
+    if isinstance(value, str):
+        value = [v for v in value.split(";") if v.strip()]  # a raw upload's query string
+    if isinstance(value, dict):
+        value = [f"{k}={v}" for k, v in value.items()]
+    if (not isinstance(value, list) or len(value) > 20
+            or not all(isinstance(v, str) and len(v) <= 200 for v in value)):
+        raise ClampError("'where' must be a list of filters such as \"composer=Bach\" (at most "
+                         "20) or an object such as {\"metre\": \"6/8\"}")
+    parse_conditions(value)
+    return value
+
+
 def min_score_from(payload: dict) -> float | None:
     """A search's optional ``min_score``: the lowest relevance (0-1) a result may have."""
     value = payload.get("min_score")
@@ -251,43 +272,46 @@ class Engine:
                 "calibrated": bool(self.clamp.calibration.fitted),
                 "novelty": self.clamp.novelty_of(music).to_dict()}
 
-    def similar(self, score, kind: str, index: str, k: int) -> dict:
+    def similar(self, score, kind: str, index: str, k: int,
+                where: list[str] | None = None) -> dict:
         idx = self._index(index)
         music = self.clamp.encode_scores([score])[0]
-        hits = self.clamp.similar(score, idx, k=k, vector=music)
+        hits = self.clamp.similar(score, idx, k=k, vector=music, where=where)
         return {"score": score_summary(score, kind), "index": str(idx.folder),
                 "results": [h.to_dict() for h in hits],
                 "novelty": self.clamp.novelty_of(music).to_dict()}
 
-    def search(self, query: str, index: str, k: int, min_score: float | None = None) -> dict:
+    def search(self, query: str, index: str, k: int, min_score: float | None = None,
+               where: list[str] | None = None) -> dict:
         """Hits with their calibrated ``relevance``; ``no_good_match`` is judged on the best hit
         before ``min_score`` drops any (an empty filtered list is not a verdict on the query)."""
         if not isinstance(query, str) or not query.strip() or len(query) > 2000:
             raise ClampError("'query' must be a non-empty text of at most 2000 characters")
         idx = self._index(index)
-        hits = self.clamp.search(query, idx, k=k)
+        hits = self.clamp.search(query, idx, k=k, where=where)
         weak = self.clamp.no_good_match(hits)
         if min_score is not None:
             hits = [h for h in hits if h.relevance >= min_score]
         return {"query": query, "index": str(idx.folder),
                 "results": [h.to_dict() for h in hits], "no_good_match": weak,
-                "min_score": min_score, "calibrated": bool(self.clamp.calibration.fitted)}
+                "min_score": min_score, "where": where or [],
+                "calibrated": bool(self.clamp.calibration.fitted)}
 
     def handle(self, action: str, payload: dict, raw: bytes | None = None,
                raw_kind: str | None = None) -> dict:
         """One request, start to end, on the worker thread (score parsing included)."""
         if action == "search":
             return self.search(payload.get("query"), payload.get("index"), k_from(payload),
-                               min_score_from(payload))
+                               min_score_from(payload), where_from(payload))
         if action == "classify":
             labels, label_set = labels_from(payload)  # check options before parsing the score
             score, kind = read_score(payload, raw, raw_kind)
             return self.classify(score, kind, labels, label_set)
         if action == "similar":
-            index, k = payload.get("index"), k_from(payload)
+            index, k, where = payload.get("index"), k_from(payload), where_from(payload)
             self._index(index)
             score, kind = read_score(payload, raw, raw_kind)
-            return self.similar(score, kind, index, k)
+            return self.similar(score, kind, index, k, where)
         if action == "caption":
             score, kind = read_score(payload, raw, raw_kind)
             return self.caption(score, kind)

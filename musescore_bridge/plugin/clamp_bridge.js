@@ -6,7 +6,8 @@
 
 var CURSOR_FORMAT = "clamp-cursor-walk";
 var CURSOR_VERSION = 1;
-var START_HINT = "Start it in a terminal with:  clamp serve   (or `python -m clamp_core serve`)";
+var START_HINT = "Start it in a terminal with: clamp serve";
+var SETTINGS_FILE = "clamp_settings.json";  // beside the plugin; `clamp musescore install` keeps it
 
 // "file:///srv/a/x" -> "/srv/a/x"; "file:///C:/x" -> "C:/x"
 function urlToPath(url) {
@@ -97,13 +98,57 @@ function request(svc, method, path, body, sync, done) {
 // A readable message, with the fix, for a failed request.
 function errorText(status, body) {
     if (status === 0)
-        return "The CLaMP service is not running (or did not answer). " + START_HINT;
+        return "The CLaMP service is not running (or did not answer). " + START_HINT
+               + ", then press Retry.";
     if (status === 401)
         return "The service refused the token: it was restarted. Press Retry to read the new one.";
-    var msg = body && body.error ? body.error : "HTTP " + status;
+    var msg = body && body.error ? body.error : "the service answered with error " + status;
     if (status === 504)
         return "The model took too long: " + msg;
-    return msg;
+    if (status === 503)
+        return "The service is busy; press Retry in a moment.";
+    return msg.charAt(0).toUpperCase() + msg.substring(1);
+}
+
+// A failure that a restarted service (new port or token) would explain: the plugin then reads
+// the discovery file again.
+function lostService(status) {
+    return status === 0 || status === 401;
+}
+
+function doneText(res) {
+    var ms = res && typeof res.elapsed_ms === "number" ? res.elapsed_ms : null;
+    return ms === null ? "Done." : "Done in " + (ms / 1000).toFixed(1) + " s.";
+}
+
+// "" when the plugin and the service are the same version (or the service does not say);
+// else what to do about it, in plain words.
+function versionNote(pluginVersion, serviceVersion) {
+    if (!serviceVersion || !pluginVersion || String(serviceVersion) === String(pluginVersion))
+        return "";
+    return "This plugin is version " + pluginVersion + ", the CLaMP service version "
+           + serviceVersion + ". Run \"clamp musescore install\" again in a terminal (with the "
+           + "clamp that runs the service) and restart MuseScore.";
+}
+
+// -- settings (a JSON file beside the plugin: FileIO works in every MuseScore version) ---------
+
+function readSettings(file, dir) {
+    var s = readJson(file, dir + "/" + SETTINGS_FILE);
+    return s && typeof s === "object" ? s : {};
+}
+
+function writeSettings(file, dir, settings) {
+    file.source = dir + "/" + SETTINGS_FILE;
+    return file.write(asciiJson(settings));
+}
+
+// The arguments of `python -m clamp_core serve --detach`, with the library the plugin last used.
+function serveArgs(library) {
+    var args = ["-m", "clamp_core", "serve", "--detach"];
+    if (library)
+        args.push("--index", library);
+    return args;
 }
 
 // -- score export ------------------------------------------------------------------------------
@@ -306,6 +351,52 @@ function captionView(res) {
 // Column title of the classification percentages.
 function probabilityColumn(res) {
     return res && res.calibrated ? "probability (calibrated)" : "probability (not calibrated)";
+}
+
+// Built-in label sets by the names the dialog shows, in the order it lists them (the first is the
+// default); sets the service adds later show under their own id made readable.
+var PRESETS = [["genres", "Genre"], ["eras", "Era"], ["ensembles", "Ensemble"],
+               ["moods", "Mood"], ["composers", "Composer"],
+               ["tune_types", "Folk tune type (reel, jig, hornpipe ...)"]];
+var OWN_LABELS = "My own labels (type them below)";
+
+// [{id, name}] of the service's label sets, then {id: null, name: OWN_LABELS}.
+function presetChoices(labelSets) {
+    var out = [];
+    var known = {};
+    var i;
+    for (i = 0; i < PRESETS.length; i++) {
+        known[PRESETS[i][0]] = true;
+        if (labelSets && labelSets[PRESETS[i][0]] !== undefined)
+            out.push({id: PRESETS[i][0], name: PRESETS[i][1]});
+    }
+    for (var k in labelSets || {})
+        if (!known[k]) {
+            var words = String(k).replace(/_/g, " ");
+            out.push({id: k, name: words.charAt(0).toUpperCase() + words.substring(1)});
+        }
+    out.push({id: null, name: OWN_LABELS});
+    return out;
+}
+
+// Rows of a similar response: the likeness as a number, and the open score itself ("this
+// score": the same file) or a file of the same music (cosine 0.99 and up; MuseScore 3 does not
+// tell the plugin its file) marked as such.
+function similarView(res, scorePath) {
+    var hits = res && res.results ? res.results : [];
+    var own = _normPath(scorePath);
+    var rows = hits.map(function (h) {
+        var isSelf = own !== "" && _normPath(h.path) === own;
+        var same = !isSelf && typeof h.score === "number" && h.score >= 0.99;
+        return {rank: h.rank, title: h.title, composer: h.composer, path: h.path,
+                likeness: typeof h.score === "number" ? h.score.toFixed(3) : "",
+                self: isSelf, tag: isSelf ? "this score" : (same ? "same music as this score" : "")};
+    });
+    return {rows: rows};
+}
+
+function _normPath(p) {
+    return p ? String(p).replace(/\\/g, "/").replace(/\/+$/, "") : "";
 }
 
 // Rows of a search response with the relevance as a percentage ("match"), and whether the

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import stat
+import subprocess
+import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import bridge_calibration
@@ -57,16 +61,25 @@ def test_install_and_uninstall(run_clamp, home_env, tmp_path):
     res = run_clamp("musescore", "install", "--json")
     (target,) = [Path(p) for p in json.loads(res.stdout)["installed"]]
     assert target == home_env / "Documents/MuseScore3/Plugins/clamp-notation"
-    assert ({"clamp.qml", "clamp_bridge.js", "clamp_install.json"}
-            <= {p.name for p in target.iterdir()})
+    assert ({"CLaMP.qml", "clamp_bridge.js", "clamp.png", "clamp_install.json"}
+            == {p.name for p in target.iterdir()})
     info = json.loads((target / "clamp_install.json").read_text())
+    assert info["version"] == metadata.version("clamp-notation")
+    assert f'version: "{info["version"]}"' in (target / "CLaMP.qml").read_text()
     assert info["discovery"] == str(home_env / ".config/clamp-notation/service.json")
     assert Path(info["python"]).exists()
     res = run_clamp("musescore", "install", "--version", "4")
     assert "MuseScore4/Plugins/clamp-notation" in res.stdout
     custom = tmp_path / "my plugins"
     run_clamp("musescore", "install", "--dir", str(custom))
-    assert (custom / "clamp-notation" / "clamp.qml").is_file()
+    assert (custom / "clamp-notation" / "CLaMP.qml").is_file()
+    # an install of the time the file was clamp.qml: replaced, never listed twice by MuseScore
+    (custom / "clamp-notation" / "clamp.qml").write_text("old")
+    (custom / "clamp-notation" / "clamp_settings.json").write_text('{"library": "/x"}')
+    run_clamp("musescore", "install", "--dir", str(custom))
+    names = {p.name for p in (custom / "clamp-notation").iterdir()}
+    assert "CLaMP.qml" in names and "clamp.qml" not in names
+    assert "clamp_settings.json" in names  # the plugin's settings survive a new install
     # a folder of the same name that is not ours is left alone
     (tmp_path / "other" / "clamp-notation").mkdir(parents=True)
     res = run_clamp("musescore", "install", "--dir", str(tmp_path / "other"), check=False)
@@ -187,6 +200,60 @@ def test_install_refuses_when_the_plugin_files_are_missing(tmp_path, monkeypatch
     from musescore_bridge import install
 
     monkeypatch.setattr(install, "PLUGIN_SOURCE", tmp_path / "no-plugin")
-    with pytest.raises(ClampError, match=r"lacks the plugin's clamp\.qml, clamp_bridge\.js"):
+    with pytest.raises(ClampError,
+                       match=r"lacks the plugin's CLaMP\.qml, clamp_bridge\.js, clamp\.png"):
         install.install(folder=str(tmp_path / "Plugins"))
     assert not (tmp_path / "Plugins").exists()
+
+
+def test_install_fails_in_one_line_when_the_package_lacks_the_plugin(tmp_path):
+    """`clamp musescore install` from an installed package whose plugin files are missing: one
+    line on stderr, exit 1, nothing installed."""
+    pkg = tmp_path / "site" / "musescore_bridge"
+    shutil.copytree(Path(__file__).parents[2] / "musescore_bridge", pkg,
+                    ignore=shutil.ignore_patterns("plugin", "__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(pkg.parent), "HOME": str(tmp_path),
+           "XDG_CONFIG_HOME": str(tmp_path / ".config")}
+    res = subprocess.run([sys.executable, "-m", "clamp_core", "musescore", "install", "--dir",
+                          str(tmp_path / "Plugins")], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, check=False, timeout=120)
+    assert res.returncode == 1, res.stderr
+    (line,) = res.stderr.strip().splitlines()
+    assert "lacks the plugin's CLaMP.qml, clamp_bridge.js, clamp.png" in line
+    assert str(pkg / "plugin") in line and "reinstall clamp-notation" in line
+    assert not (tmp_path / "Plugins").exists()
+
+
+def test_install_warns_when_qt_lacks_controls_2(run_clamp, home_env, tmp_path, monkeypatch):
+    """Linux: MuseScore 3 of a distribution needs Qt 5's QtQuick.Controls 2 for the dialog; a
+    temp folder stands for Qt 5's QML import path."""
+    qml = tmp_path / "qt5" / "qml"
+    (qml / "QtQuick" / "Layouts").mkdir(parents=True)
+    monkeypatch.setenv("CLAMP_QT5_QML_PATH", str(qml))
+    plugins = tmp_path / "plugins"
+    res = run_clamp("musescore", "install", "--dir", str(plugins))
+    (warning,) = res.stderr.strip().splitlines()
+    assert warning.startswith("warning: MuseScore 3 needs the Qt module QtQuick.Controls 2")
+    assert "sudo apt install qml-module-qtquick-controls2" in warning
+    assert "restart MuseScore" in warning and str(qml) in warning
+    assert (plugins / "clamp-notation" / "CLaMP.qml").is_file()  # installed all the same
+    out = json.loads(run_clamp("musescore", "install", "--dir", str(plugins), "--json").stdout)
+    assert len(out["warnings"]) == 1 and "qml-module-qtquick-controls2" in out["warnings"][0]
+    # MuseScore 4 brings its own Qt: not checked
+    assert run_clamp("musescore", "install", "--version", "4").stderr == ""
+    (qml / "QtQuick" / "Controls.2").mkdir()
+    (qml / "QtQuick" / "Controls.2" / "qmldir").write_text("module QtQuick.Controls\n")
+    res = run_clamp("musescore", "install", "--dir", str(plugins), "--json")
+    assert res.stderr == "" and json.loads(res.stdout)["warnings"] == []
+
+
+def test_controls_2_check_on_described_platforms(tmp_path):
+    from musescore_bridge.install import requirement_warnings
+
+    env = {"CLAMP_QT5_QML_PATH": str(tmp_path)}
+    assert requirement_warnings(3, None, "linux", env)
+    assert requirement_warnings(3, None, "win32", env) == []
+    assert requirement_warnings(3, None, "darwin", env) == []
+    assert requirement_warnings(4, None, "linux", env) == []
+    # no Qt 5 QML folder at all: MuseScore runs on a Qt of its own (AppImage), nothing to say
+    assert requirement_warnings(3, None, "linux", {"CLAMP_QT5_QML_PATH": os.pathsep}) == []

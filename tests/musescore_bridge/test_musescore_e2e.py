@@ -16,7 +16,7 @@ import bridge_calibration
 import pytest
 from bridge_util import SCORES, have, shared_clamp
 
-from musescore_bridge.install import install
+from musescore_bridge.install import QML_FILE, install
 from musescore_bridge.service import start_service
 
 calibration = bridge_calibration.calibration
@@ -85,7 +85,7 @@ def run_plugin(plugin_dir, env, tmp_path, action: str, **test) -> dict:
     (plugin_dir / "clamp_test.json").write_text(json.dumps(
         {"action": action, "result": str(result), **test}))
     try:
-        proc = subprocess.run(["mscore3", "-p", str(plugin_dir / "clamp.qml"), str(score)],
+        proc = subprocess.run(["mscore3", "-p", str(plugin_dir / QML_FILE), str(score)],
                               env=env, cwd=tmp_path, capture_output=True, text=True, check=False,
                               timeout=120)
     finally:
@@ -139,6 +139,14 @@ def test_similar_finds_the_song_in_the_library(service, plugin_dir, env, tmp_pat
     assert res["http_status"] == 200
     hits = res["response"]["results"]
     assert len(hits) == 3 and hits[0]["path"].endswith("lieder_6053984.mxl")
+    shown_rows = res["shown"]["similar_rows"]
+    assert [r["likeness"] for r in shown_rows] == [f"{h['score']:.3f}" for h in hits]
+    # MuseScore 3 does not tell the plugin the score's file: the library's copy of the open
+    # score (cosine 0.995) is marked by its music
+    assert [r["tag"] for r in shown_rows] == [
+        "same music as this score" if h["score"] >= 0.99 else "" for h in hits]
+    assert shown_rows[0]["tag"] != ""
+    assert res["shown"]["library"] == os.path.realpath(library)  # remembered for a restart
     assert hits[0]["score"] > 0.95
     assert res["response"]["novelty"]["out_of_domain"] is True
     assert res["shown"]["tab"] == 2 and res["shown"]["note"] == UNFAMILIAR_NOTE
@@ -169,3 +177,28 @@ def test_wrong_token_and_missing_service_are_reported(service, plugin_dir, env, 
     finally:
         disc.write_text(saved)
         os.chmod(disc, 0o600)
+
+
+def test_version_check_and_presets(service, plugin_dir, env, tmp_path):
+    """The installed plugin compares its version with the service's /info and says what to do
+    when they differ; the label sets are offered by readable names, Genre first."""
+    from importlib import metadata
+
+    res = run_plugin(plugin_dir, env, tmp_path, "info")
+    assert res["plugin_version"] == metadata.version("clamp-notation")
+    assert res["version_note"] == "" and res["message"] == "Connected to the CLaMP service."
+    names = [p["name"] for p in res["presets"]]
+    assert names[0] == "Genre" and names[-1].startswith("My own labels")
+    assert all("_" not in n for n in names)
+    marker = plugin_dir / "clamp_install.json"
+    saved = marker.read_text()
+    try:
+        marker.write_text(saved.replace(f'"version": "{res["plugin_version"]}"',
+                                        '"version": "0.0.1"'))
+        res = run_plugin(plugin_dir, env, tmp_path, "info")
+    finally:
+        marker.write_text(saved)
+    note = res["version_note"]
+    assert note.startswith("This plugin is version 0.0.1, the CLaMP service version "
+                           f"{metadata.version('clamp-notation')}.")
+    assert 'Run "clamp musescore install" again' in note and "restart MuseScore" in note

@@ -471,6 +471,26 @@ def test_search_min_score_filters(svc, library):
     assert status == 200 and res["min_score"] == 0.0
 
 
+def test_search_and_similar_filter_on_stored_facts(svc, library):
+    body = {"query": "a German art song for voice and piano", "index": str(library), "k": 10}
+    status, every = svc.request("POST", "/search", body)
+    assert status == 200 and len(every["results"]) >= 4
+    status, res = svc.request("POST", "/search", {**body, "where": ["composer=brahms"]})
+    assert status == 200 and res["where"] == ["composer=brahms"]
+    assert [h["path"].rsplit("/", 1)[-1] for h in res["results"]] == ["lieder_5071622.mxl"]
+    status, res = svc.request("POST", "/search", {**body, "where": {"lyrics": "no"}})
+    assert status == 200 and res["results"]
+    assert all(not h["meta"].get("has_lyrics") for h in res["results"])
+    status, res = svc.request("POST", "/similar", {**cursor_payload(), "index": str(library),
+                                                    "k": 5, "where": ["metre=6/8"]})
+    assert status == 200 and res["results"]
+    assert all(h["meta"]["meter"] == "6/8" for h in res["results"])
+    for bad, says in ((["colour=red"], "no field 'colour'"), (5, "'where' must be a list"),
+                      (["bars<=x"], "needs a number")):
+        status, data = svc.request("POST", "/search", {**body, "where": bad})
+        assert status == 400 and says in data["error"] and "\n" not in data["error"]
+
+
 @pytest.mark.parametrize("value", [-0.01, 1.5, "abc", "", True, [0.5], {"x": 1}, "nan", 2])
 def test_invalid_min_score_is_400(svc, library, value):
     status, data = svc.request("POST", "/search", {"query": "a hymn", "index": str(library),

@@ -5,6 +5,7 @@
 import QtQuick 2.9
 import QtTest 1.2
 import MuseScore 3.0
+import FileIO 3.0
 import "../../../musescore_bridge/plugin/clamp_bridge.js" as Bridge
 
 TestCase {
@@ -14,6 +15,9 @@ TestCase {
 
     property var recorded: null
     property var plugin: null
+    property string controlUrl: ""
+
+    FileIO { id: fio }  // the stub: its homePath() is the test's home folder
 
     function readFile(url) {
         var xhr = new XMLHttpRequest();
@@ -79,12 +83,19 @@ TestCase {
 
     function initTestCase() {
         recorded = JSON.parse(readFile(Qt.resolvedUrl("../../fixtures/musescore/lieder_6053984_cursor.json")));
-        var comp = Qt.createComponent(Qt.resolvedUrl("../../../musescore_bridge/plugin/clamp.qml"));
+        var comp = Qt.createComponent(Qt.resolvedUrl("../../../musescore_bridge/plugin/CLaMP.qml"));
         verify(comp.status === Component.Ready, comp.errorString());
         tc.visible = true;  // a TestCase is hidden; the dialog's items report what they show
         plugin = comp.createObject(tc);
         verify(plugin !== null);
         plugin.curScore = fakeScore(recorded);
+        controlUrl = JSON.parse(readFile("file://" + fio.homePath() + "/clamp_test_control.json")).url;
+    }
+
+    // The test's hold on the real service (test_qml.py): "stop", "start" or "restart" it.
+    function control(what) {
+        var res = JSON.parse(readFile(controlUrl + "/" + what));
+        return res.url;
     }
 
     function test_1_walk_matches_the_recording() {
@@ -113,7 +124,8 @@ TestCase {
         compare(got.status, 200);
         compare(got.res.score.input, "cursor");
         compare(got.res.caption.facts.title, "An eine Blume");
-        verify(plugin.message.indexOf("via cursor") > 0, plugin.message);
+        verify(/^Done in \d+\.\d s\.$/.test(plugin.message), plugin.message);  // plain words
+        verify(!plugin.messageIsError);
         // the real response renders: its text, the facets the model is unsure of, no note
         verify(got.res.novelty !== undefined && got.res.caption.novelty !== undefined);
         plugin.showCaption(got.status, got.res);
@@ -145,9 +157,13 @@ TestCase {
 
     function test_6_starts_the_service_with_args_and_quits_with_quit() {
         plugin.install = {python: "/usr/bin/python3"};
+        plugin.library = "/my scores/index";  // remembered from an earlier Similar or Search
         plugin.startService();
         tryVerify(function () { return !plugin.busy; }, 30000);
         verify(plugin.message.indexOf("Connected") === 0, plugin.message);
+        compare(JSON.stringify(plugin.startArgs), JSON.stringify(
+            ["/usr/bin/python3", "-m", "clamp_core", "serve", "--detach", "--index", "/my scores/index"]));
+        plugin.library = "";
         plugin.closePlugin();
         verify(plugin.quitCalled, "MuseScore 4 plugins close with quit()");
         compare(Bridge.urlToPath("file:///C:/Users/a%20b/x/"), "C:/Users/a b/x");
@@ -240,5 +256,170 @@ TestCase {
         tryVerify(function () { return !banner.visible; }, 5000);
         compare(Bridge.percent(0.7349, 0), "73 %");
         compare(Bridge.percent(null), "");
+    }
+
+    // -- a service that stops and starts again while the dialog is open ------------------------
+
+    function test_a_reconnects_after_the_service_restarts() {
+        plugin.install = {python: "/usr/bin/python3"};
+        plugin.canStart = true;
+        verify(plugin.connect(true), plugin.message);
+        var retry = findChild(plugin, "retryButton");
+        var start = findChild(plugin, "startButton");
+        tryVerify(function () { return !retry.visible; }, 5000, "no Retry while all is well");
+        control("stop");
+        var got = null;
+        function keep(s, r) { got = {status: s, res: r}; }
+        plugin.send("classify", {labels: "art song, jig"}, keep);
+        tryVerify(function () { return got !== null; }, 60000);
+        compare(got.status, 0);
+        verify(plugin.messageIsError);
+        verify(plugin.message.indexOf("not running") > 0, plugin.message);
+        compare(plugin.service, null);
+        tryVerify(function () { return retry.visible && start.visible; }, 5000,
+                  "Retry and Start are offered");
+        verify(findChild(plugin, "statusLabel").text.indexOf("\u26a0 ") === 0, "the error is marked");
+
+        // started again (a new port and token): Retry reads the discovery file and repeats
+        var second = control("start");
+        got = null;
+        retry.clicked();
+        tryVerify(function () { return got !== null; }, 120000);
+        compare(got.status, 200);
+        compare(got.res.labels.length, 2);
+        compare(plugin.service.url, second);
+        verify(!plugin.messageIsError, plugin.message);
+        tryVerify(function () { return !retry.visible && !start.visible; }, 5000);
+
+        // restarted between two actions: the next action finds it without any button
+        var third = control("restart");
+        got = null;
+        plugin.send("classify", {label_set: "genres"}, keep);
+        tryVerify(function () { return got !== null; }, 120000);
+        compare(got.status, 200);
+        compare(plugin.service.url, third);
+        verify(!plugin.messageIsError, plugin.message);
+
+        // a service that stays down: Retry stays offered; Start only where it can start one
+        control("stop");
+        plugin.canStart = false;
+        got = null;
+        plugin.send("caption", {}, keep);
+        tryVerify(function () { return got !== null; }, 60000);
+        compare(got.status, 0);
+        tryVerify(function () { return retry.visible && !start.visible; }, 5000);
+        retry.clicked();
+        verify(plugin.messageIsError && plugin.message.indexOf("not running") > 0, plugin.message);
+        var fourth = control("start");
+        retry.clicked();  // nothing failed to repeat this time: it only connects
+        compare(plugin.service.url, fourth);
+        verify(plugin.message.indexOf("Connected") === 0, plugin.message);
+        plugin.install = null;
+    }
+
+    // -- the plugin's version against the service's ---------------------------------------------
+
+    function test_b_version_mismatch_says_what_to_do() {
+        var info = null;
+        plugin.connect(true);
+        Bridge.request(plugin.service, "GET", "/info", null, true, function (s, r) { info = r; });
+        verify(info.version && info.version.length > 0, "/info names the service's version");
+        plugin.install = {version: info.version};
+        verify(plugin.connect(true));
+        compare(plugin.versionNote, "");
+        tryVerify(function () { return !findChild(plugin, "versionNote").visible; }, 5000);
+
+        plugin.install = {version: "0.0.1"};
+        verify(plugin.connect(true));
+        var note = plugin.versionNote;
+        verify(note.indexOf("version 0.0.1") > 0 && note.indexOf("version " + info.version) > 0, note);
+        verify(note.indexOf("clamp musescore install") > 0 && note.indexOf("restart MuseScore") > 0, note);
+        tryVerify(function () { return findChild(plugin, "versionNote").visible; }, 5000);
+        compare(findChild(plugin, "versionNoteLabel").text, note);
+        plugin.install = null;  // the header's version, as in a plugin run from its source
+        verify(plugin.connect(true));
+        compare(plugin.pluginVersion(), plugin.version);
+        compare(Bridge.versionNote("1.0", undefined), "");
+    }
+
+    // -- reading the dialog -----------------------------------------------------------------------
+
+    function hits(n, selfPath) {
+        var out = [];
+        for (var i = 0; i < n; i++)
+            out.push({rank: i + 1, score: i === 0 ? 1.0 : 0.9 - i / 100, relevance: null,
+                      path: i === 0 ? selfPath : "/lib/piece" + i + ".mxl", title: "Piece " + i,
+                      composer: null});
+        return out;
+    }
+
+    function test_c_the_dialog_reads_plainly() {
+        verify(plugin.connect(true));
+        // presets by readable names, Genre first (the default), own labels last
+        var box = findChild(plugin, "presetBox");
+        tryVerify(function () { return box.count === plugin.presets.length && box.count > 2; }, 5000);
+        compare(box.currentText, "Genre");
+        compare(plugin.presets[box.count - 1].id, null);
+        for (var i = 0; i < plugin.presets.length; i++) {
+            var p = plugin.presets[i];
+            verify(p.name.indexOf("_") < 0 && p.name !== p.id, p.name);
+        }
+        verify(plugin.presets.some(function (x) { return x.id === "tune_types"; }));
+
+        // similar: the open score itself is marked, all 10 rows fit (even below an error, its
+        // Retry and a version note), more scroll
+        plugin.setStatus(Bridge.errorText(0, null), true);
+        plugin.versionNote = Bridge.versionNote("0.0.1", "9.9");
+        plugin.curScore.path = "/lib/this score.mscz";
+        plugin.showSimilar(200, {ok: true, index: "/lib/idx", novelty: null,
+                                 results: hits(10, "/lib/this score.mscz")});
+        compare(plugin.similarRows[0].tag, "this score");
+        compare(plugin.similarRows[1].tag, "");
+        compare(plugin.library, "/lib/idx", "the library is remembered");
+        var list = findChild(plugin, "similarList");
+        tryVerify(function () { return list.count === 10 && list.contentHeight > 0; }, 5000);
+        tryVerify(function () { return findChild(plugin, "versionNote").visible
+                                       && findChild(plugin, "retryButton").visible; }, 5000);
+        verify(list.height >= list.contentHeight, list.height + " < " + list.contentHeight);
+        plugin.versionNote = "";
+        tryVerify(function () { return findChild(plugin, "similarTitle") !== null; }, 5000);
+        verify(findChild(plugin, "similarTitle").text.indexOf("(this score)") === 0);
+        plugin.showSimilar(200, {ok: true, index: "/lib/idx", results: hits(30, "/elsewhere.mxl")});
+        compare(plugin.similarRows[0].tag, "same music as this score");  // cosine 1, another file
+        tryVerify(function () { return list.contentHeight > list.height; }, 5000);
+        var scroll = findChild(plugin, "similarScroll");
+        verify(scroll !== null && scroll.size < 1, "a scrollbar for the rows below");
+        delete plugin.curScore.path;
+        plugin.library = "";
+        plugin.loadSettings();
+        compare(plugin.library, "/lib/idx", "read back from the plugin's settings");
+
+        // classification: bars start at the left of a 0-100 % track
+        plugin.showClassify(200, {ok: true, calibrated: true, novelty: null,
+                                  labels: [{label: "reel", probability: 0.75},
+                                           {label: "jig", probability: 0.25}]});
+        var bar = null;
+        tryVerify(function () { bar = findChild(plugin, "bar"); return bar !== null && bar.width > 1; }, 5000);
+        var track = findChild(plugin, "barTrack");
+        compare(bar.x, 0);
+        fuzzyCompare(bar.width, track.width * 0.75, 1);
+        compare(findChild(plugin, "barScale").width, track.width);  // 0 % to 100 % over the track
+
+        // the status line: an error is marked, and the next action clears it
+        var got = null;
+        plugin.send("classify", {labels: "only one"}, function (s, r) { got = s; });
+        tryVerify(function () { return got !== null; }, 60000);
+        compare(got, 400);
+        verify(plugin.messageIsError);
+        verify(findChild(plugin, "statusLabel").text.indexOf("\u26a0 ") === 0);
+        verify(findChild(plugin, "retryButton").visible);
+        got = null;
+        plugin.send("classify", {labels: "reel, jig"}, function (s, r) { got = s; });
+        verify(!plugin.messageIsError, "cleared as the next action starts");
+        tryVerify(function () { return got !== null; }, 60000);
+        compare(got, 200);
+        verify(!plugin.messageIsError);
+        verify(plugin.message.indexOf("`") < 0 && plugin.message.indexOf("via") < 0, plugin.message);
+        verify(Bridge.errorText(0, null).indexOf("`") < 0);
     }
 }
