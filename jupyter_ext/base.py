@@ -8,6 +8,7 @@ import functools
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,7 @@ import traitlets
 from clamp_core.errors import ClampError
 
 from . import assets
-from .notation import Notation, notation
+from .notation import Notation, notation, score_texts
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,9 @@ def load(score: Any, tune: int | None = None):
 def _file_score(path: str, tune: int | None, size: int, mtime_ns: int) -> tuple[str, Notation]:
     from clamp_core.notation import score_to_abc
 
-    abc = score_to_abc(load(path, tune))
-    return abc, notation(abc)
+    loaded = load(path, tune)
+    abc = score_to_abc(loaded)
+    return abc, notation(abc, texts=score_texts(loaded.stream))
 
 
 def file_score(path: str, tune: int | None) -> tuple[str, Notation]:
@@ -120,5 +122,25 @@ def score_parts(score: Any) -> tuple[Any, str, Notation, dict[str, str]]:
 
     loaded = load(score)
     abc = score_to_abc(loaded)
-    return loaded, abc, notation(abc), {"title": loaded.meta.title or "",
-                                        "composer": loaded.meta.composer or ""}
+    title = display_title(loaded.meta.title, getattr(loaded.meta, "work", None))
+    return loaded, abc, notation(abc, texts=score_texts(loaded.stream)), {
+        "title": title, "composer": loaded.meta.composer or ""}
+
+
+_FILE_NAME = re.compile(
+    r"^(?:.*[/\\])?([^/\\]+?)\.(?:mxl|musicxml|xml|mid|midi|abc|krn|mscz|mscx)$", re.IGNORECASE)
+
+
+def display_title(title: str | None, work: str | None = None) -> str:
+    """The title a widget shows. Some exports store the file name as the title
+    ("bwv154.8.mxl"): then the work's title, else the name without its extension, a Bach
+    catalogue number spelt as such ("BWV 154.8")."""
+    title = (title or "").strip()
+    m = _FILE_NAME.match(title)
+    if not m:
+        return title
+    if work and not _FILE_NAME.match(work.strip()):
+        return work.strip()
+    stem = m.group(1).replace("_", " ").strip()
+    bwv = re.fullmatch(r"bwv\s*(\d.*)", stem, re.IGNORECASE)
+    return f"BWV {bwv.group(1)}" if bwv else stem

@@ -57,6 +57,9 @@ class ClampMagics(Magics):
             return self._run(line)
         except ClampError as e:
             raise UsageError(str(e)) from None
+        except OSError as e:  # a file that cannot be read: the path and why, on one line
+            name = f"{e.filename}: " if getattr(e, "filename", None) else ""
+            raise UsageError(f"%clamp: {name}{e.strerror or e}") from None
 
     def _run(self, line: str):
         from .caption import ClampCaption

@@ -12,7 +12,7 @@ import traitlets
 from clamp_core.errors import ClampError
 
 from . import assets
-from .base import ClampWidget, file_score, novelty_state, plain, resolve_model
+from .base import ClampWidget, display_title, file_score, novelty_state, plain, resolve_model
 
 
 class ClampSearch(ClampWidget):
@@ -39,6 +39,7 @@ class ClampSearch(ClampWidget):
     mode = traitlets.Unicode("").tag(sync=True)  # what `results` answer: "search" or "similar"
     no_good_match = traitlets.Bool(False).tag(sync=True)
     novelty = traitlets.Dict().tag(sync=True)
+    can_go_back = traitlets.Bool(False).tag(sync=True)  # "More like this" led away from a list
 
     def __init__(self, model: Any, index: Any, query: str = "", k: int = 8,
                  min_score: float | None = None, **kwargs: Any):
@@ -54,6 +55,7 @@ class ClampSearch(ClampWidget):
         self._local = threading.local()  # sqlite connections belong to the thread that opened them
         self._open_index().check_model(self._clamp)
         self._hits: dict[str, Any] = {}
+        self._history: list[dict[str, Any]] = []  # the lists "More like this" led away from
         self._quiet = False
         self.on_msg(self._on_frontend_msg)
         self._ready = True
@@ -87,6 +89,7 @@ class ClampSearch(ClampWidget):
             weak = self._clamp.no_good_match(hits)
             if floor is not None:
                 hits = [h for h in hits if h.relevance >= floor]
+            self._history.clear()
             self._publish(hits, self._search_heading(query, len(hits), weak), mode="search",
                           no_good_match=weak)
         return hits
@@ -123,9 +126,30 @@ class ClampSearch(ClampWidget):
             hits = [h for h in found if h.id != hit.id][:self.k]
             for rank, h in enumerate(hits, 1):
                 h.rank = rank
-            self._publish(hits, f"Scores like {hit.title or hit.id}", mode="similar",
+            name = display_title(hit.title, (hit.meta or {}).get("work")) or hit.id
+            self._history.append(self._snapshot())
+            self._publish(hits, f"Scores like {name}", mode="similar",
                           novelty=novelty_state(self._clamp, music))
         return hits
+
+    def back(self) -> bool:
+        """Show the list shown before the last "More like this" again; False when there is
+        none."""
+        if not self._history:
+            return False
+        state = self._history.pop()
+        self._hits = state.pop("hits")
+        with self.hold_sync():
+            for name, value in state.items():
+                setattr(self, name, value)
+            self.can_go_back = bool(self._history)
+            self.error = ""
+        return True
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {"hits": dict(self._hits), "results": list(self.results), "heading": self.heading,
+                "mode": self.mode, "no_good_match": self.no_good_match,
+                "novelty": dict(self.novelty)}
 
     def _publish(self, hits: list, heading: str, mode: str, no_good_match: bool = False,
                  novelty: dict | None = None) -> None:
@@ -133,7 +157,8 @@ class ClampSearch(ClampWidget):
         items = []
         for h in hits:
             item = {"rank": h.rank, "score": h.score, "id": h.id, "tune": h.tune,
-                    "title": h.title or "", "composer": h.composer or "",
+                    "title": display_title(h.title, (h.meta or {}).get("work")),
+                    "composer": h.composer or "",
                     "relevance": h.relevance if fitted and h.relevance is not None else None}
             try:
                 item.update(file_score(h.path, h.tune)[1].to_dict())
@@ -147,6 +172,7 @@ class ClampSearch(ClampWidget):
             self.mode = mode
             self.no_good_match = bool(no_good_match)
             self.novelty = novelty or {}
+            self.can_go_back = bool(self._history)
 
     def _set_query(self, query: str) -> None:
         self._quiet = True
@@ -167,7 +193,8 @@ class ClampSearch(ClampWidget):
             self.search(change["new"])
 
     def _on_frontend_msg(self, _widget: Any, content: Any, _buffers: list) -> None:
-        """Browser actions: {action: "search", query} and {action: "similar", id}."""
+        """Browser actions: {action: "search", query}, {action: "similar", id} and
+        {action: "back"}."""
         if not isinstance(content, dict):
             return
         action = content.get("action")
@@ -175,3 +202,5 @@ class ClampSearch(ClampWidget):
             self.search(str(content.get("query", "")))
         elif action == "similar":
             self.similar(str(content.get("id", "")))
+        elif action == "back":
+            self.back()

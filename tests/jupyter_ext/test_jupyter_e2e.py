@@ -134,7 +134,7 @@ def _notebook(path: Path, index: Path, model: Path) -> None:
         nbformat.v4.new_code_cell(f"show({str(FIXTURES / 'scores' / 'lieder_6053984.mxl')!r})"),
         nbformat.v4.new_code_cell(
             "%load_ext jupyter_ext\n"
-            f"%clamp classify {FIXTURES / 'scores' / 'two_tunes.abc'} --labels jig,reel,waltz"
+            f"%clamp classify {FIXTURES / 'scores' / 'lieder_6053984.mxl'} --labels jig,reel,waltz"
             f" --model {model}"),
     ]
     nbformat.write(nb, path)
@@ -194,7 +194,7 @@ def _exercise(pg: Page, name: str) -> None:
                            timeout=KERNEL_READY_S * 1000)
     page.wait_for_function("document.querySelectorAll('.clamp-classify .clamp-bar').length === 3",
                            timeout=KERNEL_READY_S * 1000)
-    # a jig in 6/8 is unlike the reels, hornpipes and songs the calibration was fitted on
+    # a Lied for voice and piano is unlike the fiddle tunes and Chinese songs of the calibration
     assert page.inner_text(".clamp-classify .clamp-prob-caption") == "Calibrated probabilities"
     assert "unlike anything the model was trained on" in page.inner_text(
         ".clamp-classify .clamp-ood")

@@ -175,7 +175,8 @@ def test_search_view_shows_match_no_good_match_and_novelty(page):
     assert view.locator(".clamp-ood").inner_text().endswith(OOD_TEXT)
     assert view.locator(".clamp-match").count() == 0
     value = view.locator(".clamp-score-value")
-    assert value.inner_text() == "0.812" and "same music" in value.get_attribute("title")
+    cell = view.locator(".clamp-score-cell")
+    assert value.inner_text() == "0.812" and "same music" in cell.get_attribute("title")
     page.screenshot(path=str(_artifact("frontend-search-similar-ood.png")), full_page=True)
     page.evaluate("([n]) => weak.model.set('novelty', n)", [{}])
     assert view.locator(".clamp-ood").count() == 0
@@ -195,7 +196,7 @@ def test_second_page_widget_reuses_abcjs_and_classify_edits_labels(page):
     assert page.evaluate("fakeExperimental.invocations") == before  # cached on the page
     widths = page.eval_on_selector_all(".clamp-classify .clamp-bar",
                                        "els => els.map(e => e.style.width)")
-    assert widths == ["100%", "28.6%", "14.3%"]
+    assert widths == ["70%", "20%", "10%"]  # a 0-100% scale, not scaled to the largest value
     page.click(".clamp-chip[data-label='reel'] .clamp-chip-remove")
     page.fill(".clamp-add-label", "march, hornpipe")
     page.press(".clamp-add-label", "Enter")
@@ -304,3 +305,116 @@ def _comes_before(page, view: str, first: str, second: str) -> bool:
 def _artifact(name: str):
     jupyter_helpers.ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return jupyter_helpers.ARTIFACTS / name
+
+
+def _shown(path) -> dict:
+    """A ScoreView's state for a score file, as the kernel sends it."""
+    from jupyter_ext.base import score_parts
+
+    _, _, notes, names = score_parts(path)
+    return {**names, "notation": notes.to_dict(), "status": "", "error": ""}
+
+
+def test_show_all_bars_of_chanson_espagnole_draws(page):
+    state = _shown(FIXTURES / "scores" / "lieder_6312216.mxl")
+    page.evaluate("async ([esm, state]) => { window.cham = await mount(esm, state); }",
+                  [assets.widget_esm("score"), state])
+    view = page.locator(".clamp-show").last
+    page.wait_for_function("[...document.querySelectorAll('.clamp-show')].pop()"
+                           ".querySelectorAll('.abcjs-note').length > 10")
+    expand = view.locator(".clamp-expand")
+    assert expand.inner_text() == "Show all 48 bars"
+    expand.click()
+    page.wait_for_function("[...document.querySelectorAll('.clamp-show')].pop()"
+                           ".querySelectorAll('.abcjs-note').length > 400")
+    assert view.locator(".clamp-error").count() == 0
+    assert view.locator(".clamp-abc-text").count() == 0
+    title = view.locator(".clamp-title").inner_text()
+    assert title == "Chanson espagnole \u2014 C\u00e9cile Chaminade"
+    view.screenshot(path=str(_artifact("frontend-chanson-espagnole-all-bars.png")))
+
+
+def test_notation_fits_its_box_clear_of_the_time_signature(page):
+    """Bootgesang: four singers open with a rest, a piano on two staves, a German tempo word."""
+    state = _shown(FIXTURES / "scores" / "lieder_6181050.mxl")
+    page.set_viewport_size({"width": 640, "height": 900})
+    page.evaluate("async ([esm, state]) => { window.boot = await mount(esm, state); }",
+                  [assets.widget_esm("score"), state])
+    page.wait_for_function("[...document.querySelectorAll('.clamp-show')].pop()"
+                           ".querySelectorAll('.abcjs-note').length > 10")
+    geometry = page.evaluate("""() => {
+        const view = [...document.querySelectorAll('.clamp-show')].pop();
+        const box = view.querySelector('.clamp-notation').getBoundingClientRect();
+        const svg = view.querySelector('svg').getBoundingClientRect();
+        let right = 0, bottom = 0;
+        for (const el of view.querySelectorAll('svg path, svg text')) {
+          const r = el.getBoundingClientRect();
+          if (r.width) { right = Math.max(right, r.right); bottom = Math.max(bottom, r.bottom); }
+        }
+        const meter = view.querySelector('.abcjs-l0 .abcjs-time-signature').getBoundingClientRect();
+        const rest = view.querySelector('.abcjs-l0 .abcjs-rest').getBoundingClientRect();
+        const texts = [...view.querySelectorAll('svg text')].map((t) => t.textContent);
+        return { box: [box.right, box.bottom], svg: [svg.right, svg.bottom], right, bottom,
+                 gap: rest.left - meter.right, texts };
+    }""")
+    # nothing drawn past the right edge (end repeats, a line's last bar) and no empty band
+    # under the staves: the box ends with the drawing
+    assert geometry["right"] <= geometry["box"][0] + 0.5
+    assert geometry["bottom"] <= geometry["box"][1] + 0.5
+    assert geometry["box"][1] - geometry["bottom"] < 16
+    assert geometry["gap"] >= 6  # the opening rest stands clear of the 4/4
+    assert "M\u00e4ssig und kr\u00e4ftig" in geometry["texts"]  # accents kept
+    assert geometry["texts"].count("Pianoforte") == 1  # one name for the braced staves
+    page.locator(".clamp-show").last.screenshot(path=str(_artifact("frontend-bootgesang.png")))
+    page.set_viewport_size({"width": 1280, "height": 720})
+
+
+def test_search_view_labels_scores_hints_an_empty_query_goes_back_and_sets_a_floor(page):
+    jig = _item(FIXTURES / "scores" / "two_tunes.abc", rank=1, score=0.2871,
+                id="two_tunes.abc#1", title="The First Test Jig", composer="", relevance=None)
+    state = {"query": "", "results": [jig], "mode": "search", "heading": "1 best matches",
+             "no_good_match": False, "novelty": {}, "min_score": None, "can_go_back": False,
+             "status": "", "error": ""}
+    page.evaluate("async ([esm, state]) => { window.s3 = await mount(esm, state); }",
+                  [assets.widget_esm("search"), state])
+    view = page.locator(".clamp-search").last
+    # the cosine is labelled, explained in a tooltip and in a legend above the list
+    cell = view.locator(".clamp-score-cell")
+    assert cell.inner_text() == "relevance 0.287"
+    assert "Cosine similarity" in cell.get_attribute("title")
+    assert view.locator(".clamp-legend").inner_text().startswith("relevance: cosine similarity")
+    # an empty query says what to do and sends nothing
+    view.locator(".clamp-query").fill("   ")
+    view.locator(".clamp-go").click()
+    assert "Type a description" in view.locator(".clamp-hint").inner_text()
+    assert page.evaluate("s3.model.sent") == []
+    view.locator(".clamp-query").fill("a jig")
+    assert view.locator(".clamp-hint").inner_text() == ""
+    # Back: hidden until "More like this" led away from a list, then it asks the kernel
+    back = view.locator(".clamp-back")
+    assert back.is_hidden()
+    page.evaluate("() => { s3.model.set('mode', 'similar'); s3.model.set('can_go_back', true);"
+                  " s3.model.set('results', s3.model.get('results')); }")
+    assert back.is_visible()
+    assert view.locator(".clamp-score-cell").inner_text() == "similarity 0.287"
+    back.click()
+    assert page.evaluate("s3.model.sent") == [{"action": "back"}]
+    # the min-score box sets the kernel's min_score (0-1); emptied, no floor
+    floor = view.locator(".clamp-min-score")
+    floor.fill("30")
+    floor.dispatch_event("change")
+    assert page.evaluate("s3.model.get('min_score')") == 0.3
+    assert page.evaluate("s3.model.saved") == 1
+    floor.fill("")
+    floor.dispatch_event("change")
+    assert page.evaluate("s3.model.get('min_score')") is None
+    floor.blur()  # the box shows the kernel's value unless the user is typing in it
+    page.evaluate("() => s3.model.set('min_score', 0.45)")
+    assert floor.input_value() == "45"
+    # nothing passes the floor: the kernel's heading says so, no legend for an empty list
+    page.evaluate("() => { s3.model.set('results', []);"
+                  " s3.model.set('heading', 'No score of the library reaches a score of at least"
+                  " 0.45 for \\u201ca jig\\u201d'); }")
+    assert view.locator(".clamp-heading").inner_text().startswith("No score of the library")
+    assert view.locator(".clamp-legend").count() == 0
+    view.screenshot(path=str(_artifact("frontend-search-controls.png")))

@@ -163,6 +163,30 @@ def test_more_like_this_leaves_the_score_itself_out(default_clamp, small_index):
     assert "run the search again" in w.error
 
 
+def test_back_returns_to_the_results_before_more_like_this(default_clamp, small_index):
+    from jupyter_ext import ClampSearch
+
+    w = ClampSearch(default_clamp, small_index, query="a hornpipe", k=3)
+    first = (list(w.results), w.heading, w.mode)
+    assert w.can_go_back is False
+    frontend_message(w, {"action": "similar", "id": first[0][0]["id"]})
+    second = (list(w.results), w.heading, w.mode)
+    assert w.mode == "similar" and w.can_go_back is True
+    frontend_message(w, {"action": "similar", "id": second[0][0]["id"]})  # two steps away
+    assert w.heading != second[1] and w.can_go_back is True
+    frontend_message(w, {"action": "back"})
+    assert (w.results, w.heading, w.mode) == second and w.can_go_back is True
+    frontend_message(w, {"action": "back"})
+    assert (w.results, w.heading, w.mode) == first and w.can_go_back is False
+    # the kernel knows the restored results again: "More like this" works on them
+    frontend_message(w, {"action": "similar", "id": first[0][1]["id"]})
+    assert w.error == "" and w.mode == "similar"
+    assert w.back() is True and w.back() is False  # nothing further back
+    frontend_message(w, {"action": "similar", "id": first[0][0]["id"]})
+    w.search("a reel")  # a new search starts a new trail
+    assert w.can_go_back is False
+
+
 def test_search_rejects_bad_arguments(default_clamp, small_index, tmp_path):
     from jupyter_ext import ClampSearch
 
@@ -214,8 +238,8 @@ def test_classify_shows_calibrated_probabilities_and_flags_an_unfamiliar_score(
     from jupyter_ext import ClampClassify
 
     labels = ["jig", "reel", "waltz"]
-    w = ClampClassify(calibrated_clamp, TWO_TUNES, labels)
-    music = calibrated_clamp.encode_scores([TWO_TUNES])[0]
+    w = ClampClassify(calibrated_clamp, LIED, labels)
+    music = calibrated_clamp.encode_scores([LIED])[0]
     expected = calibrated_clamp.rank_labels(music, labels)
     assert [(p["label"], p["probability"]) for p in w.probabilities] == [
         (a, pytest.approx(p, abs=1e-5)) for a, p in expected]
@@ -224,7 +248,8 @@ def test_classify_shows_calibrated_probabilities_and_flags_an_unfamiliar_score(
     assert [p["probability"] for p in w.probabilities] != pytest.approx(
         [raw[p["label"]] for p in w.probabilities], abs=1e-3)
     assert w.calibrated is True
-    # a jig in 6/8 is nothing like the reels, hornpipes and Chinese songs it was fitted on
+    # a Lied for voice and piano is nothing like the fiddle tunes and Chinese songs it was
+    # fitted on
     novelty = calibrated_clamp.novelty_of(music)
     assert w.novelty == {"out_of_domain": True,
                          "nearest_training_cosine": pytest.approx(novelty.nearest, abs=1e-4),
@@ -263,7 +288,7 @@ def test_caption_widget_states_facets_names_doubts_and_quotes_a_training_text(
     assert "Closest description among the training texts" in w.text
     assert w.novelty == w.caption["novelty"] and w.novelty["out_of_domain"] is False
     assert w.calibrated is True
-    odd = ClampCaption(calibrated_clamp, TWO_TUNES)
+    odd = ClampCaption(calibrated_clamp, LIED)
     assert odd.novelty["out_of_domain"] is True and odd.novelty == odd.caption["novelty"]
     assert odd.stated == {} and odd.unsure == [] and odd.caption["sentence"] is None
     assert "unlike anything the model was trained on" in odd.text
@@ -326,17 +351,17 @@ def test_more_like_this_carries_the_novelty_of_the_score(calibrated_clamp, small
     from jupyter_ext import ClampSearch
 
     w = ClampSearch(calibrated_clamp, small_index, query="a jig", k=12)  # the whole library
-    frontend_message(w, {"action": "similar", "id": "two_tunes.abc#1"})
+    frontend_message(w, {"action": "similar", "id": "lieder_6053984.mxl"})
     assert w.error == "" and w.mode == "similar" and w.no_good_match is False
+    # the Lied is unlike the fiddle tunes and songs of the calibration: the flag says so
     assert w.novelty["out_of_domain"] is True and w.novelty["message"]
-    assert "two_tunes.abc#1" not in [r["id"] for r in w.results]
-    assert "two_tunes.abc#7" in [r["id"] for r in w.results]  # the other tune of the same file
+    assert "lieder_6053984.mxl" not in [r["id"] for r in w.results]
+    assert len(w.results) == 11  # the rest of the library: 8 reels, a chorale, two tunes
     assert all(r["relevance"] is None for r in w.results)  # a music-music cosine, not a match
-    music = calibrated_clamp.encode_abc([score_to_abc(load_score(TWO_TUNES, tune=1))])[0]
+    music = calibrated_clamp.encode_abc([score_to_abc(load_score(LIED))])[0]
     with Index(small_index) as idx:
-        nearest = calibrated_clamp.similar(TWO_TUNES, idx, k=12, exclude_self=False,
-                                           vector=music)
-    expected = [h for h in nearest if h.id != "two_tunes.abc#1"][:12]
+        nearest = calibrated_clamp.similar(LIED, idx, k=12, exclude_self=False, vector=music)
+    expected = [h for h in nearest if h.id != "lieder_6053984.mxl"][:12]
     assert [r["id"] for r in w.results] == [h.id for h in expected]
     assert [r["score"] for r in w.results] == pytest.approx([h.score for h in expected], abs=1e-5)
     frontend_message(w, {"action": "similar", "id": "AcaciaReel.abc"})
@@ -382,8 +407,12 @@ def test_clamp_magic(small_index):
     assert isinstance(ip.run_line_magic("clamp", f"show {TWO_TUNES}"), ScoreView)
     with pytest.raises(UsageError, match="usage"):
         ip.run_line_magic("clamp", "frobnicate")
-    with pytest.raises(UsageError, match="missing.mxl"):
-        ip.run_line_magic("clamp", "classify missing.mxl --labels a,b")
+    for line in ("classify missing.mxl --labels a,b", "classify missing.mxl",
+                 "show missing.mxl", "caption missing.mxl"):
+        with pytest.raises(UsageError, match="missing.mxl: file not found"):
+            ip.run_line_magic("clamp", line)
+    with pytest.raises(UsageError, match="is a folder, not a score file"):
+        ip.run_line_magic("clamp", f"show {small_index}")
 
 
 def test_example_notebook_is_valid_and_its_code_compiles():

@@ -25,14 +25,15 @@ function percent(p) {
   return `${(100 * (Number(p) || 0)).toFixed(1)}%`;
 }
 
-/** One horizontal bar chart row per [label, probability]; the widest bar is the largest value. */
+/** One horizontal bar chart row per [label, probability], on a 0-100% scale (a bar's length is
+ * its probability, not its share of the largest one). */
 function barChart(rows, className = "clamp-bars") {
-  const top = Math.max(1e-9, ...rows.map(([, p]) => Number(p) || 0));
+  const width = (p) => Math.min(100, Math.max(0, 100 * (Number(p) || 0)));
   return h("div", { class: className, role: "list" },
     rows.map(([label, p]) => h("div", { class: "clamp-bar-row", role: "listitem", dataset: { label } },
       h("span", { class: "clamp-bar-label", title: label }, label),
-      h("span", { class: "clamp-bar-track" },
-        h("span", { class: "clamp-bar", style: `width: ${(100 * (Number(p) || 0) / top).toFixed(1)}%` })),
+      h("span", { class: "clamp-bar-track", title: "0 to 100%" },
+        h("span", { class: "clamp-bar", style: `width: ${width(p).toFixed(1)}%` })),
       h("span", { class: "clamp-bar-value" }, percent(p)))));
 }
 

@@ -1,16 +1,20 @@
 // Fragment (see dom.js). A score card: the first bars drawn by abcjs, a button that draws the
 // whole piece, and a play button. `item` carries abc_preview, abc, bars and truncated.
 
-const RENDER_OPTIONS = { responsive: "resize", add_classes: true, paddingleft: 0, paddingright: 0,
-  paddingtop: 4, paddingbottom: 4 };
+// abcjs draws into a box whose height is its width times the drawing's aspect ratio and clips
+// what overflows it: the right padding keeps end repeats and a line's last bar inside.
+const RENDER_OPTIONS = { responsive: "resize", add_classes: true, paddingleft: 6, paddingright: 28,
+  paddingtop: 6, paddingbottom: 8 };
 
 /** Draw `abc` into `target` once abcjs is here; without abcjs, show the ABC text and why. */
 async function drawAbc(experimental, target, abc) {
   target.classList.add("clamp-loading");
   try {
     const abcjs = await loadAbcjs(experimental);
-    target.replaceChildren();
-    abcjs.renderAbc(target, abc, RENDER_OPTIONS);
+    // abcjs restyles the element it draws into (aspect-ratio padding): give it one of its own
+    const sheet = h("div", { class: "clamp-sheet" });
+    target.replaceChildren(sheet);
+    abcjs.renderAbc(sheet, abc, RENDER_OPTIONS);
     return abcjs;
   } catch (err) {
     target.replaceChildren(
