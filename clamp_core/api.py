@@ -180,25 +180,34 @@ class Clamp:
 
     # -- library index ---------------------------------------------------------------------
     def search(self, query: str, index, k: int = 10, min_score: float | None = None,
-               where=None) -> list:
+               where=None, passages: bool = False) -> list:
         """The k scores of a library index (an ``Index`` or its folder) nearest a text query.
         Each hit's ``relevance`` is the chance (0-1, fitted on the model's validation texts) that
         the work fits the query; ``min_score`` drops hits below that relevance. ``where`` keeps
         only scores whose facts pass filters: ``{"composer": "Bach", "metre": "3/4"}`` or
-        ``["composer=Bach", "bars<=32"]`` (fields: clamp_core.index.filters.FIELDS)."""
+        ``["composer=Bach", "bars<=32"]`` (fields: clamp_core.index.filters.FIELDS).
+
+        ``passages=True`` (an index built with passages) returns passages instead, each with
+        ``bars`` [first, last]; their ``relevance`` is None (the calibration is fitted on whole
+        works) and ``score`` is the cosine."""
         from clamp_core.index import as_index
 
         if not isinstance(query, str) or not query.strip():
             raise ClampError("search needs a non-empty text query")
         idx = as_index(index)
         idx.check_model(self)
-        return self._relevant(idx.search(self.encode_texts([query])[0], k, where=where),
-                              min_score)
+        vec = self.encode_texts([query])[0]
+        if passages:
+            hits = idx.search_passages(vec, k, where=where)
+            return [h for h in hits if min_score is None or h.score >= min_score]
+        return self._relevant(idx.search(vec, k, where=where), min_score)
 
     def no_good_match(self, hits: list) -> bool:
         """True when the best hit of a search falls below the model's "no good match" level (a
         query the library, or the model, cannot answer), so front ends say so."""
         level = self.calibration.no_match
+        if hits and hits[0].relevance is None:  # passages: no calibrated level to judge by
+            return False
         return bool(level is not None and (not hits or hits[0].relevance < level))
 
     def _relevant(self, hits: list, min_score: float | None) -> list:
@@ -207,19 +216,54 @@ class Clamp:
         return [h for h in hits if min_score is None or h.relevance >= min_score]
 
     def similar(self, score: Any, index, k: int = 10, exclude_self: bool = True,
-                vector: np.ndarray | None = None, where=None) -> list:
+                vector: np.ndarray | None = None, where=None, passages: bool = False,
+                bars: tuple[int, int] | str | None = None) -> list:
         """The k scores of a library index nearest ``score``; a file of the index itself is
         left out of its own results when ``exclude_self``. ``vector``: ``score``'s embedding
         when the caller has it already (it is then not encoded again). ``where``: filters on
-        the stored facts, as for `search`."""
+        the stored facts, as for `search`.
+
+        ``passages=True`` returns passages of the index's works (each with ``bars``) like
+        ``score``, or like its bars ``bars`` ((9, 16) or "9-16", numbered as the score numbers
+        them); the query's own bars (or, without ``bars``, its whole file) are left out, other
+        places of the same piece are not."""
         import os
 
         from clamp_core.index import as_index
 
         idx = as_index(index)
         idx.check_model(self)
-        vec = self.encode_scores([score])[0] if vector is None else vector
+        if bars is not None and not passages:
+            raise ClampError("bars are for passage search: add passages=True (--passages)")
         rel = None
         if exclude_self and isinstance(score, (str, os.PathLike)) and os.path.isfile(score):
             rel = idx.rel_path(score)
-        return idx.search(vec, k, exclude_paths={rel} if rel else None, where=where)
+        if not passages:
+            vec = self.encode_scores([score])[0] if vector is None else vector
+            return idx.search(vec, k, exclude_paths={rel} if rel else None, where=where)
+        from clamp_core.index.passages import overlaps
+        from clamp_core.notation.passages import parse_bar_range
+
+        span = None
+        if bars is not None and vector is None:
+            vector, span = self.encode_bars(score, bars)
+        elif bars is not None:  # the caller encoded those bars already
+            span = list(parse_bar_range(bars) if isinstance(bars, str) else map(int, bars))
+        vec = self.encode_scores([score])[0] if vector is None else vector
+
+        def own(hit) -> bool:
+            return rel is not None and hit.path == idx._abs(rel) and (
+                span is None or overlaps(hit.bars, span))
+        return idx.search_passages(vec, k, where=where, skip=own)
+
+    def encode_bars(self, score: Any, bars: tuple[int, int] | str) -> tuple[np.ndarray, list]:
+        """The embedding of bars ``bars`` ((9, 16) or "9-16", as the score numbers them) of a
+        score, and the [first, last] bars it covers."""
+        from clamp_core.notation.convert import score_to_abc
+        from clamp_core.notation.passages import excerpt, parse_bar_range, score_bar_numbers
+        from clamp_core.scores.load import Score, load_score
+
+        first, last = parse_bar_range(bars) if isinstance(bars, str) else map(int, bars)
+        loaded = score if isinstance(score, Score) else load_score(score)
+        cut = excerpt(score_to_abc(loaded), first, last, score_bar_numbers(loaded.stream))
+        return self.encode_abc([cut.abc])[0], [cut.first, cut.last]

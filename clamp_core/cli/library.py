@@ -10,6 +10,7 @@ import click
 from clamp_core.cli.output import EXIT_PARTIAL, emit_json, warn_unfamiliar
 from clamp_core.errors import ClampError
 from clamp_core.index.filters import FILTER_FIELDS, parse_conditions
+from clamp_core.index.passages import DEFAULT_HOP, DEFAULT_WIDTH, check_settings
 
 
 def _table(hits) -> None:
@@ -20,7 +21,7 @@ def _table(hits) -> None:
 
     relevance = hits[0].relevance is not None
     rows = [(str(h.rank), f"{h.relevance:.2f}" if relevance else f"{h.score:.3f}",
-             cut(h.title or "-", 40), cut(h.composer or "-", 24),
+             _title(h, cut), cut(h.composer or "-", 24),
              h.path + (f"#{h.tune}" if h.tune is not None else "")) for h in hits]
     head = ("#", "relevance" if relevance else "cosine", "title", "composer", "path")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
@@ -30,12 +31,24 @@ def _table(hits) -> None:
                    + "  " + r[4])
 
 
-def _load(index_path: str, model_name: str | None):
-    """The index and a model for it: the one it was built with unless --model says otherwise."""
+def _title(hit, cut) -> str:
+    """The title cell: "Title, bars 17-24" for a passage (the bars never cut off)."""
+    if not hit.bars:
+        return cut(hit.title or "-", 40)
+    first, last = hit.bars
+    where = f"bars {first}-{last}" if first != last else f"bar {first}"
+    return cut(hit.title or "-", 38 - len(where)) + ", " + where
+
+
+def _load(index_path: str, model_name: str | None, passages: bool = False):
+    """The index and a model for it: the one it was built with unless --model says otherwise
+    (with ``passages``, the index is checked to hold them before the model loads)."""
     from clamp_core.api import Clamp
     from clamp_core.index.library import Index
 
     idx = Index(index_path)
+    if passages:
+        idx.passages()
     clamp = Clamp.load(model_name or idx.model)
     idx.check_model(clamp)
     return idx, clamp
@@ -64,16 +77,34 @@ def _hits_out(kind: str, query: str, idx, hits, as_json: bool, extra: dict | Non
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1),
               help="Scores encoded and committed together.")
 @click.option("--failures", is_flag=True, help="List the files that could not be read.")
+@click.option("--passages", is_flag=True,
+              help="Also keep passages (windows of bars) for `search/similar --passages`; "
+                   "once given, the index keeps them on every later run.")
+@click.option("--passage-bars", type=click.IntRange(1, 64), default=None,
+              help=f"Bars per passage (default {DEFAULT_WIDTH}).")
+@click.option("--passage-hop", type=click.IntRange(min=1), default=None,
+              help=f"Bars between passage starts (default {DEFAULT_HOP}).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def index_cmd(folder: str | None, index_path: str, model_name: str | None, workers: int | None,
-              batch_size: int, failures: bool, as_json: bool) -> None:
-    """Embed a folder of scores into an index; later runs only read new or changed files."""
+              batch_size: int, failures: bool, passages: bool, passage_bars: int | None,
+              passage_hop: int | None, as_json: bool) -> None:
+    """Embed a folder of scores into an index; later runs only read new or changed files.
+
+    With --passages the index also embeds windows of bars of every work (8 bars every 4 by
+    default; bars numbered as each score numbers them), so searches can answer "where in this
+    piece?". Adding --passages to an existing index reads its files once more."""
     from clamp_core.api import Clamp
     from clamp_core.index.library import Index
 
     logging.basicConfig(level=logging.WARNING, format="clamp: %(message)s")
     if folder is None and not failures:
         raise click.UsageError("give the FOLDER of scores to index (or --failures to list them)")
+    if (passage_bars or passage_hop) and not passages:
+        raise click.UsageError("--passage-bars and --passage-hop go with --passages")
+    width = passage_bars or DEFAULT_WIDTH
+    hop = passage_hop or min(DEFAULT_HOP, width)
+    if passages:
+        check_settings(width, hop)  # before any model loads
     report = None
     if folder is not None:
         try:
@@ -85,6 +116,8 @@ def index_cmd(folder: str | None, index_path: str, model_name: str | None, worke
             clamp = Clamp.load(model_name or "default")
             idx = Index.create(index_path, clamp)
         with idx:
+            if passages:
+                idx.enable_passages(width, hop)
             report = idx.update(folder, clamp, workers=workers, batch_size=batch_size,
                                 progress=not as_json)
     with Index(index_path) as idx:
@@ -98,7 +131,8 @@ def index_cmd(folder: str | None, index_path: str, model_name: str | None, worke
             r = report
             click.echo(f"indexed {r.root}: {r.scanned} files ({r.unchanged} unchanged, "
                        f"{r.parsed} read, {r.removed} removed); +{r.added} entries, "
-                       f"{r.failed} failed; {r.entries} entries in {index_path} ({r.seconds:.1f}s)")
+                       f"{r.failed} failed; {r.entries} entries in {index_path} ({r.seconds:.1f}s)"
+                       + (f"; +{r.passages} passages" if r.passages else ""))
             if r.failures_total and not failures:
                 click.echo(f"{r.failures_total} entries could not be read; list them with "
                            f"`clamp index --failures --index {index_path}`", err=True)
@@ -129,6 +163,9 @@ def _lookup_options(f):
                           "composer=Bach, metre=6/8, key=minor, ensemble=voice and piano, "
                           "tempo=slow, bars<=32, lyrics=yes, chords=yes; also != < > <= >=. "
                           "Fields: " + ", ".join(FILTER_FIELDS) + "."),
+        click.option("--passages", is_flag=True,
+                     help="Return passages (bars of works) instead of whole works; the index "
+                          "must be built with `clamp index --passages`."),
     ]):
         f = o(f)
     return f
@@ -146,18 +183,24 @@ def _filters(where: tuple[str, ...]) -> list[str]:
 @click.option("--min-score", type=click.FloatRange(0, 1), default=None,
               help="Leave out results whose relevance is below this (0-1).")
 def search(query: str, index_path: str, k: int, model_name: str | None, as_json: bool,
-           where: tuple[str, ...], min_score: float | None) -> None:
+           where: tuple[str, ...], passages: bool, min_score: float | None) -> None:
     """Scores of an index that best match a text description.
 
     Relevance (0-1) is the chance, fitted on the model's validation texts, that a work fits
     the query: about 0.5 and above is a likely match. The cosine of text and music (JSON
     "score", -1 to 1) runs about 0.2-0.4 for good matches and is not comparable across queries.
     When even the best result falls below the model's "no good match" level, the command says
-    so instead of presenting the list as matches."""
+    so instead of presenting the list as matches.
+
+    With --passages the results are passages ("Title, bars 17-24"; JSON "bars": [17, 24]),
+    at most one per place in a work, ranked by cosine (relevance is fitted on whole works)."""
     filters = _filters(where)
-    idx, clamp = _load(index_path, model_name)
+    if passages and min_score is not None:
+        raise click.UsageError("--min-score is a relevance, which passage results do not carry; "
+                               "leave it out with --passages")
+    idx, clamp = _load(index_path, model_name, passages)
     with idx:
-        hits = clamp.search(query, idx, k=k, where=filters)
+        hits = clamp.search(query, idx, k=k, where=filters, passages=passages)
         weak = clamp.no_good_match(hits)
         if min_score is not None:
             hits = [h for h in hits if h.relevance >= min_score]
@@ -173,17 +216,35 @@ def search(query: str, index_path: str, k: int, model_name: str | None, as_json:
 @click.command(short_help="Scores of an index most like a given score.")
 @click.argument("file", type=click.Path())
 @_lookup_options
+@click.option("--bars", "bars", default=None, metavar="FIRST-LAST",
+              help="With --passages: passages like these bars of FILE (e.g. 9-16, numbered as "
+                   "the score numbers them) instead of the whole of it.")
 def similar(file: str, index_path: str, k: int, model_name: str | None, as_json: bool,
-            where: tuple[str, ...]) -> None:
+            where: tuple[str, ...], passages: bool, bars: str | None) -> None:
     """Scores of an index most like FILE (FILE itself left out); score = cosine of the two
-    pieces' music embeddings (1: the same music; above about 0.8: closely alike)."""
+    pieces' music embeddings (1: the same music; above about 0.8: closely alike).
+
+    With --passages the results are passages of the library's works ("Title, bars 17-24";
+    JSON "bars"), like FILE or, with --bars, like those bars of it; FILE's own bars are left
+    out, other places of the same piece (a returning theme) are not."""
+    from clamp_core.notation.passages import parse_bar_range
+
     filters = _filters(where)
-    idx, clamp = _load(index_path, model_name)
+    if bars is not None and not passages:
+        raise click.UsageError("--bars picks the bars to match passages with: add --passages")
+    span = parse_bar_range(bars) if bars is not None else None
+    idx, clamp = _load(index_path, model_name, passages)
     with idx:
-        vec = clamp.encode_scores([file])[0]
+        if span is not None:
+            vec, span = clamp.encode_bars(file, span)
+        else:
+            vec = clamp.encode_scores([file])[0]
         novelty = clamp.novelty_of(vec)
-        _hits_out("file", file, idx, clamp.similar(file, idx, k=k, vector=vec, where=filters),
-                  as_json, {"novelty": novelty.to_dict(), "where": filters},
+        hits = clamp.similar(file, idx, k=k, vector=vec, where=filters, passages=passages,
+                             bars=span)
+        _hits_out("file", file, idx, hits, as_json,
+                  {"novelty": novelty.to_dict(), "where": filters,
+                   **({"bars": span} if span else {})},
                   **({"empty": _no_pass(filters)} if filters else {}))
         if not as_json:
             warn_unfamiliar(novelty)

@@ -23,6 +23,7 @@ import numpy as np
 from clamp_core.errors import ClampError
 from clamp_core.files import file_sha256
 from clamp_core.index.filters import matches_all, parse_conditions
+from clamp_core.index.passages import PASSAGES_DIR, check_settings, distinct, passage_items
 from clamp_core.index.scan import FoundFile, parse_file, walk_scores
 from clamp_core.index.search import AnnIndex, exact_topk, faiss_available
 from clamp_core.index.store import (
@@ -46,7 +47,8 @@ ANN_NAME = "ann.faiss"
 class Hit:
     """One search result, best first: ``score`` is the cosine in [-1, 1] (music to music for
     similar: 1 is the same music; text to music for search: about 0.2-0.4 for a good match);
-    ``relevance`` (text search only) is the calibrated chance that the work fits the query."""
+    ``relevance`` (text search only) is the calibrated chance that the work fits the query.
+    ``bars`` ([first, last], as the score numbers them): the passage, for passage results."""
 
     rank: int
     score: float
@@ -57,6 +59,7 @@ class Hit:
     id: str
     meta: dict = field(default_factory=dict)
     relevance: float | None = None
+    bars: list[int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,6 +74,7 @@ class UpdateReport:
     added: int = 0           # entries (scores or tunes) encoded this run
     failed: int = 0          # entries that failed this run
     removed: int = 0         # files gone from the folder
+    passages: int = 0        # passages encoded this run (an index built with passages)
     entries: int = 0         # ok entries in the index after the run
     failures_total: int = 0  # failed entries in the index after the run
     seconds: float = 0.0
@@ -104,6 +108,7 @@ class Index:
         self._cache: tuple[int, np.ndarray, np.ndarray] | None = None  # generation, matrix, live
         self._ann: tuple[int, AnnIndex] | None = None
         self._facts: tuple[int, list[tuple[int, dict]]] | None = None  # generation, (row, meta)
+        self._passages: Index | None = None
 
     @classmethod
     def create(cls, folder: str | os.PathLike, clamp, **kw) -> Index:
@@ -126,6 +131,9 @@ class Index:
 
     def close(self) -> None:
         self._cache = self._ann = self._facts = None
+        if self._passages is not None:
+            self._passages.close()
+            self._passages = None
         self.store.close()
 
     def __enter__(self) -> Index:  # noqa: PYI034 - Self needs Python 3.11
@@ -154,6 +162,56 @@ class Index:
             raise ClampError(f"{self.folder}: this index was built with model {self.model}, not "
                              f"{clamp.name}; search it with that model (the default) or build a "
                              "new index with this one")
+
+    # -- passages -----------------------------------------------------------------------------
+    @property
+    def passage_settings(self) -> dict | None:
+        """{"width": bars per passage, "hop": bars between starts} when built with passages."""
+        return self.info.get("passages")
+
+    def passages(self) -> Index:
+        """The index of passage rows (see index.passages)."""
+        if not self.passage_settings:
+            raise ClampError(f"{self.folder}: this index holds whole works only; add passages "
+                             f"with `clamp index FOLDER --index {self.folder} --passages`")
+        if self._passages is None:
+            self._passages = Index(self.folder / PASSAGES_DIR, write=self.store.write,
+                                   approx_threshold=self.approx_threshold)
+        return self._passages
+
+    def enable_passages(self, width: int, hop: int) -> None:
+        """Keep passages of ``width`` bars every ``hop`` bars from the next update on (files
+        already indexed are read again once, for their passages)."""
+        check_settings(width, hop)
+        wanted = {"width": int(width), "hop": int(hop)}
+        have = self.passage_settings
+        if have == wanted:
+            return
+        if have:
+            raise ClampError(f"{self.folder}: this index keeps passages of {have['width']} bars "
+                             f"every {have['hop']}; build a new index for other settings")
+        if not self.store.write:
+            raise ClampError("open the index with Index.create(...) to add passages")
+        sub = self.folder / PASSAGES_DIR
+        sub.mkdir(exist_ok=True)
+        if not (sub / INFO_NAME).is_file():
+            write_json_atomic(sub / INFO_NAME, {**self.info, "kind": "passages"})
+        self.info = {**self.info, "passages": wanted}
+        write_json_atomic(self.folder / INFO_NAME, self.info)
+
+    def search_passages(self, query: np.ndarray, k: int = 10, where=None, skip=None) -> list[Hit]:
+        """The k passages nearest a unit query vector, at most one per place in a work (a
+        passage overlapping a better one of the same work is left out); ``skip(hit)`` drops
+        hits (e.g. the query's own bars)."""
+        index = self.passages()
+        total = len(index)
+        want = max(4 * k, k + 16)
+        while True:
+            hits = index.search(query, want, where=where)
+            kept = distinct(hits, k, skip)
+            if len(kept) == k or len(hits) < want or want >= total:
+                return kept
+            want *= 4
 
     def __len__(self) -> int:
         return self.store.db.execute("SELECT COUNT(*) FROM files WHERE status='ok'").fetchone()[0]
@@ -216,6 +274,10 @@ class Index:
                              "use a new --index folder for another library")
         rep = UpdateReport(root=str(root_path))
         known = self.store.files_on_record()
+        passages = self.passages() if self.passage_settings else None
+        pknown = passages.store.files_on_record() if passages else {}
+        if passages is not None and passages.root is None:
+            passages.store.set_state({"root": str(root_path)})
         found: dict[str, FoundFile] = {}
         todo: list[tuple[FoundFile, str]] = []
         touched = []
@@ -223,7 +285,11 @@ class Index:
             found[ff.rel] = ff
             old = known.get(ff.rel)
             if old and old[1:] == (ff.size, ff.mtime_ns):
-                continue  # same size and mtime: trust the recorded hash (as git does)
+                # same size and mtime: trust the recorded hash (as git does)
+                if passages is None or pknown.get(ff.rel, ("",))[0] == old[0]:
+                    continue
+                todo.append((ff, old[0]))  # indexed before passages were asked for: read again
+                continue
             try:
                 sha = file_sha256(ff.path)
             except OSError:
@@ -239,6 +305,10 @@ class Index:
             self.store.remove_paths(gone)
         if touched:
             self.store.touch(touched)
+        if passages is not None:
+            passages.store.remove_paths([p for p in pknown if p not in found])
+            if touched:
+                passages.store.touch(touched)
         rep.removed = len(gone)
         if todo:
             model.start()
@@ -248,16 +318,17 @@ class Index:
         def flush() -> None:
             items = [(ff, sha, it) for ff, sha, its in pending for it in its]
             vecs = self._encode(model.get(), [it for *_, it in items])  # may mark items failed
-            entries, abcs = [], []
-            for ff, sha, it in items:
-                entries.append(Entry(it["id"], ff.rel, it["tune"], sha, ff.size, ff.mtime_ns,
-                                     it["status"], it.get("error"), it.get("title"),
-                                     it.get("composer"), it.get("meta")))
-                if it["status"] == "ok":
-                    abcs.append(it["abc"])
-            self.store.commit(entries, vecs, fp, [ff.rel for ff, _, _ in pending])
-            rep.added += len(abcs)
-            rep.failed += len(entries) - len(abcs)
+            paths = [ff.rel for ff, _, _ in pending]
+            if passages is not None:  # first: a crash before the works' commit reads them again
+                cuts = [(ff, sha, p) for ff, sha, it in items
+                        for p in passage_items(it, **self.passage_settings)]
+                pvecs = passages._encode(model.get(), [p for *_, p in cuts])
+                passages.store.commit(_entries(cuts), pvecs, fp, paths)
+                rep.passages += len(pvecs)
+            entries = _entries(items)
+            self.store.commit(entries, vecs, fp, paths)
+            rep.added += len(vecs)
+            rep.failed += sum(e.status != "ok" for e in entries)
             pending.clear()
 
         n_ok = 0
@@ -270,8 +341,9 @@ class Index:
                 n_ok = 0
         if pending:
             flush()
-        if self.store.free_rows() > compact_ratio * max(1, self.store.n_rows()):
-            self.store.compact()
+        for store in [self.store] + ([passages.store] if passages is not None else []):
+            if store.free_rows() > compact_ratio * max(1, store.n_rows()):
+                store.compact()
         rep.entries = len(self)
         rep.failures_total = len(self.failures())
         rep.seconds = round(time.perf_counter() - t0, 3)
@@ -329,6 +401,8 @@ class Index:
     def compact(self) -> None:
         """Rewrite the matrix without rows of deleted or changed files."""
         self.store.compact()
+        if self.passage_settings:
+            self.passages().store.compact()
 
     # -- search -------------------------------------------------------------------------------
     def _state(self) -> tuple[np.ndarray, np.ndarray, int]:
@@ -419,9 +493,18 @@ class Index:
             if rec is None:  # changed under us since the matrix was mapped: skip it
                 continue
             i, p, t, title, comp, meta = rec
+            facts = json.loads(meta) if meta else {}
+            bars = facts.get("passage", {}).get("bars")
             hits.append(Hit(len(hits) + 1, round(score, 6), self._abs(p), t, title, comp, i,
-                            json.loads(meta) if meta else {}))
+                            facts, bars=list(bars) if bars else None))
         return hits
+
+
+def _entries(items: list[tuple[FoundFile, str, dict]]) -> list[Entry]:
+    """Store rows of read items (ok or failed) of their files."""
+    return [Entry(it["id"], ff.rel, it["tune"], sha, ff.size, ff.mtime_ns, it["status"],
+                  it.get("error"), it.get("title"), it.get("composer"), it.get("meta"))
+            for ff, sha, it in items]
 
 
 def as_index(index: Index | str | os.PathLike) -> Index:

@@ -59,12 +59,13 @@ def walk_scores(root: Path, skip: Path | None = None) -> Iterator[FoundFile]:
 
 def _read(source, label: str) -> dict:
     from clamp_core.notation.convert import score_to_abc
+    from clamp_core.notation.passages import score_bar_numbers
     from clamp_core.scores.load import load_score
 
     score = load_score(source)
     meta = score.meta.to_dict()
     return {"abc": score_to_abc(score), "meta": meta, "title": meta.get("title"),
-            "composer": meta.get("composer")}
+            "composer": meta.get("composer"), "bar_numbers": score_bar_numbers(score.stream)}
 
 
 def parse_file(path: str, rel: str) -> list[dict]:

@@ -1,0 +1,77 @@
+"""Passage rows of a library index: windows of bars of every work, kept in an index of their
+own (``INDEX/passages/``, same model, same library root) so search, filters and the
+approximate index work on them unchanged.
+
+A passage row's id is ``<work id>#bars F-L``; its path, tune, title and composer are the work's,
+and its metadata is the work's facts plus ``passage``: {"bars": [F, L], "work": <work id>}.
+"""
+
+from __future__ import annotations
+
+from clamp_core.errors import ClampError
+
+PASSAGES_DIR = "passages"
+DEFAULT_WIDTH = 8   # bars per passage (bench/passages.py chose it on val)
+DEFAULT_HOP = 4     # bars between passage starts
+
+
+def check_settings(width: int, hop: int) -> None:
+    if not 1 <= width <= 64:
+        raise ClampError(f"--passage-bars {width}: a passage is 1 to 64 bars")
+    if not 1 <= hop <= width:
+        raise ClampError(f"--passage-hop {hop}: the hop is 1 bar to the passage length "
+                         f"({width}), so no bar is skipped")
+
+
+def passage_items(item: dict, width: int, hop: int) -> list[dict]:
+    """The passage items of one read work item (a failed work gives one failed item, so the
+    file is on record in the passage index too and is not read again)."""
+    if item["status"] != "ok":
+        return [dict(item)]
+    from clamp_core.notation.passages import cut_passages
+
+    try:
+        cuts = cut_passages(item["abc"], width, hop, item.get("bar_numbers"))
+    except Exception as e:  # noqa: BLE001 - the work itself was read: record, go on
+        return [{"id": item["id"], "tune": item["tune"], "status": "failed",
+                 "error": f"{item['id']}: could not cut passages ({type(e).__name__}: {e})"}]
+    out = []
+    for p in cuts:
+        meta = {**(item.get("meta") or {}), "passage": {"bars": [p.first, p.last],
+                                                        "work": item["id"]}}
+        out.append({"id": f"{item['id']}#bars {p.first}-{p.last}", "tune": item["tune"],
+                    "status": "ok", "abc": p.abc, "meta": meta, "title": item.get("title"),
+                    "composer": item.get("composer")})
+    # a work whose bars repeat numbers (a restart) could give two equal ids: keep them apart
+    seen: dict[str, int] = {}
+    for it in out:
+        n = seen.get(it["id"], 0)
+        seen[it["id"]] = n + 1
+        if n:
+            it["id"] = f"{it['id']}.{n + 1}"
+    return out
+
+
+def overlaps(a: list[int] | None, b: list[int] | None) -> bool:
+    return bool(a and b and a[0] <= b[1] and b[0] <= a[1])
+
+
+def work_of(hit) -> str:
+    return (hit.meta or {}).get("passage", {}).get("work", hit.id)
+
+
+def distinct(hits: list, k: int, skip=None) -> list:
+    """The first ``k`` hits, best first, leaving out a passage that overlaps a better one of
+    the same work (one place in a piece is one answer) and those ``skip(hit)`` rejects."""
+    kept: list = []
+    for h in hits:
+        if skip is not None and skip(h):
+            continue
+        if any(work_of(h) == work_of(o) and overlaps(h.bars, o.bars) for o in kept):
+            continue
+        kept.append(h)
+        if len(kept) == k:
+            break
+    for rank, h in enumerate(kept, 1):
+        h.rank = rank
+    return kept
