@@ -10,9 +10,12 @@ Endpoints (JSON in, JSON out; every one needs ``Authorization: Bearer <token>``)
 ``POST /classify``      a score + ``labels`` (list or "a,b,c") or ``label_set`` -> ranked labels
                         with calibrated probabilities, ``calibrated``, ``novelty``
 ``POST /similar``       a score + ``index`` (an index folder) + ``k`` -> ranked library scores
-                        (``score``: music-music cosine), ``novelty``
+                        (``score``: music-music cosine), ``novelty``; ``passages``: true
+                        returns passages (each with ``bars`` [first, last]), ``bars`` [9, 16]
+                        matches those bars of the score (an index built with --passages)
 ``POST /search``        ``query`` + ``index`` + ``k`` (+ ``min_score``, 0-1) -> ranked library
-                        scores with ``relevance`` (0-1), ``no_good_match``
+                        scores with ``relevance`` (0-1), ``no_good_match``; ``passages`` as
+                        for /similar
 =====================  ==============================================================
 
 ``novelty`` (classify, similar; caption has it in ``caption`` too) is ``{"out_of_domain": bool,

@@ -154,6 +154,30 @@ def where_from(payload: dict) -> list[str] | None:
     return value
 
 
+def passages_from(payload: dict) -> tuple[bool, tuple[int, int] | None]:
+    """(passages, bars) of a search or similar: ``passages`` true returns passages of the
+    library's works; ``bars`` ([first, last] or "9-16", as the score numbers them; similar only)
+    matches those bars of the sent score."""
+    from clamp_core.notation.passages import parse_bar_range
+
+    on, bars = payload.get("passages", False), payload.get("bars")
+    if isinstance(on, str):  # a raw upload's query string
+        on = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False,
+              "": False}.get(on.strip().lower(), on)
+    if not isinstance(on, bool):
+        raise ClampError("'passages' must be true or false")
+    if bars is None:
+        return on, None
+    if not on:
+        raise ClampError("'bars' picks the bars to match passages with: add \"passages\": true")
+    if isinstance(bars, list) and len(bars) == 2 and all(
+            isinstance(b, int) and not isinstance(b, bool) for b in bars):
+        bars = f"{bars[0]}-{bars[1]}"
+    if not isinstance(bars, str):
+        raise ClampError("'bars' must be [first, last] or \"first-last\", e.g. [9, 16]")
+    return on, parse_bar_range(bars)
+
+
 def min_score_from(payload: dict) -> float | None:
     """A search's optional ``min_score``: the lowest relevance (0-1) a result may have."""
     value = payload.get("min_score")
@@ -273,45 +297,64 @@ class Engine:
                 "novelty": self.clamp.novelty_of(music).to_dict()}
 
     def similar(self, score, kind: str, index: str, k: int,
-                where: list[str] | None = None) -> dict:
+                where: list[str] | None = None, passages: bool = False,
+                bars: tuple[int, int] | None = None) -> dict:
+        """Library scores (or, with ``passages``, passages) like the score, or like its bars
+        ``bars``; ``bars`` in the answer are the ones matched (clipped to the score)."""
         idx = self._index(index)
-        music = self.clamp.encode_scores([score])[0]
-        hits = self.clamp.similar(score, idx, k=k, vector=music, where=where)
+        if bars is not None:
+            music, span = self.clamp.encode_bars(score, bars)
+        else:
+            music, span = self.clamp.encode_scores([score])[0], None
+        hits = self.clamp.similar(score, idx, k=k, vector=music, where=where, passages=passages,
+                                  bars=span)
         return {"score": score_summary(score, kind), "index": str(idx.folder),
-                "results": [h.to_dict() for h in hits],
+                "results": [h.to_dict() for h in hits], "passages": passages,
+                **({"bars": span} if span else {}),
                 "novelty": self.clamp.novelty_of(music).to_dict()}
 
     def search(self, query: str, index: str, k: int, min_score: float | None = None,
-               where: list[str] | None = None) -> dict:
+               where: list[str] | None = None, passages: bool = False) -> dict:
         """Hits with their calibrated ``relevance``; ``no_good_match`` is judged on the best hit
         before ``min_score`` drops any (an empty filtered list is not a verdict on the query)."""
         if not isinstance(query, str) or not query.strip() or len(query) > 2000:
             raise ClampError("'query' must be a non-empty text of at most 2000 characters")
         idx = self._index(index)
-        hits = self.clamp.search(query, idx, k=k, where=where)
+        if passages and min_score is not None:
+            raise ClampError("'min_score' is a relevance, which passage results do not carry; "
+                             "leave it out with 'passages'")
+        if passages:
+            idx.passages()  # says how to add them when the index has none
+        hits = self.clamp.search(query, idx, k=k, where=where, passages=passages)
         weak = self.clamp.no_good_match(hits)
         if min_score is not None:
             hits = [h for h in hits if h.relevance >= min_score]
         return {"query": query, "index": str(idx.folder),
                 "results": [h.to_dict() for h in hits], "no_good_match": weak,
-                "min_score": min_score, "where": where or [],
+                "min_score": min_score, "where": where or [], "passages": passages,
                 "calibrated": bool(self.clamp.calibration.fitted)}
 
     def handle(self, action: str, payload: dict, raw: bytes | None = None,
                raw_kind: str | None = None) -> dict:
         """One request, start to end, on the worker thread (score parsing included)."""
         if action == "search":
+            passages, bars = passages_from(payload)
+            if bars is not None:
+                raise ClampError("'bars' is for similar: a search is answered from its text")
             return self.search(payload.get("query"), payload.get("index"), k_from(payload),
-                               min_score_from(payload), where_from(payload))
+                               min_score_from(payload), where_from(payload), passages)
         if action == "classify":
             labels, label_set = labels_from(payload)  # check options before parsing the score
             score, kind = read_score(payload, raw, raw_kind)
             return self.classify(score, kind, labels, label_set)
         if action == "similar":
             index, k, where = payload.get("index"), k_from(payload), where_from(payload)
-            self._index(index)
+            passages, bars = passages_from(payload)
+            idx = self._index(index)
+            if passages:
+                idx.passages()  # before the score is read: says how to add them
             score, kind = read_score(payload, raw, raw_kind)
-            return self.similar(score, kind, index, k, where)
+            return self.similar(score, kind, index, k, where, passages, bars)
         if action == "caption":
             score, kind = read_score(payload, raw, raw_kind)
             return self.caption(score, kind)

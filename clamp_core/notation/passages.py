@@ -116,7 +116,8 @@ def bar_numbers(n_bars: int, score_numbers: list[int] | None) -> list[int]:
     return list(range(1, n_bars + 1))
 
 
-def _passage_abc(tune: ParsedTune, lo: int, hi: int) -> str:
+def window_abc(tune: ParsedTune, lo: int, hi: int) -> str:
+    """Bars [lo, hi) (0-based positions) of every voice of a parsed tune as an ABC text."""
     base = {h[0]: h[2:].strip() for h in tune.header if h[0] in _STATE_FIELDS and h[1] == ":"}
     out = list(tune.header)
     declared = {_voice_id(h) for h in tune.header if h.startswith("V:")}
@@ -150,7 +151,7 @@ def cut_passages(abc: str, width: int, hop: int,
     """Every window of ``width`` bars, ``hop`` apart, as an ABC text of its own."""
     tune = parse_tune(abc)
     numbers = bar_numbers(tune.n_bars, score_numbers)
-    return [Passage(lo, numbers[lo], numbers[hi - 1], _passage_abc(tune, lo, hi))
+    return [Passage(lo, numbers[lo], numbers[hi - 1], window_abc(tune, lo, hi))
             for lo, hi in windows(tune.n_bars, width, hop)]
 
 
@@ -169,7 +170,7 @@ def excerpt(abc: str, first: int, last: int,
         raise ClampError(f"bars {first}-{last} are not in this score (its bars are numbered "
                          f"{numbers[0]}-{numbers[-1]}); pick bars inside that range")
     lo, hi = picked[0], picked[-1] + 1
-    return Passage(lo, numbers[lo], numbers[hi - 1], _passage_abc(tune, lo, hi))
+    return Passage(lo, numbers[lo], numbers[hi - 1], window_abc(tune, lo, hi))
 
 
 def parse_bar_range(text: str) -> tuple[int, int]:

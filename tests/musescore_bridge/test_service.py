@@ -594,3 +594,50 @@ def test_each_request_encodes_the_score_once(calibrated_svc, calibrated_clamp, l
         status, res = calibrated_svc.request("POST", path, {**mxl_payload(), **extra})
         assert status == 200 and "novelty" in res, res
         assert calls == [1], (path, calls)
+
+
+@pytest.fixture(scope="module")
+def passage_library(tmp_path_factory):
+    """An index of two songs kept with passages of 4 bars every 2."""
+    from clamp_core.index.library import Index
+
+    root = tmp_path_factory.mktemp("plib")
+    for name in ("lieder_6053984.mxl", "lieder_6312216.mxl"):
+        (root / name).write_bytes((SCORES / name).read_bytes())
+    folder = tmp_path_factory.mktemp("pidx") / "index"
+    clamp = shared_clamp()
+    with Index.create(folder, clamp) as idx:
+        idx.enable_passages(4, 2)
+        idx.update(root, clamp, workers=0, progress=False)
+    return folder
+
+
+def test_similar_passages_of_the_selected_bars(svc, library, passage_library):
+    """The plugin's "Find similar passages": MuseScore's cursor walk of a song and the bars
+    selected; the song's own bars 5-8 come first (the library holds its MusicXML)."""
+    status, res = svc.request("POST", "/similar", {**cursor_payload(), "k": 4, "passages": True,
+                                                    "bars": [5, 8],
+                                                    "index": str(passage_library)})
+    assert status == 200, res
+    assert res["bars"] == [5, 8] and res["passages"] is True
+    top = res["results"][0]
+    assert top["path"].endswith("lieder_6053984.mxl") and top["bars"] == [5, 8]
+    assert all(h["bars"] and h["id"].endswith(f"#bars {h['bars'][0]}-{h['bars'][1]}")
+               for h in res["results"])
+    status, res = svc.request("POST", "/search", {"query": "a song", "passages": True, "k": 3,
+                                                   "index": str(passage_library)})
+    assert status == 200 and len(res["results"]) == 3 and res["results"][0]["bars"]
+    # what is refused, and how it says so
+    for path, payload, why in (
+            ("/similar", {"index": str(library), "passages": True}, "--passages"),
+            ("/similar", {"index": str(passage_library), "bars": [5, 8]}, "passages"),
+            ("/similar", {"index": str(passage_library), "passages": True, "bars": "8-5"},
+             "first bar"),
+            ("/similar", {"index": str(passage_library), "passages": True, "bars": [500, 508]},
+             "not in this score"),
+            ("/search", {"query": "x", "index": str(passage_library), "passages": "maybe"},
+             "true or false"),
+            ("/search", {"query": "x", "index": str(passage_library), "passages": True,
+                         "min_score": 0.5}, "min_score")):
+        status, res = svc.request("POST", path, {**cursor_payload(), **payload})
+        assert status == 400 and why in res["error"], (payload, res)
