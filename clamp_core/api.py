@@ -256,14 +256,22 @@ class Clamp:
                 span is None or overlaps(hit.bars, span))
         return idx.search_passages(vec, k, where=where, skip=own)
 
-    def encode_bars(self, score: Any, bars: tuple[int, int] | str) -> tuple[np.ndarray, list]:
-        """The embedding of bars ``bars`` ((9, 16) or "9-16", as the score numbers them) of a
-        score, and the [first, last] bars it covers."""
+    def encode_bars(self, score: Any, bars: tuple[int, int] | str,
+                    positions: bool = False) -> tuple[np.ndarray, list]:
+        """The embedding of bars ``bars`` ((9, 16) or "9-16", as the score numbers them; with
+        ``positions``, 0-based measure positions) of a score, and the [first, last] bar numbers
+        it covers."""
         from clamp_core.notation.convert import score_to_abc
-        from clamp_core.notation.passages import excerpt, parse_bar_range, score_bar_numbers
+        from clamp_core.notation.passages import (
+            excerpt,
+            excerpt_at,
+            parse_bar_range,
+            score_bar_numbers,
+        )
         from clamp_core.scores.load import Score, load_score
 
         first, last = parse_bar_range(bars) if isinstance(bars, str) else map(int, bars)
         loaded = score if isinstance(score, Score) else load_score(score)
-        cut = excerpt(score_to_abc(loaded), first, last, score_bar_numbers(loaded.stream))
+        cut = (excerpt_at if positions else excerpt)(score_to_abc(loaded), first, last,
+                                                     score_bar_numbers(loaded.stream))
         return self.encode_abc([cut.abc])[0], [cut.first, cut.last]

@@ -154,20 +154,29 @@ def where_from(payload: dict) -> list[str] | None:
     return value
 
 
-def passages_from(payload: dict) -> tuple[bool, tuple[int, int] | None]:
-    """(passages, bars) of a search or similar: ``passages`` true returns passages of the
-    library's works; ``bars`` ([first, last] or "9-16", as the score numbers them; similar only)
-    matches those bars of the sent score."""
+def passages_from(payload: dict) -> tuple[bool, tuple[int, int] | None, bool]:
+    """(passages, bars, positions) of a search or similar: ``passages`` true returns passages
+    of the library's works; ``bars`` ([first, last] or "9-16", as the score numbers them;
+    similar only) matches those bars of the sent score, or ``measures`` [first, last]: 0-based
+    measure positions, as the plugin counts a selection (``positions`` True)."""
     from clamp_core.notation.passages import parse_bar_range
 
     on, bars = payload.get("passages", False), payload.get("bars")
+    positions = payload.get("measures") is not None
+    if positions:
+        if bars is not None:
+            raise ClampError("send 'bars' (numbers) or 'measures' (positions), not both")
+        bars = payload["measures"]
+        if not (isinstance(bars, list) and len(bars) == 2 and all(
+                isinstance(b, int) and not isinstance(b, bool) and b >= 0 for b in bars)):
+            raise ClampError("'measures' must be [first, last]: 0-based measure positions")
     if isinstance(on, str):  # a raw upload's query string
         on = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False,
               "": False}.get(on.strip().lower(), on)
     if not isinstance(on, bool):
         raise ClampError("'passages' must be true or false")
     if bars is None:
-        return on, None
+        return on, None, False
     if not on:
         raise ClampError("'bars' picks the bars to match passages with: add \"passages\": true")
     if isinstance(bars, list) and len(bars) == 2 and all(
@@ -175,7 +184,7 @@ def passages_from(payload: dict) -> tuple[bool, tuple[int, int] | None]:
         bars = f"{bars[0]}-{bars[1]}"
     if not isinstance(bars, str):
         raise ClampError("'bars' must be [first, last] or \"first-last\", e.g. [9, 16]")
-    return on, parse_bar_range(bars)
+    return on, parse_bar_range(bars), positions
 
 
 def min_score_from(payload: dict) -> float | None:
@@ -298,12 +307,12 @@ class Engine:
 
     def similar(self, score, kind: str, index: str, k: int,
                 where: list[str] | None = None, passages: bool = False,
-                bars: tuple[int, int] | None = None) -> dict:
+                bars: tuple[int, int] | None = None, positions: bool = False) -> dict:
         """Library scores (or, with ``passages``, passages) like the score, or like its bars
         ``bars``; ``bars`` in the answer are the ones matched (clipped to the score)."""
         idx = self._index(index)
         if bars is not None:
-            music, span = self.clamp.encode_bars(score, bars)
+            music, span = self.clamp.encode_bars(score, bars, positions)
         else:
             music, span = self.clamp.encode_scores([score])[0], None
         hits = self.clamp.similar(score, idx, k=k, vector=music, where=where, passages=passages,
@@ -338,7 +347,7 @@ class Engine:
                raw_kind: str | None = None) -> dict:
         """One request, start to end, on the worker thread (score parsing included)."""
         if action == "search":
-            passages, bars = passages_from(payload)
+            passages, bars, _ = passages_from(payload)
             if bars is not None:
                 raise ClampError("'bars' is for similar: a search is answered from its text")
             return self.search(payload.get("query"), payload.get("index"), k_from(payload),
@@ -349,12 +358,12 @@ class Engine:
             return self.classify(score, kind, labels, label_set)
         if action == "similar":
             index, k, where = payload.get("index"), k_from(payload), where_from(payload)
-            passages, bars = passages_from(payload)
+            passages, bars, positions = passages_from(payload)
             idx = self._index(index)
             if passages:
                 idx.passages()  # before the score is read: says how to add them
             score, kind = read_score(payload, raw, raw_kind)
-            return self.similar(score, kind, index, k, where, passages, bars)
+            return self.similar(score, kind, index, k, where, passages, bars, positions)
         if action == "caption":
             score, kind = read_score(payload, raw, raw_kind)
             return self.caption(score, kind)

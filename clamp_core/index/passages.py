@@ -3,7 +3,8 @@ own (``INDEX/passages/``, same model, same library root) so search, filters and 
 approximate index work on them unchanged.
 
 A passage row's id is ``<work id>#bars F-L``; its path, tune, title and composer are the work's,
-and its metadata is the work's facts plus ``passage``: {"bars": [F, L], "work": <work id>}.
+and its metadata is the work's facts plus ``passage``: {"bars": [F, L], "measures": [first, last]
+(0-based positions), "work": <work id>}.
 """
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ def passage_items(item: dict, width: int, hop: int) -> list[dict]:
                  "error": f"{item['id']}: could not cut passages ({type(e).__name__}: {e})"}]
     out = []
     for p in cuts:
-        meta = {**(item.get("meta") or {}), "passage": {"bars": [p.first, p.last],
-                                                        "work": item["id"]}}
+        # measures: 0-based positions of the first and last bar, for a front end that selects
+        # them in the open score (MuseScore) without reading its numbering
+        meta = {**(item.get("meta") or {}), "passage": {
+            "bars": [p.first, p.last], "measures": [p.index, p.index + p.length - 1],
+            "work": item["id"]}}
         out.append({"id": f"{item['id']}#bars {p.first}-{p.last}", "tune": item["tune"],
                     "status": "ok", "abc": p.abc, "meta": meta, "title": item.get("title"),
                     "composer": item.get("composer")})

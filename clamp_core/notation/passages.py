@@ -37,6 +37,7 @@ class Passage:
     first: int              # bar numbers as the score numbers them
     last: int
     abc: str
+    length: int             # bars, counted by position whatever the numbering
 
 
 @dataclass
@@ -151,7 +152,7 @@ def cut_passages(abc: str, width: int, hop: int,
     """Every window of ``width`` bars, ``hop`` apart, as an ABC text of its own."""
     tune = parse_tune(abc)
     numbers = bar_numbers(tune.n_bars, score_numbers)
-    return [Passage(lo, numbers[lo], numbers[hi - 1], window_abc(tune, lo, hi))
+    return [Passage(lo, numbers[lo], numbers[hi - 1], window_abc(tune, lo, hi), hi - lo)
             for lo, hi in windows(tune.n_bars, width, hop)]
 
 
@@ -169,8 +170,23 @@ def excerpt(abc: str, first: int, last: int,
     if not picked:
         raise ClampError(f"bars {first}-{last} are not in this score (its bars are numbered "
                          f"{numbers[0]}-{numbers[-1]}); pick bars inside that range")
-    lo, hi = picked[0], picked[-1] + 1
-    return Passage(lo, numbers[lo], numbers[hi - 1], window_abc(tune, lo, hi))
+    return _at(tune, numbers, picked[0], picked[-1] + 1)
+
+
+def excerpt_at(abc: str, first: int, last: int,
+               score_numbers: list[int] | None = None) -> Passage:
+    """Bars at 0-based positions ``first``..``last`` of a tune (as a front end that counts
+    measures, not numbers, selects them), numbered as the score numbers them."""
+    tune = parse_tune(abc)
+    numbers = bar_numbers(tune.n_bars, score_numbers)
+    if not 0 <= first <= last < len(numbers):
+        raise ClampError(f"measures {first + 1}-{last + 1} (counted from the start) are not in "
+                         f"this score of {len(numbers)} bars; select bars inside it")
+    return _at(tune, numbers, first, last + 1)
+
+
+def _at(tune: ParsedTune, numbers: list[int], lo: int, hi: int) -> Passage:
+    return Passage(lo, numbers[lo], numbers[hi - 1], window_abc(tune, lo, hi), hi - lo)
 
 
 def parse_bar_range(text: str) -> tuple[int, int]:

@@ -624,6 +624,12 @@ def test_similar_passages_of_the_selected_bars(svc, library, passage_library):
     assert top["path"].endswith("lieder_6053984.mxl") and top["bars"] == [5, 8]
     assert all(h["bars"] and h["id"].endswith(f"#bars {h['bars'][0]}-{h['bars'][1]}")
                for h in res["results"])
+    # the plugin counts the selected measures from 0; the answer names them as the score does
+    status, res = svc.request("POST", "/similar", {**cursor_payload(), "k": 2, "passages": True,
+                                                    "measures": [4, 7],
+                                                    "index": str(passage_library)})
+    assert status == 200 and res["bars"] == [5, 8]
+    assert res["results"][0]["meta"]["passage"]["measures"] == [4, 7]
     status, res = svc.request("POST", "/search", {"query": "a song", "passages": True, "k": 3,
                                                    "index": str(passage_library)})
     assert status == 200 and len(res["results"]) == 3 and res["results"][0]["bars"]
@@ -634,6 +640,8 @@ def test_similar_passages_of_the_selected_bars(svc, library, passage_library):
             ("/similar", {"index": str(passage_library), "passages": True, "bars": "8-5"},
              "first bar"),
             ("/similar", {"index": str(passage_library), "passages": True, "bars": [500, 508]},
+             "not in this score"),
+            ("/similar", {"index": str(passage_library), "passages": True, "measures": [6, 60]},
              "not in this score"),
             ("/search", {"query": "x", "index": str(passage_library), "passages": "maybe"},
              "true or false"),
