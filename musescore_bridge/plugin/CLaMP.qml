@@ -43,6 +43,7 @@ MuseScore {
     property string classifyColumn: "probability"
     property var similarRows: []
     property string similarNote: ""
+    property var similarSelected: null  // the measures "Find similar passages" was asked for
     property var searchRows: []
     property string searchNotice: ""
     property bool canStart: false
@@ -240,7 +241,7 @@ MuseScore {
 
     function showSimilar(status, res) {
         var ok = status === 200;
-        similarRows = Bridge.similarView(ok ? res : null, scorePath()).rows;
+        similarRows = Bridge.similarView(ok ? res : null, scorePath(), similarSelected).rows;
         similarNote = ok ? Bridge.noveltyNote(res) : "";
         if (ok)
             rememberLibrary(res.index);
@@ -261,12 +262,42 @@ MuseScore {
         return [captionNote, classifyNote, similarNote, ""][tabs.currentIndex] || "";
     }
 
-    function openScore(path) {
-        if (typeof readScore === "function" && major() < 4) {
-            readScore(path);
-        } else {
-            Qt.openUrlExternally("file://" + (path.charAt(0) === "/" ? "" : "/") + path);
+    // "Find similar passages": passages of the library like the selected bars.
+    function findPassages(index, k) {
+        var sel = Bridge.selectedMeasures(curScore);
+        if (!sel) {
+            setStatus(Bridge.SELECT_BARS_FIRST, true);
+            return;
         }
+        similarSelected = sel;
+        send("similar", {index: index, k: k, passages: true, measures: sel}, function (s, r) {
+            showSimilar(s, r);
+        });
+    }
+
+    // Open a result; a passage's bars are selected (in this score, or in the score opened, where
+    // MuseScore gives the plugin that score: 3.x), else the status line names them.
+    function openResult(row) {
+        if (row.measures && row.sameFile) {
+            if (Bridge.selectMeasures(curScore, row.measures[0], row.measures[1]))
+                setStatus("Selected " + row.bars + " of this score.", false);
+            return;
+        }
+        var opened = openScore(row.path);
+        if (!row.measures)
+            return;
+        if (opened && Bridge.selectMeasures(opened, row.measures[0], row.measures[1]))
+            setStatus("Opened " + (row.title || row.path) + " with " + row.bars + " selected.", false);
+        else
+            setStatus("Opened " + (row.title || row.path) + ": the passage is " + row.bars + ".", false);
+    }
+
+    // Open a score: in MuseScore 3 as a tab (returns the score), else with the system's handler.
+    function openScore(path) {
+        if (typeof readScore === "function" && major() < 4)
+            return readScore(path) || null;
+        Qt.openUrlExternally("file://" + (path.charAt(0) === "/" ? "" : "/") + path);
+        return null;
     }
 
     // Test mode: clamp_test.json next to the plugin names one action and where its result goes;
@@ -555,11 +586,25 @@ MuseScore {
                     text: "Type the folder of a library index. Make one in a terminal with: "
                           + "clamp index SCORES --index FOLDER"
                 }
-                Button {
-                    text: "Find similar scores"
-                    enabled: !plugin.busy && indexBox.editText.length > 0
-                    onClicked: plugin.send("similar", {index: indexBox.editText, k: kBox.value},
-                                           plugin.showSimilar)
+                RowLayout {
+                    Button {
+                        text: "Find similar scores"
+                        enabled: !plugin.busy && indexBox.editText.length > 0
+                        onClicked: {
+                            plugin.similarSelected = null;
+                            plugin.send("similar", {index: indexBox.editText, k: kBox.value},
+                                        plugin.showSimilar);
+                        }
+                    }
+                    Button {
+                        objectName: "passagesButton"
+                        text: "Find similar passages"
+                        enabled: !plugin.busy && indexBox.editText.length > 0
+                        ToolTip.visible: hovered
+                        ToolTip.text: "Passages of the library like the bars selected in this score "
+                                      + "(the library must be indexed with --passages)"
+                        onClicked: plugin.findPassages(indexBox.editText, kBox.value)
+                    }
                 }
                 RowLayout {
                     visible: plugin.similarRows.length > 0
@@ -591,14 +636,15 @@ MuseScore {
                             font.italic: modelData.tag !== ""
                             text: (modelData.tag ? "(" + modelData.tag + ") " : "")
                                   + (modelData.title || modelData.path)
+                                  + (modelData.bars ? ", " + modelData.bars : "")
                                   + (modelData.composer ? " - " + modelData.composer : "")
                         }
                         Label { text: modelData.likeness }
                         Button {
-                            text: "Open"
+                            text: modelData.sameFile && modelData.measures ? "Select" : "Open"
                             implicitHeight: 24
                             enabled: !modelData.self
-                            onClicked: plugin.openScore(modelData.path)
+                            onClicked: plugin.openResult(modelData)
                         }
                     }
                 }

@@ -381,18 +381,86 @@ function presetChoices(labelSets) {
 
 // Rows of a similar response: the likeness as a number, and the open score itself ("this
 // score": the same file) or a file of the same music (cosine 0.99 and up; MuseScore 3 does not
-// tell the plugin its file) marked as such.
-function similarView(res, scorePath) {
+// tell the plugin its file) marked as such. Passage rows (a response to "Find similar
+// passages") also carry their bars ("bars 5-8"), their 0-based measure positions, and mark the
+// selected bars themselves ("the selected bars"; selected: [first, last] positions).
+function similarView(res, scorePath, selected) {
     var hits = res && res.results ? res.results : [];
     var own = _normPath(scorePath);
     var rows = hits.map(function (h) {
-        var isSelf = own !== "" && _normPath(h.path) === own;
-        var same = !isSelf && typeof h.score === "number" && h.score >= 0.99;
+        var sameFile = own !== "" && _normPath(h.path) === own;
+        var measures = passageMeasures(h);
+        var isSelf = sameFile && (!measures || !selected
+                                  || (measures[0] <= selected[1] && selected[0] <= measures[1]));
+        var same = !sameFile && typeof h.score === "number" && h.score >= 0.99;
+        var tag = isSelf ? (measures ? "the selected bars" : "this score")
+                         : (sameFile ? "this score" : (same ? "same music as this score" : ""));
         return {rank: h.rank, title: h.title, composer: h.composer, path: h.path,
                 likeness: typeof h.score === "number" ? h.score.toFixed(3) : "",
-                self: isSelf, tag: isSelf ? "this score" : (same ? "same music as this score" : "")};
+                self: isSelf, tag: tag, bars: barsText(h.bars), measures: measures,
+                sameFile: sameFile};
     });
     return {rows: rows};
+}
+
+// -- passages (a selection of bars) -------------------------------------------------------------
+
+var SELECT_BARS_FIRST = "Select some bars first (click a bar, then Shift+click another), then "
+                        + "press Find similar passages again.";
+
+// [first, last] -> "bars 5-8" ("bar 5" for one); "" for a whole-score result.
+function barsText(bars) {
+    if (!bars || bars.length !== 2)
+        return "";
+    return bars[0] === bars[1] ? "bar " + bars[0] : "bars " + bars[0] + "-" + bars[1];
+}
+
+// A passage result's measures as 0-based positions [first, last]; null for a whole score.
+function passageMeasures(hit) {
+    var p = hit && hit.meta ? hit.meta.passage : null;
+    return p && p.measures && p.measures.length === 2 ? [p.measures[0], p.measures[1]] : null;
+}
+
+// Start ticks of a score's measures, in order.
+function _measureTicks(score) {
+    var ticks = [];
+    for (var m = score.firstMeasure; m; m = m.nextMeasure)
+        ticks.push(m.firstSegment.tick);
+    return ticks;
+}
+
+// The measures of a range selection as 0-based positions [first, last], or null when no range
+// is selected. A selection ends at the segment after it (null: at the end of the score).
+function selectedMeasures(score) {
+    var sel = score ? score.selection : null;
+    if (!sel || !sel.isRange || !sel.startSegment)
+        return null;
+    var start = sel.startSegment.tick;
+    var end = sel.endSegment ? sel.endSegment.tick : Infinity;
+    var ticks = _measureTicks(score);
+    var first = -1, last = -1;
+    for (var i = 0; i < ticks.length; i++) {
+        var to = i + 1 < ticks.length ? ticks[i + 1] : Infinity;
+        if (ticks[i] < end && to > start) {
+            if (first < 0)
+                first = i;
+            last = i;
+        }
+    }
+    return first < 0 ? null : [first, last];
+}
+
+// Select measures [first, last] (0-based positions) of a score on every staff; false when the
+// score has no such measures or this MuseScore cannot select a range (before 3.5).
+function selectMeasures(score, first, last) {
+    if (!score || !score.selection || typeof score.selection.selectRange !== "function")
+        return false;
+    var ticks = _measureTicks(score);
+    if (first < 0 || first > last || last >= ticks.length)
+        return false;
+    var end = last + 1 < ticks.length ? ticks[last + 1]
+                                      : (score.lastSegment ? score.lastSegment.tick + 1 : Infinity);
+    return score.selection.selectRange(ticks[first], end, 0, score.nstaves) !== false;
 }
 
 function _normPath(p) {

@@ -13,7 +13,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from bridge_util import PLUGIN, QML_STUBS, have, shared_clamp
+from bridge_util import FIXTURES, PLUGIN, QML_STUBS, have, shared_clamp
 
 from musescore_bridge.install import QML_FILE
 from musescore_bridge.service import start_service
@@ -119,6 +119,21 @@ class _Restarts:
                 self.svc.stop()
 
 
+def _passage_library(tmp_path) -> dict:
+    """A library of the recorded song and another, indexed with passages of 4 bars every 2."""
+    from clamp_core.index.library import Index
+
+    lib = tmp_path / "passage_lib"
+    lib.mkdir()
+    for name in ("lieder_6053984.mxl", "lieder_6312216.mxl"):
+        shutil.copy(FIXTURES / "scores" / name, lib / name)
+    with Index.create(tmp_path / "passage_idx", shared_clamp()) as idx:
+        idx.enable_passages(4, 2)
+        idx.update(lib, shared_clamp(), workers=0, progress=False)
+    return {"passage_index": str(tmp_path / "passage_idx"),
+            "song": str(lib / "lieder_6053984.mxl")}
+
+
 @pytest.mark.skipif(have("qmltestrunner") is not None, reason="qmltestrunner missing (Debian "
                     "packages qmltestrunner/qtdeclarative5-dev-tools, qml-module-qttest)")
 def test_ms4_paths_with_qmltestrunner_against_the_service(tmp_path):
@@ -127,7 +142,8 @@ def test_ms4_paths_with_qmltestrunner_against_the_service(tmp_path):
     restarts = _Restarts(home / ".config" / "clamp-notation" / "service.json")
     control = restarts.serve()
     (home / "clamp_test_control.json").write_text(json.dumps(
-        {"url": f"http://127.0.0.1:{control.server_address[1]}"}), encoding="utf-8")
+        {"url": f"http://127.0.0.1:{control.server_address[1]}",
+         **_passage_library(tmp_path)}), encoding="utf-8")
     try:
         res = subprocess.run(["qmltestrunner", "-import", str(folder), "-input", TST],
                              env=qt_env(), capture_output=True, text=True, check=False, timeout=600)
@@ -137,4 +153,4 @@ def test_ms4_paths_with_qmltestrunner_against_the_service(tmp_path):
         restarts.close()
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-4000:]
-    assert "Totals: 14 passed, 0 failed" in out, out[-4000:]
+    assert "Totals: 15 passed, 0 failed" in out, out[-4000:]

@@ -353,6 +353,73 @@ TestCase {
         return out;
     }
 
+    // A range selection of the stand-in score from measure `first` to `last` (0-based), and
+    // what selectRange was last asked for.
+    function selectBars(score, first, last) {
+        var ticks = [];
+        for (var m = score.firstMeasure; m; m = m.nextMeasure)
+            ticks.push(m.firstSegment.tick);
+        score.nstaves = 3;
+        score.lastSegment = {tick: ticks[ticks.length - 1] + 1440};
+        score.selection = {
+            isRange: first !== null, selected: null,
+            startSegment: first === null ? null : {tick: ticks[first]},
+            endSegment: first === null || last + 1 >= ticks.length ? null : {tick: ticks[last + 1]},
+            selectRange: function (a, b, c, d) { this.selected = [a, b, c, d]; return true; }
+        };
+        return ticks;
+    }
+
+    function test_d_similar_passages_of_the_selected_bars() {
+        verify(plugin.connect(true));
+        var ctl = JSON.parse(readFile("file://" + fio.homePath() + "/clamp_test_control.json"));
+        var score = plugin.curScore;
+        // nothing selected: the dialog says how to select, nothing is sent
+        selectBars(score, null, null);
+        plugin.findPassages(ctl.passage_index, 3);
+        compare(plugin.message, Bridge.SELECT_BARS_FIRST);
+        verify(plugin.messageIsError);
+        // bars 5-8 selected (positions 4-7), a selection that ends inside bar 8 counts it whole
+        var ticks = selectBars(score, 4, 7);
+        compare(JSON.stringify(Bridge.selectedMeasures(score)), "[4,7]");
+        score.selection.endSegment = {tick: ticks[7] + 1};
+        compare(JSON.stringify(Bridge.selectedMeasures(score)), "[4,7]");
+        selectBars(score, 4, 7);
+        score.path = ctl.song;  // this score is the library's copy of the song
+        plugin.findPassages(ctl.passage_index, 3);
+        tryVerify(function () { return !plugin.busy && plugin.similarRows.length === 3; }, 120000,
+                  plugin.message);
+        var top = plugin.similarRows[0];
+        compare(top.bars, "bars 5-8");
+        compare(top.tag, "the selected bars");
+        verify(top.self && top.sameFile);
+        tryVerify(function () { return findChild(plugin, "similarTitle") !== null; }, 5000);
+        verify(findChild(plugin, "similarTitle").text.indexOf("(the selected bars) An eine Blume, bars 5-8") === 0,
+               findChild(plugin, "similarTitle").text);
+        // another place of this score is selected in place when its row's Select is pressed
+        var other = plugin.similarRows.filter(function (r) { return r.sameFile && !r.self; })[0]
+                    || {rank: 9, path: ctl.song, sameFile: true, self: false, bars: "bars 1-4",
+                        measures: [0, 3], title: "An eine Blume"};
+        plugin.openResult(other);
+        compare(JSON.stringify(score.selection.selected),
+                JSON.stringify([ticks[other.measures[0]], ticks[other.measures[1] + 1], 0, 3]));
+        verify(plugin.message.indexOf("Selected " + other.bars) === 0, plugin.message);
+        // the last bar selects to the end of the score
+        verify(Bridge.selectMeasures(score, 0, ticks.length - 1));
+        compare(score.selection.selected[1], score.lastSegment.tick + 1);
+        verify(!Bridge.selectMeasures(score, 2, ticks.length));
+        // an index without passages: the service's one line says how to add them
+        var got = null;
+        plugin.send("similar", {index: ctl.passage_index + "/passages", passages: true,
+                                measures: [4, 7]}, function (s, r) { got = {status: s, res: r}; });
+        tryVerify(function () { return got !== null; }, 60000);
+        compare(got.status, 400);
+        verify(plugin.message.indexOf("--passages") > 0, plugin.message);
+        delete score.path;
+        delete score.selection;
+        plugin.similarSelected = null;
+    }
+
     function test_c_the_dialog_reads_plainly() {
         verify(plugin.connect(true));
         // presets by readable names, Genre first (the default), own labels last
