@@ -159,7 +159,7 @@ def passages_from(payload: dict) -> tuple[bool, tuple[int, int] | None, bool]:
     of the library's works; ``bars`` ([first, last] or "9-16", as the score numbers them;
     similar only) matches those bars of the sent score, or ``measures`` [first, last]: 0-based
     measure positions, as the plugin counts a selection (``positions`` True)."""
-    from clamp_core.notation.passages import parse_bar_range
+    from clamp_core.notation import parse_bar_range
 
     on, bars = payload.get("passages", False), payload.get("bars")
     positions = payload.get("measures") is not None
