@@ -1,5 +1,5 @@
 """``%load_ext jupyter_ext`` then
-``%clamp search [--index DIR] [-k N] [--min-score P] [--model NAME] QUERY``
+``%clamp search [--index DIR] [-k N] [--min-score P] [--passages] [--model NAME] QUERY``
 (also ``%clamp show|caption SCORE`` and ``%clamp classify SCORE --labels a,b,c``)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 
 from clamp_core.errors import ClampError
 
-USAGE = ("%clamp search [--index DIR] [-k N] [--min-score P] [--model NAME] QUERY | "
+USAGE = ("%clamp search [--index DIR] [-k N] [--min-score P] [--passages] [--model NAME] QUERY | "
          "%clamp show SCORE | "
          "%clamp caption SCORE [--model NAME] | %clamp classify SCORE --labels a,b,c|SET")
 
@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--index")
     s.add_argument("-k", "--k", type=int, default=8)
     s.add_argument("--min-score", type=float, default=None)  # relevance 0-1
+    s.add_argument("--passages", action="store_true")  # bars of works (clamp index --passages)
     s.add_argument("--model", default="default")
     s.add_argument("query", nargs="+")
     for verb in ("show", "caption", "classify"):
@@ -82,7 +83,7 @@ class ClampMagics(Magics):
                 raise ClampError(f"%clamp search: --min-score is a relevance from 0 to 1, not "
                                  f"{args.min_score:g}")
             return ClampSearch(args.model, self.index, query=" ".join(args.query), k=args.k,
-                               min_score=args.min_score)
+                               min_score=args.min_score, passages=args.passages)
         if args.verb == "show":
             return ScoreView(args.score)
         if args.verb == "caption":

@@ -388,3 +388,23 @@ def score_texts(stream: Any) -> dict[str, str]:
                 out.setdefault(ascii_text, variant)
                 out.setdefault(ascii_text.strip(), variant.strip())
     return out
+
+
+CONTEXT_BARS = 4  # bars drawn before and after a passage when it is shown in context
+
+
+def passage_notation(abc: str, first: int, last: int, context: int = CONTEXT_BARS,
+                     per_line: int = BARS_PER_LINE) -> dict[str, Any]:
+    """What a widget renders of a passage (bars at 0-based positions ``first``..``last`` of
+    the model ABC ``abc``): ``abc_preview`` the passage alone (what the model matched, played
+    from its first bar), ``abc`` the passage with ``context`` bars either side, and
+    ``highlight`` [from, to): the passage's bar positions within that drawing."""
+    from clamp_core.notation import passage_window
+
+    start = max(0, first - context)
+    view, total = passage_window(abc, start, last + 1 + context)
+    only, _ = passage_window(abc, first, last + 1)
+    full = notation(view, preview_bars=MAX_BARS, per_line=per_line)
+    return {"abc_preview": notation(only, preview_bars=MAX_BARS, per_line=per_line).full,
+            "abc": full.full, "bars": full.bars, "abc_bars": full.shown, "truncated": False,
+            "highlight": [first - start, last + 1 - start], "work_bars": total}

@@ -13,6 +13,7 @@ from clamp_core.errors import ClampError
 
 from . import assets
 from .base import ClampWidget, display_title, file_score, novelty_state, plain, resolve_model
+from .notation import passage_notation
 
 
 class ClampSearch(ClampWidget):
@@ -27,7 +28,12 @@ class ClampSearch(ClampWidget):
     for a model without calibration). ``no_good_match``: even the best result falls below the
     model's "no good match" level, so the list shows the nearest scores, not matches.
     ``novelty``: ``Novelty.to_dict()`` of the score whose neighbours are shown ({} for a text
-    search)."""
+    search).
+
+    ``passages=True`` (an index built with ``clamp index --passages``) answers with passages:
+    each result names its ``bars`` [first, last], draws just those bars (the whole passage
+    in context, its bars highlighted, on expand) and plays from its first bar; "More like this"
+    finds passages like it."""
 
     _esm = assets.widget_esm("search")
     _ready = False  # set up: trait observers may search
@@ -40,12 +46,16 @@ class ClampSearch(ClampWidget):
     no_good_match = traitlets.Bool(False).tag(sync=True)
     novelty = traitlets.Dict().tag(sync=True)
     can_go_back = traitlets.Bool(False).tag(sync=True)  # "More like this" led away from a list
+    passages = traitlets.Bool(False).tag(sync=True)  # answer with passages (bars of works)
 
     def __init__(self, model: Any, index: Any, query: str = "", k: int = 8,
-                 min_score: float | None = None, **kwargs: Any):
+                 min_score: float | None = None, passages: bool = False, **kwargs: Any):
         from clamp_core.index import Index
 
-        super().__init__(k=k, min_score=min_score, **kwargs)
+        if passages and min_score is not None:
+            raise ClampError("min_score is a relevance, which passage results do not carry; "
+                             "leave it out with passages=True")
+        super().__init__(k=k, min_score=min_score, passages=passages, **kwargs)
         self._clamp = resolve_model(model)
         folder = index.folder if isinstance(index, Index) else index
         if not isinstance(folder, (str, os.PathLike)):
@@ -54,6 +64,8 @@ class ClampSearch(ClampWidget):
         self._folder = os.fspath(folder)
         self._local = threading.local()  # sqlite connections belong to the thread that opened them
         self._open_index().check_model(self._clamp)
+        if passages:
+            self._open_index().passages()  # says how to add them when the index has none
         self._hits: dict[str, Any] = {}
         self._history: list[dict[str, Any]] = []  # the lists "More like this" led away from
         self._quiet = False
@@ -83,7 +95,7 @@ class ClampSearch(ClampWidget):
         hits: list = []
         with self._busy("Searching…"):
             index, floor = self._open_index(), self.min_score
-            hits = self._clamp.search(query, index, k=self.k)
+            hits = self._clamp.search(query, index, k=self.k, passages=self.passages)
             # "no good match" is about the best work of the library, kept or not by min_score,
             # so it is judged before the filter (as the CLI and the service do)
             weak = self._clamp.no_good_match(hits)
@@ -96,6 +108,9 @@ class ClampSearch(ClampWidget):
 
     def _search_heading(self, query: str, n: int, weak: bool) -> str:
         quoted = f"\u201c{query}\u201d"
+        if self.passages:
+            return (f"{n} passage{'s' if n != 1 else ''} nearest {quoted}" if n
+                    else f"No results for {quoted}: the index holds no passages")
         floor = ""
         if self.min_score is not None:
             floor = (f"a match of at least {self.min_score:.0%}" if self._relevance_fitted
@@ -119,16 +134,25 @@ class ClampSearch(ClampWidget):
                 raise ClampError(f"{hit_id!r} is not among the results the kernel knows; "
                                  "run the search again")
             abc, _ = file_score(hit.path, hit.tune)
+            measures = _measures(hit)
+            if measures:  # a passage: its own bars are the query
+                from clamp_core.notation import passage_window
+
+                abc = passage_window(abc, measures[0], measures[1] + 1)[0]
             music = self._clamp.encode_abc([abc])[0]  # once: for the neighbours and novelty
             # left out by id, not by file: the other tunes of a multi-tune file may be alike
             found = self._clamp.similar(hit.path, self._open_index(), k=self.k + 1,
-                                        exclude_self=False, vector=music)
-            hits = [h for h in found if h.id != hit.id][:self.k]
+                                        exclude_self=False, vector=music,
+                                        passages=bool(measures))
+            hits = [h for h in found if not _same_place(h, hit)][:self.k]
             for rank, h in enumerate(hits, 1):
                 h.rank = rank
             name = display_title(hit.title, (hit.meta or {}).get("work")) or hit.id
+            if hit.bars:
+                name += f", bars {hit.bars[0]}-{hit.bars[1]}"
             self._history.append(self._snapshot())
-            self._publish(hits, f"Scores like {name}", mode="similar",
+            self._publish(hits, f"{'Passages' if measures else 'Scores'} like {name}",
+                          mode="similar",
                           novelty=novelty_state(self._clamp, music))
         return hits
 
@@ -161,7 +185,13 @@ class ClampSearch(ClampWidget):
                     "composer": h.composer or "",
                     "relevance": h.relevance if fitted and h.relevance is not None else None}
             try:
-                item.update(file_score(h.path, h.tune)[1].to_dict())
+                abc, drawing = file_score(h.path, h.tune)
+                measures = _measures(h)
+                if measures:
+                    item.update(passage_notation(abc, measures[0], measures[1]),
+                                passage_bars=list(h.bars or []))
+                else:
+                    item.update(drawing.to_dict())
             except ClampError as e:
                 item["error"] = str(e)
             items.append(item)
@@ -204,3 +234,18 @@ class ClampSearch(ClampWidget):
             self.similar(str(content.get("id", "")))
         elif action == "back":
             self.back()
+
+
+def _measures(hit) -> list[int] | None:
+    """A passage hit's 0-based bar positions [first, last]; None for a whole work."""
+    measures = (hit.meta or {}).get("passage", {}).get("measures")
+    return list(measures) if measures else None
+
+
+def _same_place(a, b) -> bool:
+    """Whether two hits are the same work (and, for passages, overlapping bars)."""
+    if a.id == b.id:
+        return True
+    ma, mb = _measures(a), _measures(b)
+    return bool(ma and mb and a.path == b.path and a.tune == b.tune
+                and ma[0] <= mb[1] and mb[0] <= ma[1])

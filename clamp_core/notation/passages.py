@@ -173,6 +173,14 @@ def excerpt(abc: str, first: int, last: int,
     return _at(tune, numbers, picked[0], picked[-1] + 1)
 
 
+def passage_window(abc: str, lo: int, hi: int) -> tuple[str, int]:
+    """Bars [lo, hi) (0-based positions, clipped to the tune) as an ABC text, and the tune's
+    number of bars."""
+    tune = parse_tune(abc)
+    lo, hi = max(0, lo), min(tune.n_bars, hi)
+    return window_abc(tune, lo, max(lo, hi)), tune.n_bars
+
+
 def excerpt_at(abc: str, first: int, last: int,
                score_numbers: list[int] | None = None) -> Passage:
     """Bars at 0-based positions ``first``..``last`` of a tune (as a front end that counts

@@ -34,8 +34,10 @@ function scoreLegend(results, mode) {
 }
 
 function resultItem(model, experimental, hit, mode) {
-  const more = h("button", { class: "clamp-similar", type: "button", title: "Scores of the library that sound alike" },
-    "More like this");
+  const passage = Array.isArray(hit.passage_bars);
+  const more = h("button", { class: "clamp-similar", type: "button",
+    title: passage ? "Passages of the library that sound like this one" : "Scores of the library that sound alike" },
+  "More like this");
   more.addEventListener("click", () => model.send({ action: "similar", id: hit.id }));
   return h("li", { class: "clamp-result", dataset: { id: hit.id } },
     h("div", { class: "clamp-result-head" },

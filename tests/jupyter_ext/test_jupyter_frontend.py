@@ -418,3 +418,46 @@ def test_search_view_labels_scores_hints_an_empty_query_goes_back_and_sets_a_flo
     assert view.locator(".clamp-heading").inner_text().startswith("No score of the library")
     assert view.locator(".clamp-legend").count() == 0
     view.screenshot(path=str(_artifact("frontend-search-controls.png")))
+
+
+def test_passage_result_draws_its_bars_and_marks_them_in_context(page):
+    """A passage result (ClampSearch(passages=True)): the preview is the passage, "Show in
+    context" draws four bars either side with the passage's own bars marked, play plays the
+    passage."""
+    from clamp_core import to_abc
+    from jupyter_ext.notation import passage_notation
+
+    item = {**passage_notation(to_abc(FIXTURES / "scores" / "lieder_6312216.mxl"), 8, 15),
+            "rank": 1, "score": 0.42, "id": "chanson.mxl#bars 9-16", "title": "Chanson espagnole",
+            "composer": "C\u00e9cile Chaminade", "passage_bars": [9, 16], "relevance": None}
+    assert item["highlight"] == [4, 12] and item["bars"] == 16
+    state = {"query": "", "results": [item], "heading": "1 passages", "status": "", "error": ""}
+    page.evaluate("async ([esm, state]) => { window.passage = await mount(esm, state); }",
+                  [assets.widget_esm("search"), state])
+    card = page.locator(".clamp-result").last
+    page.wait_for_function("document.querySelectorAll('.clamp-result')[document.querySelectorAll"
+                           "('.clamp-result').length - 1].querySelectorAll('.abcjs-note')"
+                           ".length > 20")
+    assert card.locator(".clamp-title").inner_text().startswith("Chanson espagnole, bars 9\u201316")
+    assert card.locator(".clamp-hit").count() == 0  # the passage alone: nothing to mark
+    preview_notes = card.locator(".abcjs-note").count()
+    expand = card.locator(".clamp-expand")
+    assert expand.inner_text() == "Show in context"
+    expand.click()
+    page.wait_for_function("(n) => document.querySelectorAll('.clamp-hit').length > n", arg=0)
+    marked = page.evaluate("""() => {
+        const out = new Set();
+        for (const el of document.querySelectorAll('.clamp-hit'))
+          for (const c of el.classList) if (/^abcjs-mm\\d+$/.test(c)) out.add(Number(c.slice(8)));
+        return [...out].sort((a, b) => a - b); }""")
+    assert marked == list(range(4, 12))
+    all_notes = card.locator(".abcjs-note").count()
+    marked_notes = card.locator(".abcjs-note.clamp-hit").count()
+    assert all_notes > marked_notes > 0
+    assert abs(marked_notes - preview_notes) <= 2  # the same bars (a tie's end may differ)
+    assert expand.inner_text() == "Show the passage"
+    page.screenshot(path=str(_artifact("frontend-passage.png")), full_page=True)
+    card.locator(".clamp-play").click()
+    page.wait_for_function("window.__clampNotation.lastPlayback !== null")
+    played = page.evaluate("__clampNotation.lastPlayback")
+    assert 0 < played["seconds"] < 20  # eight bars of 6/8, not the 16 drawn

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
+import shutil
 from pathlib import Path
 
 import jupyter_calibration
@@ -404,6 +405,8 @@ def test_clamp_magic(small_index):
         ip.run_line_magic("clamp", "search --min-score 2 a reel")
     again = ip.run_line_magic("clamp", "search a slow chorale")  # the index is remembered
     assert "a slow chorale" in again.heading
+    with pytest.raises(UsageError, match="clamp index FOLDER --index .* --passages"):
+        ip.run_line_magic("clamp", "search --passages a slow chorale")  # whole works only
     assert isinstance(ip.run_line_magic("clamp", f"show {TWO_TUNES}"), ScoreView)
     with pytest.raises(UsageError, match="usage"):
         ip.run_line_magic("clamp", "frobnicate")
@@ -426,3 +429,38 @@ def test_example_notebook_is_valid_and_its_code_compiles():
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "strip outputs"
     for source in code:
         compile(TransformerManager().transform_cell(source), "<cell>", "exec")
+
+
+def test_passage_search_draws_bars_and_more_like_this_finds_other_places(default_clamp,
+                                                                         tmp_path):
+    """ClampSearch(passages=True): results are passages with their bars, drawn alone and in
+    context; "More like this" of a passage gives passages, never the same place again."""
+    from clamp_core.index.library import Index
+    from jupyter_ext import ClampSearch
+
+    library = tmp_path / "library"
+    library.mkdir()
+    for name in ("lieder_6312216.mxl", "lieder_6053984.mxl", "two_tunes.abc"):
+        shutil.copyfile(FIXTURES / "scores" / name, library / name)
+    with Index.create(tmp_path / "index", default_clamp) as idx:
+        with pytest.raises(ClampError, match="--passages"):
+            ClampSearch(default_clamp, idx, passages=True)
+        idx.enable_passages(4, 2)
+        idx.update(library, default_clamp, workers=0, progress=False)
+    w = ClampSearch(default_clamp, tmp_path / "index", passages=True, k=5)
+    w.query = "a Spanish song"
+    assert len(w.results) == 5 and w.heading.startswith("5 passages nearest")
+    for r in w.results:
+        first, last = r["passage_bars"]
+        assert r["id"].endswith(f"#bars {first}-{last}")
+        assert r["highlight"][1] - r["highlight"][0] == 4 or r["id"].startswith("two_tunes")
+        assert r["abc_preview"].startswith("X:1") and r["abc"] != r["abc_preview"]
+    target = next(r for r in w.results if r["id"].startswith("lieder_6312216.mxl"))
+    frontend_message(w, {"action": "similar", "id": target["id"]})
+    assert w.error == "" and w.heading.startswith("Passages like Chanson espagnole, bars ")
+    tb = target["passage_bars"]
+    for r in w.results:
+        b = r["passage_bars"]
+        assert not (r["id"].startswith("lieder_6312216.mxl") and b[0] <= tb[1] and tb[0] <= b[1])
+    with pytest.raises(ClampError, match="min_score"):
+        ClampSearch(default_clamp, tmp_path / "index", passages=True, min_score=0.5)

@@ -1,5 +1,7 @@
 // Fragment (see dom.js). A score card: the first bars drawn by abcjs, a button that draws the
-// whole piece, and a play button. `item` carries abc_preview, abc, bars and truncated.
+// whole piece, and a play button. `item` carries abc_preview, abc, bars and truncated; a passage
+// also `highlight` [from, to): its bars within `abc` (the passage in context), which are marked
+// when that is drawn, while the preview and the play button are the passage alone.
 
 // abcjs draws into a box whose height is its width times the drawing's aspect ratio and clips
 // what overflows it: the right padding keeps end repeats and a line's last bar inside.
@@ -26,21 +28,32 @@ async function drawAbc(experimental, target, abc) {
   }
 }
 
+/** Mark the bars [from, to) of a drawing (abcjs classes each bar's notes abcjs-mm<N>). */
+function highlightBars(target, range) {
+  const [from, to] = range;
+  for (let n = from; n < to; n++) {
+    for (const el of target.querySelectorAll(`.abcjs-mm${n}`)) el.classList.add("clamp-hit");
+  }
+}
+
 /** The card for one score. `extra` holds more buttons (e.g. "more like this"). */
 function scoreCard(experimental, item, extra = []) {
   const drawing = h("div", { class: "clamp-notation" });
   let expanded = false;
+  const passage = Array.isArray(item.highlight);
   const expand = h("button", { class: "clamp-expand", type: "button" });
   const label = () => {
+    if (passage) return expanded ? "Show the passage" : "Show in context";
     if (expanded) return "Show first bars";
     return item.truncated ? `Show ${item.abc_bars || "more"} bars (of ${item.bars})` : `Show all ${item.bars} bars`;
   };
   expand.textContent = label();
   expand.hidden = !(item.bars > 0) || item.abc === item.abc_preview;
-  expand.addEventListener("click", () => {
+  expand.addEventListener("click", async () => {
     expanded = !expanded;
     expand.textContent = label();
-    drawAbc(experimental, drawing, expanded ? item.abc : item.abc_preview);
+    const drawn = await drawAbc(experimental, drawing, expanded ? item.abc : item.abc_preview);
+    if (drawn && expanded && passage) highlightBars(drawing, item.highlight);
   });
   const play = h("button", { class: "clamp-play", type: "button", title: "Play (offline synthesis)" }, "\u25B6 Play");
   let handle = null;
@@ -48,7 +61,7 @@ function scoreCard(experimental, item, extra = []) {
     if (handle) { handle.stop(); return; }
     try {
       const abcjs = await loadAbcjs(experimental);
-      const notes = noteEvents(abcjs, item.abc);
+      const notes = noteEvents(abcjs, passage ? item.abc_preview : item.abc);
       play.dataset.scheduledNotes = String(notes.length);
       handle = playNotes(notes, () => { handle = null; play.textContent = "\u25B6 Play"; play.classList.remove("clamp-playing"); });
       play.textContent = "\u25A0 Stop";
@@ -63,9 +76,12 @@ function scoreCard(experimental, item, extra = []) {
     h("div", { class: "clamp-score-actions" }, play, expand, extra));
 }
 
-/** "Title — Composer", leaving out what is missing. */
+/** "Title, bars 9-16 — Composer", leaving out what is missing. */
 function titleLine(item, fallback = "Untitled") {
+  const bars = item.passage_bars && item.passage_bars.length === 2
+    ? (item.passage_bars[0] === item.passage_bars[1] ? `, bar ${item.passage_bars[0]}`
+      : `, bars ${item.passage_bars[0]}\u2013${item.passage_bars[1]}`) : "";
   return h("div", { class: "clamp-title" },
-    h("strong", {}, item.title || fallback),
+    h("strong", {}, (item.title || fallback) + bars),
     item.composer ? h("span", { class: "clamp-composer" }, ` \u2014 ${item.composer}`) : null);
 }
