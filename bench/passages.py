@@ -14,9 +14,11 @@ hop grid where it can, in three views:
 
 A query is answered by the library's passages ranked by cosine, at most one per place in a work
 (``index.passages.distinct``), and counts as found at rank r when the r-th answer is a passage of
-its work overlapping its bars. Recall@1/@3/@10 with 95% Wilson intervals. Storage and latency for
-10,000 works: bytes per passage measured on a real index of the test library, exact search timed
-on a matrix of the size 10,000 works of the test library's mix would give.
+its work overlapping its bars. Each view is searched as given and in any key (``--any-key``: the
+query in all 12 keys, a passage scored by its best cosine to any of them). Recall@1/@3/@10 with
+95% Wilson intervals. Storage and latency for 10,000 works: bytes per passage measured on a real
+index of the test library, exact search timed on a matrix of the size 10,000 works of the test
+library's mix would give (one query, and the 12 keys of an any-key query).
 
     python bench/passages.py [--lieder 240] [--chorales 120] [--tunes 120] [--queries 300]
 
@@ -47,7 +49,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 LIEDER = ROOT.parent / "shared" / "data" / "lieder" / "mxl"
-CONFIGS = ((4, 2), (8, 4), (8, 2), (12, 6), (16, 8))
+CONFIGS = ((4, 2), (8, 4), (8, 2), (16, 8))
 KS = (1, 3, 10)
 
 
@@ -131,8 +133,8 @@ def make_queries(works: list[Work], tunes: list, n: int, hop_grid: int, seed: in
                  ) -> list[Query]:
     """n excerpts of 4-8 bars from works of at least 12 bars, starting off the hop grid."""
     from clamp_core.notation.passages import window_abc
+    from clamp_core.notation.transpose import TRAINING_INTERVALS, transpose_abc_steps
     from clamp_core.notation.variants import plain_abc
-    from clamp_core.training.transpose import TRAINING_INTERVALS, transpose_abc_steps
 
     rng = np.random.default_rng(seed)
     able = [i for i, t in enumerate(tunes) if t.n_bars >= 12]
@@ -199,23 +201,32 @@ def evaluate(clamp, tunes: list, queries: list[Query], width: int, hop: int) -> 
     encode_s = time.perf_counter() - t0
     out = {"width": width, "hop": hop, "passages": len(abcs),
            "encode_passages_per_s": round(len(abcs) / encode_s, 1), "views": {}}
+    from clamp_core.notation.transpose import key_variants
+
     for view in ("as written", "transposed", "plain"):
         qs = [q for q in queries if view in q.views]
-        Q = clamp.encode_abc([q.views[view] for q in qs], batch_size=32)
-        sims = Q @ P.T
-        places, works = [], []
-        for q, s in zip(qs, sims, strict=True):
-            order = np.argsort(-s, kind="stable")
-            place, work = first_hit(order, rows, q, max(KS))
-            places.append(place)
-            works.append(work)
-        res = {"queries": len(qs)}
-        for k in KS:
-            hit = sum(1 <= p <= k for p in places)
-            res[f"recall@{k}"] = round(hit / len(qs), 3)
-            res[f"recall@{k}_ci95"] = wilson(hit, len(qs))
-            res[f"work_recall@{k}"] = round(sum(1 <= w <= k for w in works) / len(qs), 3)
-        out["views"][view] = res
+        for any_key in (False, True):
+            texts, owner = [], []
+            for i, q in enumerate(qs):
+                variants = key_variants(q.views[view]) if any_key else [q.views[view]]
+                texts += variants
+                owner += [i] * len(variants)
+            E = clamp.encode_abc(texts, batch_size=32)
+            owner = np.array(owner)
+            places, works = [], []
+            for i, q in enumerate(qs):
+                s = (E[owner == i] @ P.T).max(axis=0)
+                order = np.argsort(-s, kind="stable")
+                place, work = first_hit(order, rows, q, max(KS))
+                places.append(place)
+                works.append(work)
+            res = {"queries": len(qs)}
+            for k in KS:
+                hit = sum(1 <= p <= k for p in places)
+                res[f"recall@{k}"] = round(hit / len(qs), 3)
+                res[f"recall@{k}_ci95"] = wilson(hit, len(qs))
+                res[f"work_recall@{k}"] = round(sum(1 <= w <= k for w in works) / len(qs), 3)
+            out["views"][view + (", any key" if any_key else "")] = res
     return out
 
 
@@ -245,17 +256,21 @@ def storage_and_latency(clamp, works: list[Work], width: int, hop: int,
     from clamp_core.index.search import exact_topk
 
     live = np.ones(rows, dtype=bool)
-    times = []
+    times, any_key = [], []
     for _ in range(30):
-        q = rng.standard_normal(clamp.dim).astype(np.float32)
-        q /= np.linalg.norm(q)
+        q = rng.standard_normal((12, clamp.dim)).astype(np.float32)
+        q /= np.linalg.norm(q, axis=1, keepdims=True)
+        t0 = time.perf_counter()
+        exact_topk(M, q[0], 64, live)
+        times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         exact_topk(M, q, 64, live)
-        times.append(time.perf_counter() - t0)
+        any_key.append(time.perf_counter() - t0)
     return {"works": n_works, "passages": rows, "bytes_per_passage": round(per_row),
             "index_mb": round(per_row * rows / 1e6, 1),
             "exact_search_ms_p50": round(1000 * float(np.median(times)), 1),
-            "exact_search_ms_p90": round(1000 * float(np.percentile(times, 90)), 1)}
+            "exact_search_ms_p90": round(1000 * float(np.percentile(times, 90)), 1),
+            "any_key_search_ms_p50": round(1000 * float(np.median(any_key)), 1)}
 
 
 def main() -> None:
@@ -293,7 +308,8 @@ def main() -> None:
 
     def goal(res: dict) -> float:  # the three targets of the issue, weighted alike
         v = res["views"]
-        return v["as written"]["recall@1"] + v["transposed"]["recall@3"] + v["plain"]["recall@3"]
+        return (v["as written"]["recall@1"] + v["transposed, any key"]["recall@3"]
+                + v["plain"]["recall@3"])
     best = max(report["val"], key=goal)
     width, hop = best["width"], best["hop"]
     queries = make_queries(halves["test"], tunes["test"], args.queries, hop, args.seed + 2)
@@ -327,14 +343,17 @@ def markdown(r: dict, args) -> str:
         "",
         "## Choosing the passage length and hop (val)",
         "",
-        "| bars/hop | passages | as written R@1 | transposed R@3 | plain R@3 |",
-        "|---|---|---|---|---|",
+        "| bars/hop | passages | as written R@1 | transposed R@3 | transposed, any key R@3 | "
+        "plain R@3 |",
+        "|---|---|---|---|---|---|",
     ]
     for v in r["val"]:
         views = v["views"]
         lines.append(f"| {v['width']}/{v['hop']} | {v['passages']} | "
                      f"{views['as written']['recall@1']:.3f} | "
-                     f"{views['transposed']['recall@3']:.3f} | {views['plain']['recall@3']:.3f} |")
+                     f"{views['transposed']['recall@3']:.3f} | "
+                     f"{views['transposed, any key']['recall@3']:.3f} | "
+                     f"{views['plain']['recall@3']:.3f} |")
     lines += [
         "",
         f"## Test, read once: {t['width']} bars every {t['hop']} ({t['passages']} passages)",
@@ -342,12 +361,13 @@ def markdown(r: dict, args) -> str:
         "| view | queries | R@1 | R@3 | R@10 | right work R@1 | target |",
         "|---|---|---|---|---|---|---|",
     ]
-    targets = {"as written": "R@1 >= 0.95", "transposed": "R@3 >= 0.8", "plain": "R@3 >= 0.8"}
+    targets = {"as written": "R@1 >= 0.95", "transposed, any key": "R@3 >= 0.8",
+               "plain": "R@3 >= 0.8"}
     for view, res in t["views"].items():
         cells = " | ".join(f"{res[f'recall@{k}']:.3f} [{res[f'recall@{k}_ci95'][0]:.2f}, "
                            f"{res[f'recall@{k}_ci95'][1]:.2f}]" for k in KS)
         lines.append(f"| {view} | {res['queries']} | {cells} | {res['work_recall@1']:.3f} | "
-                     f"{targets[view]} |")
+                     f"{targets.get(view, '')} |")
     s = r["at_10k_works"]
     lines += [
         "",
@@ -360,8 +380,9 @@ def markdown(r: dict, args) -> str:
         f"passage on disk (measured on an index of 40 test works: matrix + SQLite) = about "
         f"{s['index_mb']} MB beside the works' index. Exact search over that many rows (random "
         f"unit vectors of the model's dimension, one query at a time, 2 cores): p50 "
-        f"{s['exact_search_ms_p50']} ms, p90 {s['exact_search_ms_p90']} ms; encoding ran at "
-        f"{t['encode_passages_per_s']} passages/s here.",
+        f"{s['exact_search_ms_p50']} ms, p90 {s['exact_search_ms_p90']} ms; the 12 keys of an "
+        f"any-key query: p50 {s['any_key_search_ms_p50']} ms (plus encoding 12 queries). "
+        f"Encoding ran at {t['encode_passages_per_s']} passages/s here.",
         "",
     ]
     return "\n".join(lines)

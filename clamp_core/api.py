@@ -217,7 +217,7 @@ class Clamp:
 
     def similar(self, score: Any, index, k: int = 10, exclude_self: bool = True,
                 vector: np.ndarray | None = None, where=None, passages: bool = False,
-                bars: tuple[int, int] | str | None = None) -> list:
+                bars: tuple[int, int] | str | None = None, any_key: bool = False) -> list:
         """The k scores of a library index nearest ``score``; a file of the index itself is
         left out of its own results when ``exclude_self``. ``vector``: ``score``'s embedding
         when the caller has it already (it is then not encoded again). ``where``: filters on
@@ -226,7 +226,11 @@ class Clamp:
         ``passages=True`` returns passages of the index's works (each with ``bars``) like
         ``score``, or like its bars ``bars`` ((9, 16) or "9-16", numbered as the score numbers
         them); the query's own bars (or, without ``bars``, its whole file) are left out, other
-        places of the same piece are not."""
+        places of the same piece are not.
+
+        ``any_key=True`` matches the music in any key: the query is encoded in each of the 12
+        keys and a score (or passage) counts by its best match among them (``vector`` may then
+        be those [M, D] embeddings, as ``query_vectors`` gives them)."""
         import os
 
         from clamp_core.index import as_index
@@ -239,28 +243,37 @@ class Clamp:
         if exclude_self and isinstance(score, (str, os.PathLike)) and os.path.isfile(score):
             rel = idx.rel_path(score)
         if not passages:
-            vec = self.encode_scores([score])[0] if vector is None else vector
+            vec = self.query_vectors(self.score_abc(score), any_key) if vector is None else vector
             return idx.search(vec, k, exclude_paths={rel} if rel else None, where=where)
         from clamp_core.index.passages import overlaps
         from clamp_core.notation.passages import parse_bar_range
 
         span = None
         if bars is not None and vector is None:
-            vector, span = self.encode_bars(score, bars)
+            vector, span = self.encode_bars(score, bars, any_key=any_key)
         elif bars is not None:  # the caller encoded those bars already
             span = list(parse_bar_range(bars) if isinstance(bars, str) else map(int, bars))
-        vec = self.encode_scores([score])[0] if vector is None else vector
+        vec = self.query_vectors(self.score_abc(score), any_key) if vector is None else vector
 
         def own(hit) -> bool:
             return rel is not None and hit.path == idx._abs(rel) and (
                 span is None or overlaps(hit.bars, span))
         return idx.search_passages(vec, k, where=where, skip=own)
 
+    def query_vectors(self, abc: str, any_key: bool = False) -> np.ndarray:
+        """The embedding [D] of a model ABC text; with ``any_key``, [M, D]: the text in each key
+        it can be moved to (itself first), for a search in any key."""
+        if not any_key:
+            return self.encode_abc([abc])[0]
+        from clamp_core.notation.transpose import key_variants
+
+        return self.encode_abc(key_variants(abc))
+
     def encode_bars(self, score: Any, bars: tuple[int, int] | str,
-                    positions: bool = False) -> tuple[np.ndarray, list]:
+                    positions: bool = False, any_key: bool = False) -> tuple[np.ndarray, list]:
         """The embedding of bars ``bars`` ((9, 16) or "9-16", as the score numbers them; with
         ``positions``, 0-based measure positions) of a score, and the [first, last] bar numbers
-        it covers."""
+        it covers (``any_key``: [M, D] embeddings, see ``query_vectors``)."""
         from clamp_core.notation.convert import score_to_abc
         from clamp_core.notation.passages import (
             excerpt,
@@ -274,4 +287,4 @@ class Clamp:
         loaded = score if isinstance(score, Score) else load_score(score)
         cut = (excerpt_at if positions else excerpt)(score_to_abc(loaded), first, last,
                                                      score_bar_numbers(loaded.stream))
-        return self.encode_abc([cut.abc])[0], [cut.first, cut.last]
+        return self.query_vectors(cut.abc, any_key), [cut.first, cut.last]

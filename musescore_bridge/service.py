@@ -12,7 +12,9 @@ Endpoints (JSON in, JSON out; every one needs ``Authorization: Bearer <token>``)
 ``POST /similar``       a score + ``index`` (an index folder) + ``k`` -> ranked library scores
                         (``score``: music-music cosine), ``novelty``; ``passages``: true
                         returns passages (each with ``bars`` [first, last]), ``bars`` [9, 16]
-                        matches those bars of the score (an index built with --passages)
+                        matches those bars of the score (an index built with --passages), or
+                        ``measures`` [4, 7] (0-based positions); ``any_key``: true matches the
+                        score in any of the 12 keys
 ``POST /search``        ``query`` + ``index`` + ``k`` (+ ``min_score``, 0-1) -> ranked library
                         scores with ``relevance`` (0-1), ``no_good_match``; ``passages`` as
                         for /similar

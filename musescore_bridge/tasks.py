@@ -187,6 +187,17 @@ def passages_from(payload: dict) -> tuple[bool, tuple[int, int] | None, bool]:
     return on, parse_bar_range(bars), positions
 
 
+def any_key_from(payload: dict) -> bool:
+    """A similar request's optional ``any_key``: match the score in any of the 12 keys."""
+    value = payload.get("any_key", False)
+    if isinstance(value, str):  # a raw upload's query string
+        value = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False,
+                 "": False}.get(value.strip().lower(), value)
+    if not isinstance(value, bool):
+        raise ClampError("'any_key' must be true or false")
+    return value
+
+
 def min_score_from(payload: dict) -> float | None:
     """A search's optional ``min_score``: the lowest relevance (0-1) a result may have."""
     value = payload.get("min_score")
@@ -307,20 +318,23 @@ class Engine:
 
     def similar(self, score, kind: str, index: str, k: int,
                 where: list[str] | None = None, passages: bool = False,
-                bars: tuple[int, int] | None = None, positions: bool = False) -> dict:
+                bars: tuple[int, int] | None = None, positions: bool = False,
+                any_key: bool = False) -> dict:
         """Library scores (or, with ``passages``, passages) like the score, or like its bars
-        ``bars``; ``bars`` in the answer are the ones matched (clipped to the score)."""
+        ``bars``; ``bars`` in the answer are the ones matched (clipped to the score);
+        ``any_key``: matched in any of the 12 keys."""
         idx = self._index(index)
         if bars is not None:
-            music, span = self.clamp.encode_bars(score, bars, positions)
+            music, span = self.clamp.encode_bars(score, bars, positions, any_key=any_key)
         else:
-            music, span = self.clamp.encode_scores([score])[0], None
+            music, span = self.clamp.query_vectors(self.clamp.score_abc(score), any_key), None
         hits = self.clamp.similar(score, idx, k=k, vector=music, where=where, passages=passages,
-                                  bars=span)
+                                  bars=span, any_key=any_key)
+        written = music[0] if music.ndim == 2 else music  # the score as it is, for novelty
         return {"score": score_summary(score, kind), "index": str(idx.folder),
                 "results": [h.to_dict() for h in hits], "passages": passages,
-                **({"bars": span} if span else {}),
-                "novelty": self.clamp.novelty_of(music).to_dict()}
+                "any_key": any_key, **({"bars": span} if span else {}),
+                "novelty": self.clamp.novelty_of(written).to_dict()}
 
     def search(self, query: str, index: str, k: int, min_score: float | None = None,
                where: list[str] | None = None, passages: bool = False) -> dict:
@@ -359,11 +373,12 @@ class Engine:
         if action == "similar":
             index, k, where = payload.get("index"), k_from(payload), where_from(payload)
             passages, bars, positions = passages_from(payload)
+            any_key = any_key_from(payload)
             idx = self._index(index)
             if passages:
                 idx.passages()  # before the score is read: says how to add them
             score, kind = read_score(payload, raw, raw_kind)
-            return self.similar(score, kind, index, k, where, passages, bars, positions)
+            return self.similar(score, kind, index, k, where, passages, bars, positions, any_key)
         if action == "caption":
             score, kind = read_score(payload, raw, raw_kind)
             return self.caption(score, kind)

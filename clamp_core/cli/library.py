@@ -219,8 +219,10 @@ def search(query: str, index_path: str, k: int, model_name: str | None, as_json:
 @click.option("--bars", "bars", default=None, metavar="FIRST-LAST",
               help="With --passages: passages like these bars of FILE (e.g. 9-16, numbered as "
                    "the score numbers them) instead of the whole of it.")
+@click.option("--any-key", is_flag=True,
+              help="Match the music in any key (FILE is tried in all 12; exact search).")
 def similar(file: str, index_path: str, k: int, model_name: str | None, as_json: bool,
-            where: tuple[str, ...], passages: bool, bars: str | None) -> None:
+            where: tuple[str, ...], passages: bool, bars: str | None, any_key: bool) -> None:
     """Scores of an index most like FILE (FILE itself left out); score = cosine of the two
     pieces' music embeddings (1: the same music; above about 0.8: closely alike).
 
@@ -236,15 +238,15 @@ def similar(file: str, index_path: str, k: int, model_name: str | None, as_json:
     idx, clamp = _load(index_path, model_name, passages)
     with idx:
         if span is not None:
-            vec, span = clamp.encode_bars(file, span)
+            vec, span = clamp.encode_bars(file, span, any_key=any_key)
         else:
-            vec = clamp.encode_scores([file])[0]
-        novelty = clamp.novelty_of(vec)
+            vec = clamp.query_vectors(clamp.score_abc(file), any_key)
+        novelty = clamp.novelty_of(vec[0] if vec.ndim == 2 else vec)
         hits = clamp.similar(file, idx, k=k, vector=vec, where=filters, passages=passages,
-                             bars=span)
+                             bars=span, any_key=any_key)
         _hits_out("file", file, idx, hits, as_json,
                   {"novelty": novelty.to_dict(), "where": filters,
-                   **({"bars": span} if span else {})},
+                   "any_key": any_key, **({"bars": span} if span else {})},
                   **({"empty": _no_pass(filters)} if filters else {}))
         if not as_json:
             warn_unfamiliar(novelty)

@@ -441,10 +441,12 @@ class Index:
         """The k entries nearest a unit query vector (cosine), best first; entries of files in
         ``exclude_paths`` (index-relative paths) are left out. ``where``: filters on the stored
         facts ("composer=Bach", "metre=6/8", or {"composer": "Bach"}; see index.filters), searched
-        exactly among the entries that pass."""
-        q = np.asarray(query, dtype=np.float32).reshape(-1)
-        if q.shape[0] != self.dim:
-            raise ClampError(f"query has {q.shape[0]} dimensions, the index {self.dim}; "
+        exactly among the entries that pass. ``query`` [M, D]: several queries (one piece in
+        several keys), each row scored by its best cosine to any of them (exactly)."""
+        q = np.asarray(query, dtype=np.float32)
+        q = q.reshape(-1) if q.ndim < 2 or len(q) == 1 else q
+        if q.shape[-1] != self.dim:
+            raise ClampError(f"query has {q.shape[-1]} dimensions, the index {self.dim}; "
                              "use the model the index was built with")
         conditions = parse_conditions(where)
         if k <= 0:
@@ -453,6 +455,8 @@ class Index:
         if conditions:
             live = live & self._rows_where(conditions, len(live), gen)
             exact = True  # the passing rows are scored directly; an ANN index holds them all
+        if q.ndim == 2:
+            exact = True  # the best of several queries per row: scored directly
         n_live = int(live.sum())
         use_ann = (n_live > self.approx_threshold) if exact is None else not exact
         if use_ann and not faiss_available():

@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 def exact_topk(matrix: np.ndarray, q: np.ndarray, k: int, live: np.ndarray | None = None,
                chunk: int = 262_144) -> tuple[np.ndarray, np.ndarray]:
-    """Rows and cosine scores of the k best rows (unit vectors), best first.
+    """Rows and cosine scores of the k best rows (unit vectors), best first. ``q`` [D], or
+    [M, D] for several queries at once: a row then scores its best cosine to any of them.
 
     ``live`` is a boolean mask of rows that may be returned (free rows are not). The memmap is
     read in chunks so a 1M-row matrix never needs a second in-memory copy."""
@@ -22,7 +23,10 @@ def exact_topk(matrix: np.ndarray, q: np.ndarray, k: int, live: np.ndarray | Non
     q = np.asarray(q, dtype=np.float32)
     scores = np.empty(n, dtype=np.float32)
     for s in range(0, n, chunk):
-        np.matmul(matrix[s:s + chunk], q, out=scores[s:s + chunk])
+        if q.ndim == 2:
+            scores[s:s + chunk] = (matrix[s:s + chunk] @ q.T).max(axis=1)
+        else:
+            np.matmul(matrix[s:s + chunk], q, out=scores[s:s + chunk])
     if live is not None:
         scores[~live] = -np.inf
         n = int(live.sum())

@@ -24,10 +24,10 @@ from clamp_core.model.config import ClampConfig
 from clamp_core.model.loss import contrastive_loss
 from clamp_core.model.modelling import ClampModel
 from clamp_core.notation.patches import pad_batch, patchify
+from clamp_core.notation.transpose import TRAINING_INTERVALS, transpose_record
 from clamp_core.notation.variants import plain_abc, rebeam_abc
 from clamp_core.training.distributed import DistInfo, cleanup, gather_with_grad, init_distributed
 from clamp_core.training.loop import TrainConfig, train_loop
-from clamp_core.training.transpose import TRAINING_INTERVALS, transpose_record
 
 log = logging.getLogger(__name__)
 

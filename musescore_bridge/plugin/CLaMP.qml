@@ -262,15 +262,17 @@ MuseScore {
         return [captionNote, classifyNote, similarNote, ""][tabs.currentIndex] || "";
     }
 
-    // "Find similar passages": passages of the library like the selected bars.
-    function findPassages(index, k) {
+    // "Find similar passages": passages of the library like the selected bars (anyKey: in any
+    // of the 12 keys).
+    function findPassages(index, k, anyKey) {
         var sel = Bridge.selectedMeasures(curScore);
         if (!sel) {
             setStatus(Bridge.SELECT_BARS_FIRST, true);
             return;
         }
         similarSelected = sel;
-        send("similar", {index: index, k: k, passages: true, measures: sel}, function (s, r) {
+        send("similar", {index: index, k: k, passages: true, measures: sel, any_key: !!anyKey},
+             function (s, r) {
             showSimilar(s, r);
         });
     }
@@ -578,6 +580,13 @@ MuseScore {
                     }
                     Label { text: "Results:" }
                     SpinBox { id: kBox; from: 1; to: 50; value: 10 }
+                    CheckBox {
+                        id: anyKeyBox
+                        objectName: "anyKeyBox"
+                        text: "in any key"
+                        ToolTip.visible: hovered
+                        ToolTip.text: "Also find the music transposed (the score is tried in all 12 keys)"
+                    }
                 }
                 Label {
                     visible: indexBox.count === 0
@@ -592,7 +601,8 @@ MuseScore {
                         enabled: !plugin.busy && indexBox.editText.length > 0
                         onClicked: {
                             plugin.similarSelected = null;
-                            plugin.send("similar", {index: indexBox.editText, k: kBox.value},
+                            plugin.send("similar", {index: indexBox.editText, k: kBox.value,
+                                                    any_key: anyKeyBox.checked},
                                         plugin.showSimilar);
                         }
                     }
@@ -603,7 +613,8 @@ MuseScore {
                         ToolTip.visible: hovered
                         ToolTip.text: "Passages of the library like the bars selected in this score "
                                       + "(the library must be indexed with --passages)"
-                        onClicked: plugin.findPassages(indexBox.editText, kBox.value)
+                        onClicked: plugin.findPassages(indexBox.editText, kBox.value,
+                                                       anyKeyBox.checked)
                     }
                 }
                 RowLayout {

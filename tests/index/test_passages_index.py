@@ -133,3 +133,32 @@ def test_passage_options_are_checked_before_any_work(tmp_path, clamp, run_clamp)
     bad = run_clamp("index", str(lib), "--index", str(index), "--passages", "--passage-bars",
                     "4", "--passage-hop", "6", check=False)
     assert bad.returncode == 1 and "hop" in bad.stderr
+
+
+def test_any_key_finds_a_transposed_copy(tmp_path, clamp, run_clamp):
+    """--any-key: bars 17-24 moved up a tone, stored as a file of their own, match the song's
+    own bars 17-24 as well as the copy in the song's key does; in the written key they do not."""
+    from clamp_core.notation.transpose import transpose_abc_steps
+
+    lib = _library(tmp_path / "lib")
+    score = load_score(FIXTURES / "scores" / SONG)
+    cut = excerpt(score_to_abc(score), 17, 24, score_bar_numbers(score.stream))
+    moved, _ = transpose_abc_steps(cut.abc, 2)
+    (lib / "excerpt.abc").unlink()
+    (lib / "moved.abc").write_text("X:1\nT:Moved\n" + moved, encoding="utf-8")
+    index = tmp_path / "idx"
+    with Index.create(index, clamp) as idx:
+        idx.enable_passages(8, 4)
+        idx.update(lib, clamp, workers=0, progress=False)
+    plain = clamp.similar(lib / SONG, index, k=20, passages=True, bars="17-24")
+    anykey = clamp.similar(lib / SONG, index, k=3, passages=True, bars="17-24", any_key=True)
+    assert anykey[0].path.endswith("moved.abc") and anykey[0].score > 0.999
+    assert all(h.score < 0.999 for h in plain if h.path.endswith("moved.abc"))
+    out = run_clamp("similar", str(lib / SONG), "--index", str(index), "--passages", "--bars",
+                    "17-24", "--any-key", "--json", "-k", "1", "--model", str(clamp.name))
+    data = json.loads(out.stdout)
+    assert data["any_key"] is True and data["results"][0]["path"].endswith("moved.abc")
+    # whole works in any key too: each work scores its best key, never below its written one
+    written = {h.id: h.score for h in clamp.similar(lib / "moved.abc", index, k=10)}
+    for h in clamp.similar(lib / "moved.abc", index, k=10, any_key=True):
+        assert h.score >= written[h.id] - 1e-5

@@ -630,6 +630,13 @@ def test_similar_passages_of_the_selected_bars(svc, library, passage_library):
                                                     "index": str(passage_library)})
     assert status == 200 and res["bars"] == [5, 8]
     assert res["results"][0]["meta"]["passage"]["measures"] == [4, 7]
+    # in any key: the same place still comes first, and no result scores below its written key
+    status, keyed = svc.request("POST", "/similar", {**cursor_payload(), "k": 2, "passages": True,
+                                                      "measures": [4, 7], "any_key": True,
+                                                      "index": str(passage_library)})
+    assert status == 200 and keyed["any_key"] is True
+    assert keyed["results"][0]["id"] == res["results"][0]["id"]
+    assert keyed["results"][0]["score"] >= res["results"][0]["score"] - 1e-5
     status, res = svc.request("POST", "/search", {"query": "a song", "passages": True, "k": 3,
                                                    "index": str(passage_library)})
     assert status == 200 and len(res["results"]) == 3 and res["results"][0]["bars"]
@@ -643,6 +650,7 @@ def test_similar_passages_of_the_selected_bars(svc, library, passage_library):
              "not in this score"),
             ("/similar", {"index": str(passage_library), "passages": True, "measures": [6, 60]},
              "not in this score"),
+            ("/similar", {"index": str(passage_library), "any_key": 2}, "true or false"),
             ("/search", {"query": "x", "index": str(passage_library), "passages": "maybe"},
              "true or false"),
             ("/search", {"query": "x", "index": str(passage_library), "passages": True,

@@ -13,15 +13,7 @@ from music21 import corpus, harmony, key
 from clamp_core.datasets.texts import key_words
 from clamp_core.notation.convert import score_to_abc
 from clamp_core.notation.patches import patchify
-from clamp_core.notation.writer import stream_to_abc
-from clamp_core.scores.load import load_score
-from clamp_core.training.contrastive import (
-    PairBatcher,
-    _patch_table,
-    _variant_tables,
-    transposed_tables,
-)
-from clamp_core.training.transpose import (
+from clamp_core.notation.transpose import (
     TRAINING_INTERVALS,
     transpose_abc,
     transpose_abc_steps,
@@ -29,6 +21,14 @@ from clamp_core.training.transpose import (
     transpose_record,
     transpose_text,
     transpose_texts,
+)
+from clamp_core.notation.writer import stream_to_abc
+from clamp_core.scores.load import load_score
+from clamp_core.training.contrastive import (
+    PairBatcher,
+    _patch_table,
+    _variant_tables,
+    transposed_tables,
 )
 
 INTERVALS = (2, -5, 6, 1)

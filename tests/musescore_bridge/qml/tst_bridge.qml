@@ -396,6 +396,12 @@ TestCase {
         tryVerify(function () { return findChild(plugin, "similarTitle") !== null; }, 5000);
         verify(findChild(plugin, "similarTitle").text.indexOf("(the selected bars) An eine Blume, bars 5-8") === 0,
                findChild(plugin, "similarTitle").text);
+        // in any key (the dialog's check box): the selected bars still come first
+        verify(findChild(plugin, "anyKeyBox") !== null);
+        plugin.findPassages(ctl.passage_index, 3, true);
+        tryVerify(function () { return !plugin.busy; }, 120000, plugin.message);
+        compare(plugin.similarRows[0].bars, "bars 5-8");
+        compare(plugin.similarRows[0].tag, "the selected bars");
         // another place of this score is selected in place when its row's Select is pressed
         var other = plugin.similarRows.filter(function (r) { return r.sameFile && !r.self; })[0]
                     || {rank: 9, path: ctl.song, sameFile: true, self: false, bars: "bars 1-4",

@@ -1,4 +1,5 @@
-"""Transposition of a whole ABC tune (notes, keys, chord symbols) and of its texts, for training.
+"""Transposition of a whole ABC tune (notes, keys, chord symbols) and of its texts: a training
+view, and the query keys of a search in any key (``key_variants``).
 
 A piece seen in another key teaches the music encoder intervals rather than absolute letters;
 its texts must stay true, so key names ("in D major") and the range phrase ("from C4 to G5")
@@ -27,8 +28,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["TRAINING_INTERVALS", "transpose_abc", "transpose_abc_steps", "transpose_key_label",
-           "transpose_record", "transpose_text", "transpose_texts"]
+__all__ = ["TRAINING_INTERVALS", "key_variants", "transpose_abc", "transpose_abc_steps",
+           "transpose_key_label", "transpose_record", "transpose_text", "transpose_texts"]
 
 # Random training intervals in semitones: a fourth down to a tritone up, never 0.
 TRAINING_INTERVALS = (-5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 6)
@@ -492,4 +493,15 @@ def transpose_record(record: dict, semitones: int) -> dict | None:
     labels = record.get("labels")
     if isinstance(labels, dict) and labels.get("key"):
         out["labels"] = {**labels, "key": transpose_key_label(labels["key"], semitones)}
+    return out
+
+
+def key_variants(abc: str) -> list[str]:
+    """``abc`` in each of the 12 keys (itself first; a fourth down to a tritone up), leaving
+    out the keys it cannot be moved to reliably: the queries of a search in any key."""
+    out = [abc]
+    for semitones in (-5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 6):
+        moved = transpose_abc_steps(abc, semitones)
+        if moved is not None:
+            out.append(moved[0])
     return out
