@@ -30,7 +30,8 @@ when even the best hit is below the model's "no good match" level.
 A score is sent as JSON ``{"musicxml": text}``, ``{"musicxml_base64": b64}`` (MusicXML or
 .mxl), ``{"score_base64": b64, "format": f}`` (any format ``clamp_core.scores.load_score``
 reads; ``f`` is a format name such as "midi", an extension or the file name) or
-``{"cursor": {...}}`` (the plugin's cursor-walk JSON, see ``cursor_json``), or as a raw upload
+``{"cursor": {...}}`` (the plugin's cursor-walk JSON, see ``cursor_json``), ``{"path": abs}``
+(a saved score file, read as `clamp` reads it: the command line's answers), or as a raw upload
 with ``Content-Type: application/vnd.recordare.musicxml+xml`` (or ``application/xml``,
 ``text/xml``; ``application/vnd.recordare.musicxml`` for .mxl) and the options in the query
 string. Answers: ``{"ok": true, "action", "model", "elapsed_ms", ...}`` or

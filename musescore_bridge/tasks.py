@@ -39,9 +39,10 @@ def read_score(payload: dict, raw: bytes | None = None, raw_kind: str | None = N
 
     JSON requests carry exactly one of ``musicxml`` (text), ``musicxml_base64`` (MusicXML or
     compressed .mxl bytes), ``score_base64`` (any supported format, named by ``format``: a
-    format name, an extension or a file name) or ``cursor`` (the plugin's cursor-walk JSON); a
-    raw upload's bytes come as ``raw`` with ``raw_kind`` "musicxml" or "mxl". Uploads are read
-    from memory, never written to disk.
+    format name, an extension or a file name), ``cursor`` (the plugin's cursor-walk JSON) or
+    ``path`` (a saved score file on this machine, read exactly as `clamp` reads files, so the
+    answers match the command line's); a raw upload's bytes come as ``raw`` with ``raw_kind``
+    "musicxml" or "mxl". Uploads are read from memory, never written to disk.
     """
     from clamp_core.scores import load_score
 
@@ -60,6 +61,8 @@ def read_score(payload: dict, raw: bytes | None = None, raw_kind: str | None = N
         value = payload[field]
         if field == "cursor":
             return load_score(cursor_json_to_stream(value)), "cursor"
+        if field == "path":
+            return load_score(score_file(value)), "file"
         if field == "musicxml":
             if not isinstance(value, str):
                 raise ClampError("'musicxml' must be the MusicXML text as a string")
@@ -75,7 +78,25 @@ def read_score(payload: dict, raw: bytes | None = None, raw_kind: str | None = N
     return score, score.format
 
 
-_SCORE_FIELDS = ("musicxml", "musicxml_base64", "score_base64", "cursor")
+_SCORE_FIELDS = ("musicxml", "musicxml_base64", "score_base64", "cursor", "path")
+
+
+def score_file(value: object) -> Path:
+    """The ``path`` of a request: an absolute path of an existing score file (a format clamp
+    reads), so a client names a file it has, never a folder or a relative guess."""
+    from clamp_core.scores import SUPPORTED_EXTENSIONS
+
+    if not isinstance(value, str) or not value.strip() or len(value) > 4096:
+        raise ClampError("'path' must be the score file's absolute path as a string")
+    path = Path(value)
+    if not path.is_absolute():
+        raise ClampError(f"'path' must be absolute, not {value!r}")
+    if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+        raise ClampError(f"{value}: not a score file clamp reads (one of "
+                         f"{', '.join(sorted(SUPPORTED_EXTENSIONS))})")
+    if not path.is_file():
+        raise ClampError(f"{value}: file not found; save the score, or send its contents")
+    return path
 
 
 def _base64(field: str, value: object) -> bytes:
@@ -319,17 +340,18 @@ class Engine:
     def similar(self, score, kind: str, index: str, k: int,
                 where: list[str] | None = None, passages: bool = False,
                 bars: tuple[int, int] | None = None, positions: bool = False,
-                any_key: bool = False) -> dict:
+                any_key: bool = False, source: str | None = None) -> dict:
         """Library scores (or, with ``passages``, passages) like the score, or like its bars
         ``bars``; ``bars`` in the answer are the ones matched (clipped to the score);
-        ``any_key``: matched in any of the 12 keys."""
+        ``any_key``: matched in any of the 12 keys. ``source``: the score's file when it was
+        sent by path, left out of its own results as `clamp similar` leaves it out."""
         idx = self._index(index)
         if bars is not None:
             music, span = self.clamp.encode_bars(score, bars, positions, any_key=any_key)
         else:
             music, span = self.clamp.query_vectors(self.clamp.score_abc(score), any_key), None
-        hits = self.clamp.similar(score, idx, k=k, vector=music, where=where, passages=passages,
-                                  bars=span, any_key=any_key)
+        hits = self.clamp.similar(source or score, idx, k=k, vector=music, where=where,
+                                  passages=passages, bars=span, any_key=any_key)
         written = music[0] if music.ndim == 2 else music  # the score as it is, for novelty
         return {"score": score_summary(score, kind), "index": str(idx.folder),
                 "results": [h.to_dict() for h in hits], "passages": passages,
@@ -378,7 +400,9 @@ class Engine:
             if passages:
                 idx.passages()  # before the score is read: says how to add them
             score, kind = read_score(payload, raw, raw_kind)
-            return self.similar(score, kind, index, k, where, passages, bars, positions, any_key)
+            source = str(score_file(payload["path"])) if kind == "file" else None
+            return self.similar(score, kind, index, k, where, passages, bars, positions, any_key,
+                                source)
         if action == "caption":
             score, kind = read_score(payload, raw, raw_kind)
             return self.caption(score, kind)

@@ -72,7 +72,8 @@ MuseScore {
     function exportCtx(forceCursor) {
         return {score: curScore, Element: Element, file: file, major: major(),
                 writeScore: typeof writeScore === "function" ? writeScore : null,
-                forceCursor: !!forceCursor};
+                forceCursor: !!forceCursor, path: scorePath(),
+                saved: !!curScore && curScore.dirty === false};
     }
 
     function setStatus(text, isError) {

@@ -244,9 +244,13 @@ function countNotes(walk) {
 }
 
 // The score as the service takes it. ctx: {score, Element, file, writeScore (or null),
-// major (MuseScore major version), forceCursor}. MuseScore 3 exports MusicXML with writeScore;
-// MuseScore 4 has no working writeScore, so the cursor walk is sent instead.
+// major (MuseScore major version), forceCursor, path, saved}. A saved score whose file
+// MuseScore names (path; saved: no unsaved changes) goes by path, so the service reads the very
+// file `clamp` would (the same answers as the command line). Else MuseScore 3 exports MusicXML
+// with writeScore; MuseScore 4 has no working writeScore, so the cursor walk is sent instead.
 function exportScore(ctx) {
+    if (!ctx.forceCursor && ctx.path && ctx.saved === true)
+        return {payload: {path: ctx.path}, via: "file"};
     if (!ctx.forceCursor && ctx.writeScore && ctx.major < 4) {
         var path = ctx.file.tempPath() + "/clamp_export_" + Date.now() + ".musicxml";
         var ok = false;

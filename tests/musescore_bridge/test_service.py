@@ -10,6 +10,7 @@ import socket
 import stat
 import threading
 import time
+from pathlib import Path
 
 import bridge_calibration
 import pytest
@@ -657,3 +658,31 @@ def test_similar_passages_of_the_selected_bars(svc, library, passage_library):
                          "min_score": 0.5}, "min_score")):
         status, res = svc.request("POST", path, {**cursor_payload(), **payload})
         assert status == 400 and why in res["error"], (payload, res)
+
+
+def test_a_saved_score_sent_by_path_answers_as_the_command_line(svc, library, run_clamp):
+    """One reading path: the MuseScore 4 file sent by path gets the CLI's own numbers, and the
+    library's copy of it is left out of its own results as `clamp similar` leaves it out."""
+    from clamp_core.index.library import Index
+
+    with Index(library) as idx:
+        root = Path(idx.root)
+    target = root / "lieder_6053984.mxl"
+    status, res = svc.request("POST", "/similar", {"path": str(target), "index": str(library),
+                                                    "k": 3})
+    assert status == 200 and res["score"]["input"] == "file"
+    cli = json.loads(run_clamp("similar", str(target), "--index", str(library), "-k", "3",
+                               "--json").stdout)
+    assert [h["id"] for h in res["results"]] == [h["id"] for h in cli["results"]]
+    assert all(abs(a["score"] - b["score"]) < 1e-4
+               for a, b in zip(res["results"], cli["results"], strict=True))
+    assert all(not h["path"].endswith("lieder_6053984.mxl") for h in res["results"])
+    mscz = SCORES / "lieder_6053984.mscz"  # saved by MuseScore 4.6
+    status, cap = svc.request("POST", "/caption", {"path": str(mscz)})
+    cli_cap = json.loads(run_clamp("caption", str(mscz), "--json").stdout)
+    assert status == 200 and cap["caption"]["facts"] == cli_cap["facts"]
+    assert cap["caption"]["facts"]["tempo_text"] == "Munter, doch nicht zu geschwind"
+    for value, why in (("relative/song.mxl", "absolute"), (str(root), "not a score file"),
+                       (str(root / "gone.mxl"), "file not found"), (3, "absolute path")):
+        status, res = svc.request("POST", "/caption", {"path": value})
+        assert status == 400 and why in res["error"], (value, res)

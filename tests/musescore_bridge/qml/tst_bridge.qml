@@ -386,6 +386,14 @@ TestCase {
         compare(JSON.stringify(Bridge.selectedMeasures(score)), "[4,7]");
         selectBars(score, 4, 7);
         score.path = ctl.song;  // this score is the library's copy of the song
+        // saved (no unsaved changes): sent by path, read as `clamp` reads the file
+        score.dirty = false;
+        var byPath = Bridge.exportScore(plugin.exportCtx(false));
+        compare(byPath.via, "file");
+        compare(byPath.payload.path, ctl.song);
+        compare(Bridge.exportScore(plugin.exportCtx(true)).via, "cursor");
+        score.dirty = true;  // edited since: what is on screen is sent
+        compare(Bridge.exportScore(plugin.exportCtx(false)).via, "cursor");
         plugin.findPassages(ctl.passage_index, 3);
         tryVerify(function () { return !plugin.busy && plugin.similarRows.length === 3; }, 120000,
                   plugin.message);
@@ -422,6 +430,7 @@ TestCase {
         compare(got.status, 400);
         verify(plugin.message.indexOf("--passages") > 0, plugin.message);
         delete score.path;
+        delete score.dirty;
         delete score.selection;
         plugin.similarSelected = null;
     }
