@@ -33,7 +33,11 @@ class ClampSearch(ClampWidget):
     ``passages=True`` (an index built with ``clamp index --passages``) answers with passages:
     each result names its ``bars`` [first, last], draws just those bars (the whole passage
     in context, its bars highlighted, on expand) and plays from its first bar; "More like this"
-    finds passages like it."""
+    finds passages like it.
+
+    ``where`` (a list such as ``["composer=Bach", "bars<=32"]``, the search box's filter chips)
+    keeps only scores whose stored facts pass every filter, for searches and "More like this".
+"""
 
     _esm = assets.widget_esm("search")
     _ready = False  # set up: trait observers may search
@@ -47,15 +51,22 @@ class ClampSearch(ClampWidget):
     novelty = traitlets.Dict().tag(sync=True)
     can_go_back = traitlets.Bool(False).tag(sync=True)  # "More like this" led away from a list
     passages = traitlets.Bool(False).tag(sync=True)  # answer with passages (bars of works)
+    # filters on the library's stored facts ("composer=Bach", "metre=6/8"; index.filters)
+    where = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
     def __init__(self, model: Any, index: Any, query: str = "", k: int = 8,
-                 min_score: float | None = None, passages: bool = False, **kwargs: Any):
+                 min_score: float | None = None, passages: bool = False,
+                 where: list[str] | None = None, **kwargs: Any):
         from clamp_core.index import Index
 
         if passages and min_score is not None:
             raise ClampError("min_score is a relevance, which passage results do not carry; "
                              "leave it out with passages=True")
-        super().__init__(k=k, min_score=min_score, passages=passages, **kwargs)
+        from clamp_core.index import parse_conditions
+
+        parse_conditions(list(where or []))  # a bad filter fails here, in one line
+        super().__init__(k=k, min_score=min_score, passages=passages, where=list(where or []),
+                         **kwargs)
         self._clamp = resolve_model(model)
         folder = index.folder if isinstance(index, Index) else index
         if not isinstance(folder, (str, os.PathLike)):
@@ -95,7 +106,8 @@ class ClampSearch(ClampWidget):
         hits: list = []
         with self._busy("Searching…"):
             index, floor = self._open_index(), self.min_score
-            hits = self._clamp.search(query, index, k=self.k, passages=self.passages)
+            hits = self._clamp.search(query, index, k=self.k, passages=self.passages,
+                                      where=list(self.where) or None)
             # "no good match" is about the best work of the library, kept or not by min_score,
             # so it is judged before the filter (as the CLI and the service do)
             weak = self._clamp.no_good_match(hits)
@@ -117,6 +129,8 @@ class ClampSearch(ClampWidget):
                      else f"a score of at least {self.min_score:.2f}")
             if not n:
                 return f"No score of the library reaches {floor} for {quoted}"
+        if not n and self.where:
+            return f"No score of the library passes {' and '.join(self.where)}"
         if not n:
             return f"No results for {quoted}: the index is empty"
         if weak:
@@ -143,7 +157,8 @@ class ClampSearch(ClampWidget):
             # left out by id, not by file: the other tunes of a multi-tune file may be alike
             found = self._clamp.similar(hit.path, self._open_index(), k=self.k + 1,
                                         exclude_self=False, vector=music,
-                                        passages=bool(measures))
+                                        passages=bool(measures),
+                                        where=list(self.where) or None)
             hits = [h for h in found if not _same_place(h, hit)][:self.k]
             for rank, h in enumerate(hits, 1):
                 h.rank = rank
@@ -217,14 +232,31 @@ class ClampSearch(ClampWidget):
         if self._ready and self.mode == "search" and self.query.strip():
             self.search(self.query)
 
+    @traitlets.validate("where")
+    def _valid_where(self, proposal: dict) -> list[str]:
+        """Filters are checked as they are set (the browser's chips too): a bad one is refused
+        with a one-line reason, and the filters stay as they were."""
+        from clamp_core.index import parse_conditions
+
+        value = [" ".join(str(w).split()) for w in proposal["value"] if str(w).strip()]
+        parse_conditions(value)
+        return value
+
+    @traitlets.observe("where")
+    def _where_changed(self, _change: dict) -> None:
+        """New filters re-run the current text search."""
+        if self._ready and self.mode == "search" and self.query.strip():
+            self.search(self.query)
+
     @traitlets.observe("query")
     def _query_changed(self, change: dict) -> None:
         if not self._quiet and change["new"].strip():
             self.search(change["new"])
 
     def _on_frontend_msg(self, _widget: Any, content: Any, _buffers: list) -> None:
-        """Browser actions: {action: "search", query}, {action: "similar", id} and
-        {action: "back"}."""
+        """Browser actions: {action: "search", query}, {action: "similar", id},
+        {action: "back"} and {action: "where", filters}: the filter chips, checked here so a bad
+        one is answered in the error line, not by a trait validation error in the browser."""
         if not isinstance(content, dict):
             return
         action = content.get("action")
@@ -234,6 +266,13 @@ class ClampSearch(ClampWidget):
             self.similar(str(content.get("id", "")))
         elif action == "back":
             self.back()
+        elif action == "where":
+            filters = content.get("filters")
+            try:
+                self.where = [str(f) for f in filters] if isinstance(filters, list) else []
+                self.error = ""
+            except (ClampError, traitlets.TraitError) as e:
+                self.error = str(e)
 
 
 def _measures(hit) -> list[int] | None:

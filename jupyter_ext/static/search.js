@@ -58,6 +58,11 @@ export default {
       placeholder: "0", "aria-label": "minimum score (percent)",
       title: "Hide results below this score: a match percentage where the model is calibrated, else the cosine \u00D7 100" });
     const back = h("button", { class: "clamp-back", type: "button", title: "Back to the earlier results" }, "\u2190 Back");
+    // filters on the library's stored facts, as chips; the kernel checks each one
+    const filter = h("input", { class: "clamp-filter", type: "text", "aria-label": "add a filter",
+      placeholder: "filter, e.g. composer=Bach",
+      title: "Only scores whose facts pass: composer=Bach, metre=6/8, key=minor, ensemble=choir, bars<=32, lyrics=yes \u2026 (Enter adds it)" });
+    const chips = h("div", { class: "clamp-chips" });
     const hint = h("div", { class: "clamp-hint", role: "status" });
     const status = h("div", { class: "clamp-status", "aria-live": "polite" });
     const heading = h("div", { class: "clamp-heading" });
@@ -79,6 +84,19 @@ export default {
     input.addEventListener("keydown", (e) => { if (e.key === "Enter") submit(); });
     input.addEventListener("input", () => { if (input.value.trim()) hint.textContent = ""; });
     back.addEventListener("click", () => model.send({ action: "back" }));
+    const sendFilters = (filters) => model.send({ action: "where", filters });
+    filter.addEventListener("keydown", (e) => {
+      const text = filter.value.trim();
+      if (e.key !== "Enter" || !text) return;
+      sendFilters([...(model.get("where") || []), text]);
+    });
+    const showChips = () => {
+      const where = model.get("where") || [];
+      filter.value = "";  // the chip is in (a refused filter stays typed, its reason shown)
+      chips.replaceChildren(...where.map((f, i) => h("span", { class: "clamp-chip", dataset: { filter: f } }, f,
+        h("button", { class: "clamp-chip-x", type: "button", title: `Remove the filter ${f}`, "aria-label": `remove ${f}`,
+          onclick: () => sendFilters(where.filter((_, j) => j !== i)) }, "\u00D7"))));
+    };
     const setFloor = () => {
       const text = floor.value.trim();
       const value = text === "" ? null : Math.min(100, Math.max(0, Number(text))) / 100;
@@ -110,15 +128,17 @@ export default {
     const unbindNovelty = bindNovelty(model, note);
     const listeners = [["change:results", showResults], ["change:heading", showHeading],
       ["change:no_good_match", showWeak], ["change:query", showQuery], ["change:min_score", showFloor],
-      ["change:can_go_back", showBack]];
+      ["change:can_go_back", showBack], ["change:where", showChips]];
     for (const [event, f] of listeners) model.on(event, f);
     showHeading();
     showWeak();
     showResults();
     showFloor();
     showBack();
+    showChips();
     el.append(h("div", { class: "clamp-searchbar" }, back, input, go,
       h("label", { class: "clamp-min-score-label" }, "min score ", floor, " %")),
+    h("div", { class: "clamp-filterbar" }, filter, chips),
     hint, status, note, weak, heading, legend, list);
     return () => {
       unbind();

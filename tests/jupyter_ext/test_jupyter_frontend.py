@@ -461,3 +461,32 @@ def test_passage_result_draws_its_bars_and_marks_them_in_context(page):
     page.wait_for_function("window.__clampNotation.lastPlayback !== null")
     played = page.evaluate("__clampNotation.lastPlayback")
     assert 0 < played["seconds"] < 20  # eight bars of 6/8, not the 16 drawn
+
+
+def test_filter_chips_ask_the_kernel_and_show_what_it_kept(page):
+    jig = _item(FIXTURES / "scores" / "two_tunes.abc", rank=1, score=0.2871,
+                id="two_tunes.abc#1", title="The First Test Jig", composer="", relevance=None)
+    state = {"query": "a jig", "results": [jig], "mode": "search", "heading": "1 best matches",
+             "no_good_match": False, "novelty": {}, "min_score": None, "can_go_back": False,
+             "where": ["metre=6/8"], "status": "", "error": ""}
+    page.evaluate("async ([esm, state]) => { window.s4 = await mount(esm, state); }",
+                  [assets.widget_esm("search"), state])
+    view = page.locator(".clamp-search").last
+    assert view.locator(".clamp-chip").count() == 1
+    assert view.locator(".clamp-chip").inner_text().startswith("metre=6/8")
+    # Enter adds a filter: the kernel is asked; the text stays until the kernel keeps it
+    box = view.locator(".clamp-filter")
+    box.fill("composer=Bach")
+    box.press("Enter")
+    assert page.evaluate("s4.model.sent") == [
+        {"action": "where", "filters": ["metre=6/8", "composer=Bach"]}]
+    assert box.input_value() == "composer=Bach"
+    page.evaluate("() => s4.model.set('where', ['metre=6/8', 'composer=Bach'])")
+    assert view.locator(".clamp-chip").count() == 2 and box.input_value() == ""
+    # a chip's cross asks for the filters without it
+    view.locator(".clamp-chip >> nth=0 >> .clamp-chip-x").click()
+    assert page.evaluate("s4.model.sent")[-1] == {"action": "where",
+                                                 "filters": ["composer=Bach"]}
+    box.press("Enter")  # an empty box adds nothing
+    assert len(page.evaluate("s4.model.sent")) == 2
+    view.screenshot(path=str(_artifact("frontend-search-filters.png")))

@@ -464,3 +464,29 @@ def test_passage_search_draws_bars_and_more_like_this_finds_other_places(default
         assert not (r["id"].startswith("lieder_6312216.mxl") and b[0] <= tb[1] and tb[0] <= b[1])
     with pytest.raises(ClampError, match="min_score"):
         ClampSearch(default_clamp, tmp_path / "index", passages=True, min_score=0.5)
+
+
+def test_filter_chips_keep_scores_whose_facts_pass(default_clamp, small_index):
+    from jupyter_ext import ClampSearch
+
+    w = ClampSearch(default_clamp, small_index, query="a hymn", k=6)
+    assert len(w.results) == 6
+    song = ["ensemble=voice and piano"]
+    frontend_message(w, {"action": "where", "filters": song})
+    assert w.where == song and w.error == ""
+    assert [r["id"] for r in w.results] == ["lieder_6053984.mxl"]  # the only song
+    frontend_message(w, {"action": "where", "filters": [*song, "metre=3/4"]})
+    assert w.results == [] and w.heading.startswith("No score of the library passes")
+    # a bad filter is refused in the error line; the chips stay as they were
+    frontend_message(w, {"action": "where", "filters": [*song, "colour=blue"]})
+    assert "colour" in w.error and w.where == [*song, "metre=3/4"]
+    frontend_message(w, {"action": "where", "filters": []})
+    assert w.where == [] and len(w.results) == 6 and w.error == ""
+    with pytest.raises(ClampError, match="colour"):
+        ClampSearch(default_clamp, small_index, where=["colour=blue"])
+    # More like this keeps the filters
+    reels = ClampSearch(default_clamp, small_index, query="a reel", k=3, where=["metre=4/4"])
+    assert reels.results
+    frontend_message(reels, {"action": "similar", "id": reels.results[0]["id"]})
+    assert reels.error == "" and reels.results
+    assert all(reels._hits[r["id"]].meta["meter"] == "4/4" for r in reels.results)
