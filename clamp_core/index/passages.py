@@ -12,8 +12,8 @@ from __future__ import annotations
 from clamp_core.errors import ClampError
 
 PASSAGES_DIR = "passages"
-DEFAULT_WIDTH = 8   # bars per passage (bench/passages.py chose it on val)
-DEFAULT_HOP = 4     # bars between passage starts
+DEFAULT_WIDTH = 8   # bars per passage: 8 every 2 chosen on val (bench/results/passages.md)
+DEFAULT_HOP = 2     # bars between passage starts
 
 
 def check_settings(width: int, hop: int) -> None:
