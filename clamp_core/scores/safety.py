@@ -240,13 +240,18 @@ def safe_member_name(member: str) -> bool:
     return bool(member) and not p.is_absolute() and ".." not in p.parts
 
 
+def _env_limit(name: str, default: int) -> int:
+    """$name if set to a positive whole number, else ``default``."""
+    try:
+        value = int(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
 def max_bars() -> int:
     """The bar limit: $CLAMP_MAX_BARS if set to a positive number, else the default."""
-    try:
-        value = int(os.environ.get(MAX_BARS_ENV, ""))
-    except ValueError:
-        return DEFAULT_MAX_BARS
-    return value if value > 0 else DEFAULT_MAX_BARS
+    return _env_limit(MAX_BARS_ENV, DEFAULT_MAX_BARS)
 
 
 def check_bars(bars: float, name: str) -> None:
@@ -261,11 +266,7 @@ def check_bars(bars: float, name: str) -> None:
 
 def max_events() -> int:
     """The note-and-rest limit: $CLAMP_MAX_EVENTS if set to a positive number, else the default."""
-    try:
-        value = int(os.environ.get(MAX_EVENTS_ENV, ""))
-    except ValueError:
-        return DEFAULT_MAX_EVENTS
-    return value if value > 0 else DEFAULT_MAX_EVENTS
+    return _env_limit(MAX_EVENTS_ENV, DEFAULT_MAX_EVENTS)
 
 
 def check_events(events: int, name: str) -> None:
