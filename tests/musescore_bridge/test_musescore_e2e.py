@@ -202,3 +202,37 @@ def test_version_check_and_presets(service, plugin_dir, env, tmp_path):
     assert note.startswith("This plugin is version 0.0.1, the CLaMP service version "
                            f"{metadata.version('clamp-notation')}.")
     assert 'Run "clamp musescore install" again' in note and "restart MuseScore" in note
+
+
+@pytest.fixture(scope="module")
+def passage_library(tmp_path_factory):
+    """The song and another, kept with passages of 4 bars every 2."""
+    from clamp_core.index.library import Index
+
+    root = tmp_path_factory.mktemp("plieder")
+    for name in ("lieder_6053984.mxl", "lieder_6312216.mxl"):
+        shutil.copy(SCORES / name, root / name)
+    folder = tmp_path_factory.mktemp("pidx") / "index"
+    with Index.create(folder, shared_clamp()) as idx:
+        idx.enable_passages(4, 2)
+        idx.update(root, shared_clamp(), workers=0, progress=False)
+    return folder
+
+
+def test_similar_passages_of_selected_bars_in_musescore_3(service, plugin_dir, env, tmp_path,
+                                                          passage_library):
+    """What "Find similar passages" sends for bars 5-8 (measures 4-7), from real MuseScore 3's
+    own MusicXML export: the song's bars 5-8 come back first, named as the score numbers them."""
+    res = run_plugin(plugin_dir, env, tmp_path, "similar",
+                     options={"index": str(passage_library), "k": 3, "passages": True,
+                              "measures": [4, 7]})
+    assert res["http_status"] == 200, res
+    body = res["response"]
+    assert res["export_via"] == "writeScore" and body["bars"] == [5, 8]
+    top = body["results"][0]
+    assert top["path"].endswith("lieder_6053984.mxl") and top["bars"] == [5, 8]
+    assert top["score"] > 0.95
+    rows = res["shown"]["similar_rows"]
+    assert [r["bars"] for r in rows] == [f"bars {h['bars'][0]}-{h['bars'][1]}"
+                                         for h in body["results"]]
+    assert rows[0]["measures"] == [4, 7]
