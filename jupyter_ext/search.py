@@ -86,10 +86,10 @@ class ClampSearch(ClampWidget):
             self.search(query)
 
     def _open_index(self):
-        from clamp_core.index import Index
+        from clamp_core.index import as_index
 
         if getattr(self._local, "index", None) is None:
-            self._local.index = Index(self._folder)
+            self._local.index = as_index(self._folder)  # a folder or a store URL
         return self._local.index
 
     @property

@@ -294,14 +294,15 @@ class Engine:
 
     # -- the tasks (called on the worker thread) --------------------------------------------------
     def _index(self, path: str):
-        from clamp_core.index import Index
+        """An index folder or a PostgreSQL store's URL, opened once and kept."""
+        from clamp_core.index import as_index, is_store_url
 
         if not isinstance(path, str) or not path.strip():
             raise ClampError("'index' must be the path of a library index folder "
-                             "(build one with `clamp index FOLDER --index DIR`)")
-        key = os.path.realpath(os.path.expanduser(path))
+                             "(build one with `clamp index FOLDER --index DIR`) or a store URL")
+        key = path.strip() if is_store_url(path) else os.path.realpath(os.path.expanduser(path))
         if key not in self._indexes:
-            idx = Index(key)
+            idx = as_index(key)
             try:
                 idx.check_model(self.clamp)
             except ClampError:
@@ -316,7 +317,7 @@ class Engine:
     def index_infos(self) -> list[dict]:
         with self._lock:
             paths = list(self.known_indexes)
-        return [{"path": p, "name": Path(p).name} for p in paths]
+        return [{"path": p, "name": Path(p).name or p} for p in paths]
 
     def caption(self, score, kind: str) -> dict:
         cap = self.clamp.caption(score).to_dict()  # encodes the score once

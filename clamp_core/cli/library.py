@@ -11,6 +11,7 @@ from clamp_core.cli.output import EXIT_PARTIAL, emit_json, warn_unfamiliar
 from clamp_core.errors import ClampError
 from clamp_core.index.filters import FILTER_FIELDS, parse_conditions
 from clamp_core.index.passages import DEFAULT_HOP, DEFAULT_WIDTH, check_settings
+from clamp_core.index.pgstore import is_store_url
 
 
 def _table(hits) -> None:
@@ -44,9 +45,9 @@ def _load(index_path: str, model_name: str | None, passages: bool = False):
     """The index and a model for it: the one it was built with unless --model says otherwise
     (with ``passages``, the index is checked to hold them before the model loads)."""
     from clamp_core.api import Clamp
-    from clamp_core.index.library import Index
+    from clamp_core.index.library import as_index
 
-    idx = Index(index_path)
+    idx = as_index(index_path)  # a folder or a PostgreSQL store's URL
     if passages:
         idx.passages()
     clamp = Clamp.load(model_name or idx.model)
@@ -84,10 +85,14 @@ def _hits_out(kind: str, query: str, idx, hits, as_json: bool, extra: dict | Non
               help=f"Bars per passage (default {DEFAULT_WIDTH}).")
 @click.option("--passage-hop", type=click.IntRange(min=1), default=None,
               help=f"Bars between passage starts (default {DEFAULT_HOP}).")
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="Then copy the index into this PostgreSQL store (postgresql://...; needs "
+                   "pgvector on the server and clamp-notation[cluster]): rows added, changed and "
+                   "removed so the store holds what the index holds.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def index_cmd(folder: str | None, index_path: str, model_name: str | None, workers: int | None,
               batch_size: int, failures: bool, passages: bool, passage_bars: int | None,
-              passage_hop: int | None, as_json: bool) -> None:
+              passage_hop: int | None, store_url: str | None, as_json: bool) -> None:
     """Embed a folder of scores into an index; later runs only read new or changed files.
 
     With --passages the index also embeds windows of bars of every work (8 bars every 2 by
@@ -97,8 +102,12 @@ def index_cmd(folder: str | None, index_path: str, model_name: str | None, worke
     from clamp_core.index.library import Index
 
     logging.basicConfig(level=logging.WARNING, format="clamp: %(message)s")
-    if folder is None and not failures:
-        raise click.UsageError("give the FOLDER of scores to index (or --failures to list them)")
+    if folder is None and not failures and not store_url:
+        raise click.UsageError("give the FOLDER of scores to index (or --failures to list them, "
+                               "or --store URL to copy the index into a store)")
+    if store_url and not is_store_url(store_url):
+        raise click.UsageError(f"--store {store_url}: give a PostgreSQL URL, "
+                               "postgresql://USER@HOST/DATABASE")
     if (passage_bars or passage_hop) and not passages:
         raise click.UsageError("--passage-bars and --passage-hop go with --passages")
     width = passage_bars or DEFAULT_WIDTH
@@ -120,10 +129,17 @@ def index_cmd(folder: str | None, index_path: str, model_name: str | None, worke
                 idx.enable_passages(width, hop)
             report = idx.update(folder, clamp, workers=workers, batch_size=batch_size,
                                 progress=not as_json)
+    copied = None
     with Index(index_path) as idx:
         fails = idx.failures()
+        if store_url:
+            from clamp_core.index.pgstore import PgIndex
+
+            with PgIndex.create_from(store_url, idx) as store:
+                copied = {**store.copy_from(idx), "store": store.folder}
     out = {**(report.to_dict() if report else {}), "index": index_path,
-           **({"failures": fails} if failures or as_json else {})}
+           **({"failures": fails} if failures or as_json else {}),
+           **({"copied": copied} if copied else {})}
     if as_json:
         emit_json(out)
     else:
@@ -136,6 +152,9 @@ def index_cmd(folder: str | None, index_path: str, model_name: str | None, worke
             if r.failures_total and not failures:
                 click.echo(f"{r.failures_total} entries could not be read; list them with "
                            f"`clamp index --failures --index {index_path}`", err=True)
+        if copied:
+            click.echo(f"copied into {copied['store']}: {copied['work']} works, "
+                       f"{copied['passage']} passages ({copied['removed']} rows removed)")
         if failures:
             for f in fails:
                 click.echo(f"{f['path']}{'#' + str(f['tune']) if f['tune'] is not None else ''}"
@@ -153,7 +172,9 @@ def _no_pass(filters: list[str]) -> str | None:
 def _lookup_options(f):
     """Options shared by search and similar."""
     for o in reversed([
-        click.option("--index", "index_path", required=True, type=click.Path(file_okay=False)),
+        click.option("--index", "--store", "index_path", required=True,
+                     type=click.Path(file_okay=False),
+                     help="Index folder, or a PostgreSQL store's URL (postgresql://...)."),
         click.option("-k", "k", default=10, show_default=True, type=click.IntRange(min=1)),
         click.option("--model", "model_name", default=None, type=click.Path(),
                      help="Default: the index's model."),

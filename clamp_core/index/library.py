@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import numpy as np
 from clamp_core.errors import ClampError
 from clamp_core.files import file_sha256
 from clamp_core.index.filters import matches_all, parse_conditions
+from clamp_core.index.hits import Hit
 from clamp_core.index.passages import PASSAGES_DIR, check_settings, distinct, passage_items
 from clamp_core.index.scan import FoundFile, parse_file, walk_scores
 from clamp_core.index.search import AnnIndex, exact_topk, faiss_available
@@ -41,28 +42,6 @@ log = logging.getLogger(__name__)
 
 APPROX_THRESHOLD = 200_000  # rows above which search uses FAISS when it is installed
 ANN_NAME = "ann.faiss"
-
-
-@dataclass
-class Hit:
-    """One search result, best first: ``score`` is the cosine in [-1, 1] (music to music for
-    similar: 1 is the same music; text to music for search: about 0.2-0.4 for a good match);
-    ``relevance`` (text search only) is the calibrated chance that the work fits the query.
-    ``bars`` ([first, last], as the score numbers them): the passage, for passage results."""
-
-    rank: int
-    score: float
-    path: str
-    tune: int | None
-    title: str | None
-    composer: str | None
-    id: str
-    meta: dict = field(default_factory=dict)
-    relevance: float | None = None
-    bars: list[int] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -109,6 +88,11 @@ class Index:
         self._ann: tuple[int, AnnIndex] | None = None
         self._facts: tuple[int, list[tuple[int, dict]]] | None = None  # generation, (row, meta)
         self._passages: Index | None = None
+
+    @staticmethod
+    def open(target):
+        """An index folder, or a PostgreSQL store's URL (index.pgstore), opened for search."""
+        return as_index(target)
 
     @classmethod
     def create(cls, folder: str | os.PathLike, clamp, **kw) -> Index:
@@ -225,6 +209,18 @@ class Index:
         q = "SELECT id, path, tune, sha256, status, title, composer, row FROM files ORDER BY id"
         cols = ("id", "path", "tune", "sha256", "status", "title", "composer", "row")
         return [dict(zip(cols, r, strict=True)) for r in self.store.db.execute(q)]
+
+    def rows_with_vectors(self) -> Iterator[dict[str, Any]]:
+        """Every ok entry with its facts and embedding (a copy), in id order: what a store
+        copies (index.pgstore)."""
+        m = self.store.matrix()
+        q = ("SELECT id, path, tune, sha256, title, composer, meta, row FROM files "
+             "WHERE status='ok' ORDER BY id")
+        for i, p, t, sha, title, comp, meta, r in self.store.db.execute(q).fetchall():
+            if r < len(m):
+                yield {"id": i, "path": p, "tune": t, "sha256": sha, "title": title,
+                       "composer": comp, "meta": json.loads(meta) if meta else {},
+                       "vector": np.array(m[r])}
 
     def vectors(self) -> dict[str, np.ndarray]:
         """id -> embedding of every ok entry (copies; for checks and export)."""
@@ -511,9 +507,16 @@ def _entries(items: list[tuple[FoundFile, str, dict]]) -> list[Entry]:
             for ff, sha, it in items]
 
 
-def as_index(index: Index | str | os.PathLike) -> Index:
-    """An open Index from an Index or a folder path (opened for search)."""
-    return index if isinstance(index, Index) else Index(index)
+def as_index(index: Index | str | os.PathLike):
+    """An open index from an Index (or store), a folder path, or a PostgreSQL store URL
+    (``postgresql://...``, see index.pgstore), opened for search."""
+    from clamp_core.index.pgstore import PgIndex, is_store_url
+
+    if isinstance(index, (Index, PgIndex)):
+        return index
+    if is_store_url(index):
+        return PgIndex(str(index))
+    return Index(index)
 
 
 def build_index(folder: str | os.PathLike, index_path: str | os.PathLike, clamp,

@@ -1,0 +1,329 @@
+"""A library index in PostgreSQL with pgvector, for libraries beyond one machine's folder.
+
+One store = a schema of two tables in a database: ``clamp_info`` (model, fingerprint, dim,
+library root, passage settings) and ``clamp_rows`` (one row per work or passage: id, kind, path,
+tune, title, composer, the facts as JSONB, the unit embedding as ``vector(dim)``), with an HNSW
+index (cosine) per kind. ``copy_from`` brings a local index's rows in (upsert by id, rows the
+local index no longer has removed, all in one transaction), so a store is the local index served
+from a database server. It answers ``search`` / ``search_passages`` as ``Index`` does, so the
+API, the CLI (``--store URL``), the service and the widgets take either.
+
+Filters (``where``) run over the facts of iteratively deeper HNSW candidates (4x more each round,
+then an exact scan), the way pgvector's own iterative scans widen a filtered search.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clamp_core.errors import ClampError
+from clamp_core.index.filters import matches_all, parse_conditions
+from clamp_core.index.hits import Hit
+from clamp_core.index.passages import distinct
+
+log = logging.getLogger(__name__)
+
+URL_SCHEMES = ("postgresql://", "postgres://")
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+EF_SEARCH_MAX = 1000  # HNSW candidates pgvector returns at most; deeper searches scan exactly
+COPY_BATCH = 1000
+
+
+def is_store_url(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower().startswith(URL_SCHEMES)
+
+
+def _vector_text(v: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in np.asarray(v, dtype=np.float32).ravel()) + "]"
+
+
+def _connect(url: str):
+    try:
+        import psycopg
+    except ImportError:
+        raise ClampError("a PostgreSQL store needs psycopg: pip install "
+                         "'clamp-notation[cluster]'") from None
+    try:
+        return psycopg.connect(url, autocommit=True)
+    except psycopg.OperationalError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ClampError(f"cannot connect to the store ({first}); check the URL and that the "
+                         "server runs") from None
+
+
+class PgIndex:
+    """A store opened for search, or (``write=True``) for copying rows in."""
+
+    def __init__(self, url: str, schema: str = "clamp", write: bool = False):
+        if not _SCHEMA_NAME.match(schema):
+            raise ClampError(f"store schema {schema!r}: use lower-case letters, digits and _")
+        self.url, self.schema, self.write = url, schema, write
+        self.folder = _redacted(url)  # what messages and JSON name the store by
+        self.conn = _connect(url)
+        info = self._info()
+        if info is None:
+            raise ClampError(f"{self.folder}: no clamp store here (schema {schema}); copy an "
+                             f"index into it with `clamp index --index LOCAL --store URL`")
+        self.info = info
+        self.dim = int(info["dim"])
+
+    # -- creation ---------------------------------------------------------------------------
+    @classmethod
+    def create_from(cls, url: str, local, schema: str = "clamp") -> PgIndex:
+        """Open the store at ``url`` for the local index ``local``'s model, creating its tables
+        if new (pgvector's extension too, where the user may)."""
+        conn = _connect(url)
+        s = schema
+        if not _SCHEMA_NAME.match(s):
+            raise ClampError(f"store schema {s!r}: use lower-case letters, digits and _")
+        dim = int(local.dim)
+        with conn.transaction():
+            try:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            except Exception as e:  # noqa: BLE001 - name what is missing, in one line
+                raise ClampError(f"{_redacted(url)}: the pgvector extension is not available "
+                                 f"({type(e).__name__}); install pgvector on the server") from None
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {s}.clamp_info("
+                         "key text PRIMARY KEY, value text NOT NULL)")
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {s}.clamp_rows("
+                         "kind text NOT NULL, id text NOT NULL, path text NOT NULL, tune integer, "
+                         "sha256 text NOT NULL, title text, composer text, meta jsonb, "
+                         f"embedding vector({dim}) NOT NULL, PRIMARY KEY (kind, id))")
+            for kind in ("work", "passage"):
+                conn.execute(f"CREATE INDEX IF NOT EXISTS clamp_rows_{kind}_hnsw ON "
+                             f"{s}.clamp_rows USING hnsw (embedding vector_cosine_ops) "
+                             f"WHERE kind = '{kind}'")
+            have = dict(conn.execute(f"SELECT key, value FROM {s}.clamp_info").fetchall())
+            if have and (have.get("model_fingerprint") != local.info["model_fingerprint"]
+                         or int(have.get("dim", 0)) != dim):
+                raise ClampError(f"{_redacted(url)}: this store holds an index of model "
+                                 f"{have.get('model')}, not {local.model}; use another --store "
+                                 "schema or database")
+        conn.close()
+        return cls(url, schema, write=True) if have else cls._first(url, schema, local)
+
+    @classmethod
+    def _first(cls, url: str, schema: str, local) -> PgIndex:
+        conn = _connect(url)
+        values = {"format": "1", "model": local.info["model"],
+                  "model_name": local.info.get("model_name", local.info["model"]),
+                  "model_fingerprint": local.info["model_fingerprint"], "dim": str(local.dim)}
+        with conn.transaction():
+            conn.cursor().executemany(
+                f"INSERT INTO {schema}.clamp_info(key, value) VALUES (%s, %s) "
+                "ON CONFLICT (key) DO NOTHING", list(values.items()))
+        conn.close()
+        return cls(url, schema, write=True)
+
+    def _info(self) -> dict | None:
+        try:
+            rows = self.conn.execute(
+                f"SELECT key, value FROM {self.schema}.clamp_info").fetchall()
+        except Exception:  # noqa: BLE001 - no such table: not a store
+            return None
+        return dict(rows) or None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> PgIndex:  # noqa: PYI034 - Self needs Python 3.11
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- facts ---------------------------------------------------------------------------------
+    @property
+    def model(self) -> str:
+        return self.info["model"]
+
+    @property
+    def root(self) -> str | None:
+        return self.info.get("root")
+
+    @property
+    def passage_settings(self) -> dict | None:
+        raw = self.info.get("passages")
+        return json.loads(raw) if raw else None
+
+    def check_model(self, clamp) -> None:
+        from clamp_core.index.workers import model_fingerprint
+
+        if model_fingerprint(clamp) != self.info["model_fingerprint"] or int(clamp.dim) != self.dim:
+            raise ClampError(f"{self.folder}: this store holds an index of model {self.model}, "
+                             f"not {clamp.name}; search it with that model (the default)")
+
+    def count(self, kind: str = "work") -> int:
+        q = f"SELECT count(*) FROM {self.schema}.clamp_rows WHERE kind = %s"
+        return int(self.conn.execute(q, (kind,)).fetchone()[0])
+
+    def __len__(self) -> int:
+        return self.count("work")
+
+    def _abs(self, rel: str) -> str:
+        root = self.root
+        return str(Path(root) / rel) if root else rel
+
+    def rel_path(self, path: str | os.PathLike) -> str | None:
+        root = self.root
+        if not root:
+            return None
+        for p, r in ((os.path.abspath(os.path.expanduser(path)), root),
+                     (os.path.realpath(os.path.expanduser(path)), os.path.realpath(root))):
+            try:
+                return Path(p).relative_to(r).as_posix()
+            except ValueError:
+                continue
+        return None
+
+    def passages(self) -> PgIndex:
+        if not self.passage_settings:
+            raise ClampError(f"{self.folder}: this store holds whole works only; build the local "
+                             "index with --passages and copy it in again")
+        return self
+
+    # -- copy ----------------------------------------------------------------------------------
+    def copy_from(self, local) -> dict[str, int]:
+        """Make the store hold exactly the ok rows of the local index (works, and passages when
+        it keeps them): upserts by (kind, id), deletes the rest, in one transaction."""
+        if not self.write:
+            raise ClampError("open the store with PgIndex.create_from(...) to copy into it")
+        if local.info["model_fingerprint"] != self.info["model_fingerprint"]:
+            raise ClampError(f"{self.folder}: this store holds an index of model {self.model}, "
+                             f"not {local.model}; use another --store schema or database")
+        sources = [("work", local)]
+        if local.passage_settings:
+            sources.append(("passage", local.passages()))
+        done = {"work": 0, "passage": 0, "removed": 0}
+        s = self.schema
+        with self.conn.transaction():
+            self.conn.execute("CREATE TEMP TABLE clamp_keep(kind text, id text) ON COMMIT DROP")
+            for kind, idx in sources:
+                batch: list[tuple] = []
+                for row in idx.rows_with_vectors():
+                    batch.append((kind, row["id"], row["path"], row["tune"], row["sha256"],
+                                  row["title"], row["composer"],
+                                  json.dumps(row["meta"] or {}, ensure_ascii=False),
+                                  _vector_text(row["vector"])))
+                    if len(batch) >= COPY_BATCH:
+                        self._upsert(batch)
+                        done[kind] += len(batch)
+                        batch = []
+                if batch:
+                    self._upsert(batch)
+                    done[kind] += len(batch)
+            deleted = self.conn.execute(
+                f"DELETE FROM {s}.clamp_rows r WHERE NOT EXISTS (SELECT 1 FROM clamp_keep k "
+                "WHERE k.kind = r.kind AND k.id = r.id)")
+            done["removed"] = deleted.rowcount
+            values = {"root": local.root or "",
+                      "passages": json.dumps(local.passage_settings or {}) if
+                      local.passage_settings else ""}
+            self.conn.cursor().executemany(
+                f"INSERT INTO {s}.clamp_info(key, value) VALUES (%s, %s) ON CONFLICT (key) "
+                "DO UPDATE SET value = EXCLUDED.value", list(values.items()))
+        self.info = self._info() or self.info
+        return done
+
+    def _upsert(self, batch: list[tuple]) -> None:
+        s = self.schema
+        cur = self.conn.cursor()
+        cur.executemany(
+            f"INSERT INTO {s}.clamp_rows(kind, id, path, tune, sha256, title, composer, meta, "
+            "embedding) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::vector) "
+            "ON CONFLICT (kind, id) DO UPDATE SET path = EXCLUDED.path, tune = EXCLUDED.tune, "
+            "sha256 = EXCLUDED.sha256, title = EXCLUDED.title, composer = EXCLUDED.composer, "
+            "meta = EXCLUDED.meta, embedding = EXCLUDED.embedding "
+            "WHERE clamp_rows.sha256 IS DISTINCT FROM EXCLUDED.sha256 "
+            "OR clamp_rows.meta IS DISTINCT FROM EXCLUDED.meta", batch)
+        cur.executemany("INSERT INTO clamp_keep(kind, id) VALUES (%s, %s)",
+                        [(b[0], b[1]) for b in batch])
+
+    # -- search --------------------------------------------------------------------------------
+    def search(self, query: np.ndarray, k: int = 10, exclude_paths: set[str] | None = None,
+               exact: bool | None = None, where=None, kind: str = "work") -> list:
+        """The k rows nearest a unit query (cosine), best first, as ``Index.search`` answers:
+        HNSW, or an exact scan (``exact``, a query of several keys, or when filters need more
+        candidates than HNSW returns)."""
+        q = np.asarray(query, dtype=np.float32)
+        q = q.reshape(-1) if q.ndim < 2 or len(q) == 1 else q
+        if q.shape[-1] != self.dim:
+            raise ClampError(f"query has {q.shape[-1]} dimensions, the store {self.dim}; "
+                             "use the model the store was built with")
+        conditions = parse_conditions(where)
+        if k <= 0:
+            return []
+        excluded = set(exclude_paths or ())
+        if q.ndim == 2:  # several keys: each row by its best match, scanned exactly
+            return self._hits(self._scan_multi(q, kind), k, conditions, excluded)
+        want = k + 16 if conditions or excluded else k
+        while True:
+            exact_now = bool(exact) or want > EF_SEARCH_MAX
+            rows = self._nearest(q, want, kind, exact_now)
+            hits = self._hits(rows, k, conditions, excluded)
+            if len(hits) >= k or len(rows) < want or exact_now:
+                return hits
+            want *= 4
+
+    def search_passages(self, query: np.ndarray, k: int = 10, where=None, skip=None) -> list:
+        self.passages()
+        want = max(4 * k, k + 16)
+        total = self.count("passage")
+        while True:
+            hits = self.search(query, want, where=where, kind="passage")
+            kept = distinct(hits, k, skip)
+            if len(kept) == k or len(hits) < want or want >= total:
+                return kept
+            want *= 4
+
+    def _nearest(self, q: np.ndarray, n: int, kind: str, exact: bool) -> list[tuple]:
+        s = self.schema
+        vec = _vector_text(q)
+        with self.conn.transaction():
+            if exact:
+                self.conn.execute("SET LOCAL enable_indexscan = off")
+            else:
+                self.conn.execute(f"SET LOCAL hnsw.ef_search = {max(40, min(n, EF_SEARCH_MAX))}")
+            return self.conn.execute(
+                f"SELECT id, path, tune, title, composer, meta, 1 - (embedding <=> %s::vector) "
+                f"FROM {s}.clamp_rows WHERE kind = %s ORDER BY embedding <=> %s::vector "
+                "LIMIT %s", (vec, kind, vec, n)).fetchall()
+
+    def _scan_multi(self, q: np.ndarray, kind: str) -> list[tuple]:
+        """Every row of a kind, scored by its best cosine to any of the queries (exact)."""
+        s = self.schema
+        rows = self.conn.execute(
+            f"SELECT id, path, tune, title, composer, meta, embedding::text FROM {s}.clamp_rows "
+            "WHERE kind = %s", (kind,)).fetchall()
+        if not rows:
+            return []
+        m = np.array([json.loads(r[6]) for r in rows], dtype=np.float32)
+        scores = (m @ q.T).max(axis=1)
+        order = np.argsort(-scores, kind="stable")
+        return [(*rows[i][:6], float(scores[i])) for i in order]
+
+    def _hits(self, rows: list[tuple], k: int, conditions: list, excluded: set[str]) -> list:
+        hits = []
+        for rid, path, tune, title, composer, meta, score in rows:
+            facts = meta if isinstance(meta, dict) else (json.loads(meta) if meta else {})
+            if path in excluded or (conditions and not matches_all(conditions, facts)):
+                continue
+            bars = (facts.get("passage") or {}).get("bars")
+            hits.append(Hit(len(hits) + 1, round(float(score), 6), self._abs(path), tune, title,
+                            composer, rid, facts, bars=list(bars) if bars else None))
+            if len(hits) == k:
+                break
+        return hits
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
