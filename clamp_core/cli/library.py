@@ -11,7 +11,6 @@ from clamp_core.cli.output import EXIT_PARTIAL, emit_json, warn_unfamiliar
 from clamp_core.errors import ClampError
 from clamp_core.index.filters import FILTER_FIELDS, parse_conditions
 from clamp_core.index.passages import DEFAULT_HOP, DEFAULT_WIDTH, check_settings
-from clamp_core.index.pgstore import is_store_url
 
 
 def _table(hits) -> None:
@@ -68,8 +67,8 @@ def _hits_out(kind: str, query: str, idx, hits, as_json: bool, extra: dict | Non
 
 @click.command("index", short_help="Embed a folder of scores into an index (incremental).")
 @click.argument("folder", required=False, type=click.Path(file_okay=False))
-@click.option("--index", "index_path", required=True, type=click.Path(),
-              help="Index folder (created if new).")
+@click.option("--index", "index_path", default=None, type=click.Path(),
+              help="Index folder (created if new); not with --engine ray.")
 @click.option("--model", "model_name", default=None, type=click.Path(),
               help="Model folder for a new index (default: the shipped model); an existing "
                    "index keeps the model it was built with.")
@@ -89,10 +88,22 @@ def _hits_out(kind: str, query: str, idx, hits, as_json: bool, extra: dict | Non
               help="Then copy the index into this PostgreSQL store (postgresql://...; needs "
                    "pgvector on the server and clamp-notation[cluster]): rows added, changed and "
                    "removed so the store holds what the index holds.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True,
+              help="ray: read and encode on a Ray cluster straight into --store (each score "
+                   "exactly once; clamp-notation[cluster]).")
+@click.option("--address", default=None, metavar="HOST:PORT",
+              help="With --engine ray: the cluster to join (default: a local one on 127.0.0.1).")
+@click.option("--unit-files", type=click.IntRange(min=1), default=16, show_default=True,
+              help="With --engine ray: files per work unit (a retried unit redoes this many).")
+@click.option("--shards", type=click.Path(file_okay=False), default=None,
+              help="With --engine ray: also write each unit's rows as Parquet here.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def index_cmd(folder: str | None, index_path: str, model_name: str | None, workers: int | None,
-              batch_size: int, failures: bool, passages: bool, passage_bars: int | None,
-              passage_hop: int | None, store_url: str | None, as_json: bool) -> None:
+def index_cmd(folder: str | None, index_path: str | None, model_name: str | None,
+              workers: int | None, batch_size: int, failures: bool, passages: bool,
+              passage_bars: int | None, passage_hop: int | None, store_url: str | None,
+              engine: str, address: str | None, unit_files: int, shards: str | None,
+              as_json: bool) -> None:
     """Embed a folder of scores into an index; later runs only read new or changed files.
 
     With --passages the index also embeds windows of bars of every work (8 bars every 2 by
@@ -105,6 +116,8 @@ def index_cmd(folder: str | None, index_path: str, model_name: str | None, worke
     if folder is None and not failures and not store_url:
         raise click.UsageError("give the FOLDER of scores to index (or --failures to list them, "
                                "or --store URL to copy the index into a store)")
+    from clamp_core.index.pgstore import is_store_url  # here: it loads numpy
+
     if store_url and not is_store_url(store_url):
         raise click.UsageError(f"--store {store_url}: give a PostgreSQL URL, "
                                "postgresql://USER@HOST/DATABASE")
@@ -114,6 +127,17 @@ def index_cmd(folder: str | None, index_path: str, model_name: str | None, worke
     hop = passage_hop or min(DEFAULT_HOP, width)
     if passages:
         check_settings(width, hop)  # before any model loads
+    if engine == "ray":
+        from clamp_core.cli.cluster import index_on_cluster
+
+        if not store_url or index_path:
+            raise click.UsageError("--engine ray writes to --store URL (and keeps no --index "
+                                   "folder)")
+        index_on_cluster(folder, store_url, model_name, address, workers, unit_files,
+                         (width, hop) if passages else None, shards, failures, as_json)
+        return
+    if not index_path:
+        raise click.UsageError("give the --index folder (created if new)")
     report = None
     if folder is not None:
         try:

@@ -36,7 +36,7 @@ from clamp_core.index.store import (
     Store,
     write_json_atomic,
 )
-from clamp_core.index.workers import LazyModel, model_fingerprint, watch_parent
+from clamp_core.index.workers import LazyModel, model_fingerprint, model_reference, watch_parent
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,6 @@ class UpdateReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _model_ref(clamp) -> str:
-    name = str(clamp.name)
-    return name if name == "default" else os.path.abspath(os.path.expanduser(name))
 
 
 class Index:
@@ -106,7 +101,8 @@ class Index:
                                  "pick a new folder for the index")
             folder.mkdir(parents=True, exist_ok=True)
             write_json_atomic(folder / INFO_NAME, {
-                "format": FORMAT_VERSION, "model": _model_ref(clamp), "model_name": str(clamp.name),
+                "format": FORMAT_VERSION, "model": model_reference(clamp),
+                "model_name": str(clamp.name),
                 "model_fingerprint": model_fingerprint(clamp), "dim": int(clamp.dim),
                 "files": {"db": DB_NAME, "matrix": MATRIX_NAME}})
         idx = cls(folder, write=True, **kw)
@@ -346,19 +342,7 @@ class Index:
         return rep
 
     def _encode(self, clamp, items: list[dict]) -> np.ndarray:
-        """Features of the ok items; if the batch fails, item by item, marking the ones that
-        fail (a score the model cannot take must not stop a library build)."""
-        ok = [it for it in items if it["status"] == "ok"]
-        if not ok:
-            return np.zeros((0, self.dim), np.float32)
-        try:
-            return clamp.encode_abc([it["abc"] for it in ok])
-        except Exception as e:  # noqa: BLE001 - one bad score: find it, record it, go on
-            if len(ok) > 1:
-                return np.concatenate([self._encode(clamp, [it]) for it in ok])
-            ok[0].update(status="failed", error=f"{ok[0]['id']}: the model cannot encode this "
-                         f"score ({type(e).__name__}: {' '.join(str(e).split())})")
-            return np.zeros((0, self.dim), np.float32)
+        return encode_items(clamp, items, self.dim)
 
     def _parse_all(self, todo: list[tuple[FoundFile, str]], workers: int | None, progress: bool,
                    ) -> Iterator[tuple[FoundFile, str, list[dict]]]:
@@ -498,6 +482,22 @@ class Index:
             hits.append(Hit(len(hits) + 1, round(score, 6), self._abs(p), t, title, comp, i,
                             facts, bars=list(bars) if bars else None))
         return hits
+
+
+def encode_items(clamp, items: list[dict], dim: int) -> np.ndarray:
+    """Features of the ok items; if the batch fails, item by item, marking the ones that
+    fail (a score the model cannot take must not stop a library build)."""
+    ok = [it for it in items if it["status"] == "ok"]
+    if not ok:
+        return np.zeros((0, dim), np.float32)
+    try:
+        return clamp.encode_abc([it["abc"] for it in ok])
+    except Exception as e:  # noqa: BLE001 - one bad score: find it, record it, go on
+        if len(ok) > 1:
+            return np.concatenate([encode_items(clamp, [it], dim) for it in ok])
+        ok[0].update(status="failed", error=f"{ok[0]['id']}: the model cannot encode this "
+                     f"score ({type(e).__name__}: {' '.join(str(e).split())})")
+        return np.zeros((0, dim), np.float32)
 
 
 def _entries(items: list[tuple[FoundFile, str, dict]]) -> list[Entry]:

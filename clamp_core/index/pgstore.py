@@ -44,7 +44,7 @@ def _vector_text(v: np.ndarray) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in np.asarray(v, dtype=np.float32).ravel()) + "]"
 
 
-def _connect(url: str):
+def connect_store(url: str):
     try:
         import psycopg
     except ImportError:
@@ -66,7 +66,7 @@ class PgIndex:
             raise ClampError(f"store schema {schema!r}: use lower-case letters, digits and _")
         self.url, self.schema, self.write = url, schema, write
         self.folder = _redacted(url)  # what messages and JSON name the store by
-        self.conn = _connect(url)
+        self.conn = connect_store(url)
         info = self._info()
         if info is None:
             raise ClampError(f"{self.folder}: no clamp store here (schema {schema}); copy an "
@@ -79,11 +79,29 @@ class PgIndex:
     def create_from(cls, url: str, local, schema: str = "clamp") -> PgIndex:
         """Open the store at ``url`` for the local index ``local``'s model, creating its tables
         if new (pgvector's extension too, where the user may)."""
-        conn = _connect(url)
+        return cls.create(url, {"model": local.info["model"],
+                                "model_name": local.info.get("model_name", local.info["model"]),
+                                "model_fingerprint": local.info["model_fingerprint"],
+                                "dim": int(local.dim)}, schema)
+
+    @classmethod
+    def create_for_model(cls, url: str, clamp, schema: str = "clamp") -> PgIndex:
+        """Open (or create) the store at ``url`` for a loaded model (the cluster engine)."""
+        from clamp_core.index.workers import model_fingerprint, model_reference
+
+        return cls.create(url, {"model": model_reference(clamp), "model_name": str(clamp.name),
+                                "model_fingerprint": model_fingerprint(clamp),
+                                "dim": int(clamp.dim)}, schema)
+
+    @classmethod
+    def create(cls, url: str, model: dict, schema: str = "clamp") -> PgIndex:
+        """Open the store at ``url`` for ``model`` (model, model_name, model_fingerprint,
+        dim), creating its tables if new."""
+        conn = connect_store(url)
         s = schema
         if not _SCHEMA_NAME.match(s):
             raise ClampError(f"store schema {s!r}: use lower-case letters, digits and _")
-        dim = int(local.dim)
+        dim = int(model["dim"])
         with conn.transaction():
             try:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
@@ -97,29 +115,30 @@ class PgIndex:
                          "kind text NOT NULL, id text NOT NULL, path text NOT NULL, tune integer, "
                          "sha256 text NOT NULL, title text, composer text, meta jsonb, "
                          f"embedding vector({dim}) NOT NULL, PRIMARY KEY (kind, id))")
+            # the files the cluster engine read (one row each, failures with their reasons) and
+            # the work units it committed (its run manifest)
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {s}.clamp_files(path text PRIMARY KEY, "
+                         "sha256 text NOT NULL, size bigint NOT NULL, mtime_ns bigint NOT NULL, "
+                         "unit text NOT NULL, errors jsonb NOT NULL DEFAULT '[]')")
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {s}.clamp_units(unit text PRIMARY KEY, "
+                         "files integer NOT NULL, committed_at timestamptz NOT NULL DEFAULT now())")
             for kind in ("work", "passage"):
                 conn.execute(f"CREATE INDEX IF NOT EXISTS clamp_rows_{kind}_hnsw ON "
                              f"{s}.clamp_rows USING hnsw (embedding vector_cosine_ops) "
                              f"WHERE kind = '{kind}'")
             have = dict(conn.execute(f"SELECT key, value FROM {s}.clamp_info").fetchall())
-            if have and (have.get("model_fingerprint") != local.info["model_fingerprint"]
+            if have and (have.get("model_fingerprint") != model["model_fingerprint"]
                          or int(have.get("dim", 0)) != dim):
                 raise ClampError(f"{_redacted(url)}: this store holds an index of model "
-                                 f"{have.get('model')}, not {local.model}; use another --store "
-                                 "schema or database")
-        conn.close()
-        return cls(url, schema, write=True) if have else cls._first(url, schema, local)
-
-    @classmethod
-    def _first(cls, url: str, schema: str, local) -> PgIndex:
-        conn = _connect(url)
-        values = {"format": "1", "model": local.info["model"],
-                  "model_name": local.info.get("model_name", local.info["model"]),
-                  "model_fingerprint": local.info["model_fingerprint"], "dim": str(local.dim)}
-        with conn.transaction():
-            conn.cursor().executemany(
-                f"INSERT INTO {schema}.clamp_info(key, value) VALUES (%s, %s) "
-                "ON CONFLICT (key) DO NOTHING", list(values.items()))
+                                 f"{have.get('model')}, not {model['model']}; use another "
+                                 "--store schema or database")
+            if not have:
+                values = {"format": "1", "model": model["model"],
+                          "model_name": model["model_name"],
+                          "model_fingerprint": model["model_fingerprint"], "dim": str(dim)}
+                conn.cursor().executemany(
+                    f"INSERT INTO {s}.clamp_info(key, value) VALUES (%s, %s) "
+                    "ON CONFLICT (key) DO NOTHING", list(values.items()))
         conn.close()
         return cls(url, schema, write=True)
 
@@ -247,6 +266,43 @@ class PgIndex:
         cur.executemany("INSERT INTO clamp_keep(kind, id) VALUES (%s, %s)",
                         [(b[0], b[1]) for b in batch])
 
+    # -- direct writes (the cluster engine) ------------------------------------------------------
+    def files_on_record(self) -> dict[str, tuple[str, int, int]]:
+        """path -> (sha256, size, mtime_ns) of every file the engine committed."""
+        q = f"SELECT path, sha256, size, mtime_ns FROM {self.schema}.clamp_files"
+        return {p: (sha, int(z), int(m)) for p, sha, z, m in self.conn.execute(q).fetchall()}
+
+    def committed_units(self) -> set[str]:
+        return {u for (u,) in self.conn.execute(f"SELECT unit FROM {self.schema}.clamp_units")}
+
+    def set_info(self, values: dict[str, str]) -> None:
+        with self.conn.transaction():
+            self.conn.cursor().executemany(
+                f"INSERT INTO {self.schema}.clamp_info(key, value) VALUES (%s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", list(values.items()))
+        self.info = self._info() or self.info
+
+    def remove_paths(self, paths: list[str]) -> int:
+        """Forget files gone from the library (their rows and records), in one transaction."""
+        if not paths:
+            return 0
+        s = self.schema
+        with self.conn.transaction():
+            self.conn.execute(f"DELETE FROM {s}.clamp_rows WHERE path = ANY(%s)", (paths,))
+            n = self.conn.execute(f"DELETE FROM {s}.clamp_files WHERE path = ANY(%s)",
+                                  (paths,)).rowcount
+        return n
+
+    def failures(self) -> list[dict]:
+        q = (f"SELECT path, errors FROM {self.schema}.clamp_files WHERE errors <> '[]'::jsonb "
+             "ORDER BY path")
+        out = []
+        for path, errors in self.conn.execute(q).fetchall():
+            for e in (errors if isinstance(errors, list) else json.loads(errors)):
+                out.append({"id": e.get("id", path), "path": self._abs(path),
+                            "tune": e.get("tune"), "error": e.get("error")})
+        return out
+
     # -- search --------------------------------------------------------------------------------
     def search(self, query: np.ndarray, k: int = 10, exclude_paths: set[str] | None = None,
                exact: bool | None = None, where=None, kind: str = "work") -> list:
@@ -327,3 +383,34 @@ class PgIndex:
 def _redacted(url: str) -> str:
     """The URL without its password, for messages."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def commit_unit(conn, schema: str, unit: str, files: list[dict], rows: list[tuple]) -> None:
+    """One work unit in one transaction: the rows of its files replaced (a retried unit
+    rewrites the same rows, never adds), its files recorded, the unit marked committed."""
+    paths = [f["path"] for f in files]
+    with conn.transaction():
+        conn.execute(f"DELETE FROM {schema}.clamp_rows WHERE path = ANY(%s)", (paths,))
+        if rows:
+            conn.cursor().executemany(
+                f"INSERT INTO {schema}.clamp_rows(kind, id, path, tune, sha256, title, composer, "
+                "meta, embedding) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::vector) "
+                "ON CONFLICT (kind, id) DO UPDATE SET path = EXCLUDED.path, "
+                "tune = EXCLUDED.tune, sha256 = EXCLUDED.sha256, title = EXCLUDED.title, "
+                "composer = EXCLUDED.composer, meta = EXCLUDED.meta, "
+                "embedding = EXCLUDED.embedding", rows)
+        conn.cursor().executemany(
+            f"INSERT INTO {schema}.clamp_files(path, sha256, size, mtime_ns, unit, errors) "
+            "VALUES (%s, %s, %s, %s, %s, %s::jsonb) ON CONFLICT (path) DO UPDATE SET "
+            "sha256 = EXCLUDED.sha256, size = EXCLUDED.size, mtime_ns = EXCLUDED.mtime_ns, "
+            "unit = EXCLUDED.unit, errors = EXCLUDED.errors",
+            [(f["path"], f["sha256"], f["size"], f["mtime_ns"], unit,
+              json.dumps(f["errors"], ensure_ascii=False)) for f in files])
+        conn.execute(f"INSERT INTO {schema}.clamp_units(unit, files) VALUES (%s, %s) "
+                     "ON CONFLICT (unit) DO NOTHING", (unit, len(files)))
+
+
+def row_tuple(kind: str, item: dict, rel: str, sha: str, vector: np.ndarray) -> tuple:
+    """A clamp_rows row of a read (ok) item."""
+    return (kind, item["id"], rel, item.get("tune"), sha, item.get("title"), item.get("composer"),
+            json.dumps(item.get("meta") or {}, ensure_ascii=False), _vector_text(vector))

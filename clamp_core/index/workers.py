@@ -14,6 +14,12 @@ def model_fingerprint(clamp) -> str:
     return encoder.fingerprint
 
 
+def model_reference(clamp) -> str:
+    """How an index names its model: "default", else the model folder's absolute path."""
+    name = str(clamp.name)
+    return name if name == "default" else os.path.abspath(os.path.expanduser(name))
+
+
 def watch_parent(parent: int) -> None:
     """A reader process leaves when the indexing process is gone (kill -9 included), instead
     of waiting forever for work as an orphan."""
