@@ -40,7 +40,7 @@ def is_store_url(value: Any) -> bool:
     return isinstance(value, str) and value.strip().lower().startswith(URL_SCHEMES)
 
 
-def _vector_text(v: np.ndarray) -> str:
+def vector_text(v: np.ndarray) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in np.asarray(v, dtype=np.float32).ravel()) + "]"
 
 
@@ -122,10 +122,6 @@ class PgIndex:
                          "unit text NOT NULL, errors jsonb NOT NULL DEFAULT '[]')")
             conn.execute(f"CREATE TABLE IF NOT EXISTS {s}.clamp_units(unit text PRIMARY KEY, "
                          "files integer NOT NULL, committed_at timestamptz NOT NULL DEFAULT now())")
-            for kind in ("work", "passage"):
-                conn.execute(f"CREATE INDEX IF NOT EXISTS clamp_rows_{kind}_hnsw ON "
-                             f"{s}.clamp_rows USING hnsw (embedding vector_cosine_ops) "
-                             f"WHERE kind = '{kind}'")
             have = dict(conn.execute(f"SELECT key, value FROM {s}.clamp_info").fetchall())
             if have and (have.get("model_fingerprint") != model["model_fingerprint"]
                          or int(have.get("dim", 0)) != dim):
@@ -152,6 +148,26 @@ class PgIndex:
 
     def close(self) -> None:
         self.conn.close()
+
+    # -- the HNSW indexes ------------------------------------------------------------------------
+    def drop_ann(self) -> None:
+        """Drop the HNSW indexes before a bulk load (each insert into HNSW costs about ten
+        times the row itself); searches scan exactly until ``ensure_ann`` builds them again."""
+        for kind in ("work", "passage"):
+            self.conn.execute(f"DROP INDEX IF EXISTS {self.schema}.clamp_rows_{kind}_hnsw")
+
+    def ensure_ann(self) -> None:
+        """Build the HNSW index (cosine) of each kind where it is missing."""
+        for kind in ("work", "passage"):
+            self.conn.execute(f"CREATE INDEX IF NOT EXISTS clamp_rows_{kind}_hnsw ON "
+                              f"{self.schema}.clamp_rows USING hnsw (embedding vector_cosine_ops) "
+                              f"WHERE kind = '{kind}'")
+
+    def bulk(self, rows: int) -> bool:
+        """Whether writing ``rows`` is a bulk load: loading without the HNSW indexes and building
+        them after is then faster than keeping them up to date row by row."""
+        have = self.conn.execute(f"SELECT count(*) FROM {self.schema}.clamp_rows").fetchone()[0]
+        return rows >= max(1000, have // 2)
 
     def __enter__(self) -> PgIndex:  # noqa: PYI034 - Self needs Python 3.11
         return self
@@ -223,6 +239,8 @@ class PgIndex:
             sources.append(("passage", local.passages()))
         done = {"work": 0, "passage": 0, "removed": 0}
         s = self.schema
+        if self.bulk(sum(len(idx) for _, idx in sources)):
+            self.drop_ann()
         with self.conn.transaction():
             self.conn.execute("CREATE TEMP TABLE clamp_keep(kind text, id text) ON COMMIT DROP")
             for kind, idx in sources:
@@ -231,7 +249,7 @@ class PgIndex:
                     batch.append((kind, row["id"], row["path"], row["tune"], row["sha256"],
                                   row["title"], row["composer"],
                                   json.dumps(row["meta"] or {}, ensure_ascii=False),
-                                  _vector_text(row["vector"])))
+                                  vector_text(row["vector"])))
                     if len(batch) >= COPY_BATCH:
                         self._upsert(batch)
                         done[kind] += len(batch)
@@ -250,6 +268,7 @@ class PgIndex:
                 f"INSERT INTO {s}.clamp_info(key, value) VALUES (%s, %s) ON CONFLICT (key) "
                 "DO UPDATE SET value = EXCLUDED.value", list(values.items()))
         self.info = self._info() or self.info
+        self.ensure_ann()
         return done
 
     def _upsert(self, batch: list[tuple]) -> None:
@@ -342,7 +361,7 @@ class PgIndex:
 
     def _nearest(self, q: np.ndarray, n: int, kind: str, exact: bool) -> list[tuple]:
         s = self.schema
-        vec = _vector_text(q)
+        vec = vector_text(q)
         with self.conn.transaction():
             if exact:
                 self.conn.execute("SET LOCAL enable_indexscan = off")
@@ -413,4 +432,4 @@ def commit_unit(conn, schema: str, unit: str, files: list[dict], rows: list[tupl
 def row_tuple(kind: str, item: dict, rel: str, sha: str, vector: np.ndarray) -> tuple:
     """A clamp_rows row of a read (ok) item."""
     return (kind, item["id"], rel, item.get("tune"), sha, item.get("title"), item.get("composer"),
-            json.dumps(item.get("meta") or {}, ensure_ascii=False), _vector_text(vector))
+            json.dumps(item.get("meta") or {}, ensure_ascii=False), vector_text(vector))

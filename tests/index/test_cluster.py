@@ -119,6 +119,7 @@ def test_engine_stores_every_score_once_and_rereads_nothing(tmp_path, library, u
     rep = _finish(_engine(library, url, model, "--unit-files", "8", "--passages",
                           "--shards", str(tmp_path / "shards")))
     assert rep["parsed"] == N_TUNES + 3 and rep["failed"] == 1 and rep["passages"] > 0
+    assert rep["index_s"] > 0  # a new store: loaded without HNSW, built once at the end
     assert len(list((tmp_path / "shards").glob("*.parquet"))) == rep["units"]
     assert not list((tmp_path / "shards").glob(".*.tmp"))
     _check_against_local(tmp_path, library, url, model)

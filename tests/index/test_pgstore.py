@@ -79,6 +79,9 @@ def test_the_store_answers_as_the_local_index(tmp_path, clamp, url):
         copied = store.copy_from(local)
         assert copied["work"] == len(local) and copied["passage"] == len(local.passages())
         assert (len(store), store.count("passage")) == (len(local), len(local.passages()))
+        built = {n for (n,) in store.conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'clamp'")}
+        assert {"clamp_rows_work_hnsw", "clamp_rows_passage_hnsw"} <= built  # after a bulk load
         queries = clamp.encode_texts(["a song", "a jig", "a slow air"])
         for q in queries:
             _same(store.search(q, 4), local.search(q, 4, exact=True))
