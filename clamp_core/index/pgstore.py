@@ -360,16 +360,18 @@ class PgIndex:
             want *= 4
 
     def _nearest(self, q: np.ndarray, n: int, kind: str, exact: bool) -> list[tuple]:
+        """The n nearest rows of a kind: by HNSW, or (``exact``) by a scan. The exact query
+        orders by an expression no index serves, so no cached plan of the HNSW query (psycopg
+        prepares a query run often) can answer it."""
         s = self.schema
         vec = vector_text(q)
+        order = "(embedding <=> %s::vector) + 0" if exact else "embedding <=> %s::vector"
         with self.conn.transaction():
-            if exact:
-                self.conn.execute("SET LOCAL enable_indexscan = off")
-            else:
+            if not exact:
                 self.conn.execute(f"SET LOCAL hnsw.ef_search = {max(40, min(n, EF_SEARCH_MAX))}")
             return self.conn.execute(
                 f"SELECT id, path, tune, title, composer, meta, 1 - (embedding <=> %s::vector) "
-                f"FROM {s}.clamp_rows WHERE kind = %s ORDER BY embedding <=> %s::vector "
+                f"FROM {s}.clamp_rows WHERE kind = %s ORDER BY {order} "
                 "LIMIT %s", (vec, kind, vec, n)).fetchall()
 
     def _scan_multi(self, q: np.ndarray, kind: str) -> list[tuple]:
