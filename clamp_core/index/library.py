@@ -25,6 +25,7 @@ from clamp_core.files import file_sha256
 from clamp_core.index.filters import matches_all, parse_conditions
 from clamp_core.index.hits import Hit
 from clamp_core.index.passages import PASSAGES_DIR, check_settings, distinct, passage_items
+from clamp_core.index.paths import in_root, under_root
 from clamp_core.index.scan import FoundFile, parse_file, walk_scores
 from clamp_core.index.search import AnnIndex, exact_topk, faiss_available
 from clamp_core.index.store import (
@@ -225,22 +226,11 @@ class Index:
         return {i: np.array(m[r]) for i, r in self.store.db.execute(q)}
 
     def _abs(self, rel: str) -> str:
-        root = self.root
-        return str(Path(root) / rel) if root else rel
+        return in_root(rel, self.root)
 
     def rel_path(self, path: str | os.PathLike) -> str | None:
         """``path`` as this index names it, or None if it lies outside the library root."""
-        root = self.root
-        if not root:
-            return None
-        path = os.path.expanduser(path)
-        for p, r in ((os.path.abspath(path), root),
-                     (os.path.realpath(path), os.path.realpath(root))):
-            try:
-                return Path(p).relative_to(r).as_posix()
-            except ValueError:
-                continue
-        return None
+        return under_root(path, self.root)
 
     # -- update -------------------------------------------------------------------------------
     def update(self, root: str | os.PathLike, clamp, workers: int | None = None,

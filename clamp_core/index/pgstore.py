@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +26,7 @@ from clamp_core.errors import ClampError
 from clamp_core.index.filters import matches_all, parse_conditions
 from clamp_core.index.hits import Hit
 from clamp_core.index.passages import distinct
+from clamp_core.index.paths import in_root, under_root
 
 log = logging.getLogger(__name__)
 
@@ -204,20 +204,11 @@ class PgIndex:
         return self.count("work")
 
     def _abs(self, rel: str) -> str:
-        root = self.root
-        return str(Path(root) / rel) if root else rel
+        return in_root(rel, self.root)
 
     def rel_path(self, path: str | os.PathLike) -> str | None:
-        root = self.root
-        if not root:
-            return None
-        for p, r in ((os.path.abspath(os.path.expanduser(path)), root),
-                     (os.path.realpath(os.path.expanduser(path)), os.path.realpath(root))):
-            try:
-                return Path(p).relative_to(r).as_posix()
-            except ValueError:
-                continue
-        return None
+        """``path`` as this index names it, or None if it lies outside the library root."""
+        return under_root(path, self.root)
 
     def passages(self) -> PgIndex:
         if not self.passage_settings:
