@@ -123,8 +123,8 @@ def run_cluster_index(root: str | os.PathLike, store_url: str, model: str = "def
         rep.unchanged = rep.scanned - len(todo)
         rep.driver_s = round(time.perf_counter() - t0, 3)
         rep.removed = store.remove_paths([p for p in known if p not in found])
-        units = [u for u in plan_units(todo, unit_files)
-                 if u["unit"] not in store.committed_units()]
+        committed = store.committed_units()
+        units = [u for u in plan_units(todo, unit_files) if u["unit"] not in committed]
         rep.units = len(units)
         if units and store.bulk(len(todo)):
             store.drop_ann()  # built once at the end: far cheaper than row by row

@@ -185,12 +185,11 @@ class Index:
         passage overlapping a better one of the same work is left out); ``skip(hit)`` drops
         hits (e.g. the query's own bars)."""
         index = self.passages()
-        total = len(index)
         want = max(4 * k, k + 16)
         while True:
             hits = index.search(query, want, where=where)
             kept = distinct(hits, k, skip)
-            if len(kept) == k or len(hits) < want or want >= total:
+            if len(kept) == k or len(hits) < want or want >= len(index):
                 return kept
             want *= 4
 

@@ -328,11 +328,9 @@ class PgIndex:
         if k <= 0:
             return []
         excluded = set(exclude_paths or ())
-        if q.ndim == 2:  # several keys: each row by its best match, scanned exactly
-            return self._hits(self._scan_multi(q, kind), k, conditions, excluded)
         want = k + 16 if conditions or excluded else k
-        while True:
-            exact_now = bool(exact) or want > EF_SEARCH_MAX
+        while True:  # several keys (q.ndim 2): each row by its best match, scanned exactly
+            exact_now = bool(exact) or want > EF_SEARCH_MAX or q.ndim == 2
             rows = self._nearest(q, want, kind, exact_now)
             hits = self._hits(rows, k, conditions, excluded)
             if len(hits) >= k or len(rows) < want or exact_now:
@@ -342,41 +340,31 @@ class PgIndex:
     def search_passages(self, query: np.ndarray, k: int = 10, where=None, skip=None) -> list:
         self.passages()
         want = max(4 * k, k + 16)
-        total = self.count("passage")
         while True:
             hits = self.search(query, want, where=where, kind="passage")
             kept = distinct(hits, k, skip)
-            if len(kept) == k or len(hits) < want or want >= total:
+            # count(*) of a large table is a scan: asked only when a deeper round is in question
+            if len(kept) == k or len(hits) < want or want >= self.count("passage"):
                 return kept
             want *= 4
 
     def _nearest(self, q: np.ndarray, n: int, kind: str, exact: bool) -> list[tuple]:
-        """The n nearest rows of a kind: by HNSW, or (``exact``) by a scan. The exact query
-        orders by an expression no index serves, so no cached plan of the HNSW query (psycopg
-        prepares a query run often) can answer it."""
+        """The n nearest rows of a kind to ``q`` [D] (or to the best of ``q`` [M, D], computed
+        by the server): by HNSW, or (``exact``) by a scan. The exact query orders by an
+        expression no index serves, so no cached plan of the HNSW query (psycopg prepares a
+        query run often) can answer it."""
         s = self.schema
-        vec = vector_text(q)
-        order = "(embedding <=> %s::vector) + 0" if exact else "embedding <=> %s::vector"
+        vecs = [vector_text(v) for v in (q if q.ndim == 2 else [q])]
+        one = "embedding <=> %s::vector"  # the form an HNSW index serves
+        dist = one if len(vecs) == 1 else "LEAST(" + ", ".join([one] * len(vecs)) + ")"
+        order = f"{dist} + 0" if exact else dist
         with self.conn.transaction():
             if not exact:
                 self.conn.execute(f"SET LOCAL hnsw.ef_search = {max(40, min(n, EF_SEARCH_MAX))}")
             return self.conn.execute(
-                f"SELECT id, path, tune, title, composer, meta, 1 - (embedding <=> %s::vector) "
-                f"FROM {s}.clamp_rows WHERE kind = %s ORDER BY {order} "
-                "LIMIT %s", (vec, kind, vec, n)).fetchall()
-
-    def _scan_multi(self, q: np.ndarray, kind: str) -> list[tuple]:
-        """Every row of a kind, scored by its best cosine to any of the queries (exact)."""
-        s = self.schema
-        rows = self.conn.execute(
-            f"SELECT id, path, tune, title, composer, meta, embedding::text FROM {s}.clamp_rows "
-            "WHERE kind = %s", (kind,)).fetchall()
-        if not rows:
-            return []
-        m = np.array([json.loads(r[6]) for r in rows], dtype=np.float32)
-        scores = (m @ q.T).max(axis=1)
-        order = np.argsort(-scores, kind="stable")
-        return [(*rows[i][:6], float(scores[i])) for i in order]
+                f"SELECT id, path, tune, title, composer, meta, 1 - ({dist}) "
+                f"FROM {s}.clamp_rows WHERE kind = %s ORDER BY {order} LIMIT %s",
+                (*vecs, kind, *vecs, n)).fetchall()
 
     def _hits(self, rows: list[tuple], k: int, conditions: list, excluded: set[str]) -> list:
         hits = []

@@ -343,17 +343,23 @@ def midi_extent(data: bytes, stop_at: int | None = None) -> tuple[float, int]:
 _MIDI_DATA_BYTES = {0x80: 2, 0x90: 2, 0xA0: 2, 0xB0: 2, 0xC0: 1, 0xD0: 1, 0xE0: 2}
 
 
+def _read_vlq(body: bytes, i: int) -> tuple[int, int]:
+    """A MIDI variable-length quantity at ``i``: (value, index after it)."""
+    value, n = 0, len(body)
+    while i < n:
+        b = body[i]
+        i += 1
+        value = (value << 7) | (b & 0x7F)
+        if not b & 0x80:
+            break
+    return value, i
+
+
 def _walk_midi_track(body: bytes, stop_at: int) -> tuple[int, int]:
     """(ticks, note-ons) of one track chunk; running status as the standard allows."""
     i, n, ticks, notes, status = 0, len(body), 0, 0, 0
     while i < n and notes <= stop_at:
-        delta = 0
-        while i < n:  # variable-length delta time
-            b = body[i]
-            i += 1
-            delta = (delta << 7) | (b & 0x7F)
-            if not b & 0x80:
-                break
+        delta, i = _read_vlq(body, i)
         ticks += delta
         if i >= n:
             break
@@ -363,13 +369,7 @@ def _walk_midi_track(body: bytes, stop_at: int) -> tuple[int, int]:
         if status == 0xFF or status in (0xF0, 0xF7):  # meta (type byte first) or sysex
             if status == 0xFF:
                 i += 1
-            length = 0
-            while i < n:
-                b = body[i]
-                i += 1
-                length = (length << 7) | (b & 0x7F)
-                if not b & 0x80:
-                    break
+            length, i = _read_vlq(body, i)
             i += length
             status = 0  # no running status after meta or sysex
             continue
