@@ -399,11 +399,13 @@ def passage_notation(abc: str, first: int, last: int, context: int = CONTEXT_BAR
     the model ABC ``abc``): ``abc_preview`` the passage alone (what the model matched, played
     from its first bar), ``abc`` the passage with ``context`` bars either side, and
     ``highlight`` [from, to): the passage's bar positions within that drawing."""
-    from clamp_core.notation import passage_window
+    from clamp_core.notation import parse_tune, window_abc
 
+    tune = parse_tune(abc)  # once, for the passage and its context
+    total = tune.n_bars
     start = max(0, first - context)
-    view, total = passage_window(abc, start, last + 1 + context)
-    only, _ = passage_window(abc, first, last + 1)
+    view = window_abc(tune, start, min(total, last + 1 + context))
+    only = window_abc(tune, first, min(total, last + 1))
     full = notation(view, preview_bars=MAX_BARS, per_line=per_line)
     return {"abc_preview": notation(only, preview_bars=MAX_BARS, per_line=per_line).full,
             "abc": full.full, "bars": full.bars, "abc_bars": full.shown, "truncated": False,

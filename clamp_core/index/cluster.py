@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from clamp_core.errors import ClampError
-from clamp_core.files import file_sha256
-from clamp_core.index.scan import walk_scores
+from clamp_core.index.scan import file_state, walk_scores
 
 log = logging.getLogger(__name__)
 
@@ -108,17 +107,10 @@ def run_cluster_index(root: str | os.PathLike, store_url: str, model: str = "def
         found, todo = set(), []
         for ff in walk_scores(root_path):
             found.add(ff.rel)
-            old = known.get(ff.rel)
-            if old and old[1:] == (ff.size, ff.mtime_ns):
-                continue
-            try:
-                sha = file_sha256(ff.path)
-            except OSError:
-                continue  # vanished or unreadable: look again next run
-            if old and old[0] == sha:
-                continue  # touched only; the stored rows stand
-            todo.append({"path": ff.rel, "sha256": sha, "size": ff.size,
-                         "mtime_ns": ff.mtime_ns})
+            state, sha = file_state(ff, known.get(ff.rel))
+            if state == "changed":  # a touched file's stored rows stand
+                todo.append({"path": ff.rel, "sha256": sha, "size": ff.size,
+                             "mtime_ns": ff.mtime_ns})
         rep.scanned = len(found)
         rep.unchanged = rep.scanned - len(todo)
         rep.driver_s = round(time.perf_counter() - t0, 3)

@@ -21,12 +21,11 @@ from typing import Any
 import numpy as np
 
 from clamp_core.errors import ClampError
-from clamp_core.files import file_sha256
 from clamp_core.index.filters import matches_all, parse_conditions
 from clamp_core.index.hits import Hit
 from clamp_core.index.passages import PASSAGES_DIR, check_settings, distinct, passage_items
 from clamp_core.index.paths import in_root, under_root
-from clamp_core.index.scan import FoundFile, parse_file, walk_scores
+from clamp_core.index.scan import FoundFile, file_state, parse_file, walk_scores
 from clamp_core.index.search import AnnIndex, exact_topk, faiss_available
 from clamp_core.index.store import (
     DB_NAME,
@@ -264,20 +263,13 @@ class Index:
         touched = []
         for ff in walk_scores(root_path, skip=self.folder):
             found[ff.rel] = ff
-            old = known.get(ff.rel)
-            if old and old[1:] == (ff.size, ff.mtime_ns):
-                # same size and mtime: trust the recorded hash (as git does)
-                if passages is None or pknown.get(ff.rel, ("",))[0] == old[0]:
-                    continue
-                todo.append((ff, old[0]))  # indexed before passages were asked for: read again
-                continue
-            try:
-                sha = file_sha256(ff.path)
-            except OSError:
-                continue  # vanished or unreadable: look again next run
-            if old and old[0] == sha:
+            state, sha = file_state(ff, known.get(ff.rel))
+            if state == "same":
+                if passages is not None and pknown.get(ff.rel, ("",))[0] != sha:
+                    todo.append((ff, sha))  # indexed before passages were asked for: read again
+            elif state == "touched":
                 touched.append((ff.rel, ff.size, ff.mtime_ns))
-            else:
+            elif state == "changed":
                 todo.append((ff, sha))
         rep.scanned = len(found)
         rep.unchanged = rep.scanned - len(todo)

@@ -57,6 +57,22 @@ def walk_scores(root: Path, skip: Path | None = None) -> Iterator[FoundFile]:
         stack.extend(reversed(subdirs))  # depth first, in name order
 
 
+def file_state(ff: FoundFile, old: tuple[str, int, int] | None) -> tuple[str, str | None]:
+    """How a found file stands against its record (sha256, size, mtime_ns), or None: ("same",
+    recorded hash) when size and mtime match (the record is trusted, as git does), ("touched",
+    hash) when only they changed, ("changed", hash) when new or its contents changed,
+    ("unreadable", None) when it vanished or cannot be read (look again next run)."""
+    from clamp_core.files import file_sha256
+
+    if old and old[1:] == (ff.size, ff.mtime_ns):
+        return "same", old[0]
+    try:
+        sha = file_sha256(ff.path)
+    except OSError:
+        return "unreadable", None
+    return ("touched" if old and old[0] == sha else "changed"), sha
+
+
 def _read(source, label: str) -> dict:
     from clamp_core.notation.convert import score_to_abc
     from clamp_core.notation.passages import score_bar_numbers
