@@ -70,3 +70,30 @@ def default_bundle(tmp_path_factory) -> Path:
                          env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
     assert res.returncode == 0, res.stderr[-3000:]
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A tiny random model folder (seed 0): every real code path, in seconds."""
+    from clamp_core.model.checkpoint import create_model, save_model
+    from clamp_core.model.config import preset
+
+    folder = tmp_path_factory.mktemp("tiny_model") / "tiny"
+    save_model(create_model(preset("tiny"), seed=0), folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """A PostgreSQL 16 + pgvector server of the test run's own (pgserver, a unix socket)."""
+    pgserver = pytest.importorskip("pgserver", reason="pip install 'clamp-notation[test]'")
+    srv = pgserver.get_server(str(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
+    yield srv
+    srv.cleanup()
+
+
+def pg_database(server, name: str) -> str:
+    """The URL of a new, empty database ``name`` on ``server``."""
+    server.psql(f"DROP DATABASE IF EXISTS {name};")
+    server.psql(f"CREATE DATABASE {name};")
+    return server.get_uri().replace("/postgres?", f"/{name}?")

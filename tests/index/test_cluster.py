@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, pg_database
 
 from clamp_core.index import as_index
 from clamp_core.index.library import Index, build_index
 
-pgserver = pytest.importorskip("pgserver", reason="pip install 'clamp-notation[test]'")
+pytest.importorskip("pgserver", reason="pip install 'clamp-notation[test]'")
 pytest.importorskip("ray", reason="pip install 'clamp-notation[cluster]'")
 psutil = pytest.importorskip("psutil")
 pytestmark = pytest.mark.cluster
@@ -29,28 +29,13 @@ N_TUNES = 48
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    from clamp_core.model.checkpoint import create_model, save_model
-    from clamp_core.model.config import preset
-
-    folder = tmp_path_factory.mktemp("m") / "tiny"
-    save_model(create_model(preset("tiny"), seed=0), folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = pgserver.get_server(str(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
-    yield srv
-    srv.cleanup()
+def model(tiny_model_dir) -> Path:
+    return tiny_model_dir
 
 
 @pytest.fixture
-def url(server, request) -> str:
-    name = "c_" + request.node.name.lower()[:40]
-    server.psql(f"DROP DATABASE IF EXISTS {name};")
-    server.psql(f"CREATE DATABASE {name};")
-    return server.get_uri().replace("/postgres?", f"/{name}?")
+def url(pg_server, request) -> str:
+    return pg_database(pg_server, "c_" + request.node.name.lower()[:40])
 
 
 @pytest.fixture

@@ -29,13 +29,8 @@ REAL_FILES = ("small.mid", "little_tune.krn", "two_tunes.abc", "handmade.mscx")
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    from clamp_core.model.checkpoint import create_model, save_model
-    from clamp_core.model.config import preset
-
-    folder = tmp_path_factory.mktemp("m") / "tiny"
-    save_model(create_model(preset("tiny"), seed=0), folder)
-    return folder
+def model_dir(tiny_model_dir) -> Path:
+    return tiny_model_dir
 
 
 @pytest.fixture(scope="module")

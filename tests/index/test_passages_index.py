@@ -22,13 +22,8 @@ SONG = "lieder_6312216.mxl"  # 48 bars, voice and piano
 
 
 @pytest.fixture(scope="module")
-def clamp(tmp_path_factory) -> Clamp:
-    from clamp_core.model.checkpoint import create_model, save_model
-    from clamp_core.model.config import preset
-
-    folder = tmp_path_factory.mktemp("m") / "tiny"
-    save_model(create_model(preset("tiny"), seed=0), folder)
-    return Clamp.load(str(folder), precision="fp32")
+def clamp(tiny_model_dir) -> Clamp:
+    return Clamp.load(str(tiny_model_dir), precision="fp32")
 
 
 def _library(folder: Path) -> Path:

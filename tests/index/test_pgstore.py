@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, pg_database
 
 from clamp_core import Clamp, ClampError
 from clamp_core.index import PgIndex, as_index
 from clamp_core.index.library import Index
 
-pgserver = pytest.importorskip("pgserver", reason="pip install 'clamp-notation[test]'")
+pytest.importorskip("pgserver", reason="pip install 'clamp-notation[test]'")
 pytestmark = pytest.mark.cluster
 
 FILES = ("lieder_6312216.mxl", "lieder_6053984.mxl", "lieder_5071622.mxl", "two_tunes.abc",
@@ -25,29 +25,15 @@ FILES = ("lieder_6312216.mxl", "lieder_6053984.mxl", "lieder_5071622.mxl", "two_
 
 
 @pytest.fixture(scope="module")
-def clamp(tmp_path_factory) -> Clamp:
-    from clamp_core.model.checkpoint import create_model, save_model
-    from clamp_core.model.config import preset
-
-    folder = tmp_path_factory.mktemp("m") / "tiny"
-    save_model(create_model(preset("tiny"), seed=0), folder)
-    return Clamp.load(str(folder), precision="fp32")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = pgserver.get_server(str(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
-    yield srv
-    srv.cleanup()
+def clamp(tiny_model_dir) -> Clamp:
+    return Clamp.load(str(tiny_model_dir), precision="fp32")
 
 
 @pytest.fixture
-def url(server, request) -> str:
+def url(pg_server, request) -> str:
     """A database of its own for each test."""
     name = "t_" + request.node.name.lower().replace("[", "_").replace("]", "")[:40]
-    server.psql(f"DROP DATABASE IF EXISTS {name};")
-    server.psql(f"CREATE DATABASE {name};")
-    return server.get_uri().replace("/postgres?", f"/{name}?")
+    return pg_database(pg_server, name)
 
 
 def _library(folder: Path) -> Path:
