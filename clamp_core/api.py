@@ -9,6 +9,7 @@ import numpy as np
 
 from clamp_core.calibration import Calibration, Novelty
 from clamp_core.errors import ClampError
+from clamp_core.music_query import MusicQuery
 from clamp_core.runtime.encoder import Encoder, l2_normalise
 from clamp_core.zero_shot import label_probabilities, label_prompts, label_prototypes
 
@@ -217,7 +218,8 @@ class Clamp:
 
     def similar(self, score: Any, index, k: int = 10, exclude_self: bool = True,
                 vector: np.ndarray | None = None, where=None, passages: bool = False,
-                bars: tuple[int, int] | str | None = None, any_key: bool = False) -> list:
+                bars: tuple[int, int] | str | None = None, any_key: bool = False,
+                query: MusicQuery | None = None) -> list:
         """The k scores of a library index nearest ``score``; a file of the index itself is
         left out of its own results when ``exclude_self``. ``vector``: ``score``'s embedding
         when the caller has it already (it is then not encoded again). ``where``: filters on
@@ -226,11 +228,14 @@ class Clamp:
         ``passages=True`` returns passages of the index's works (each with ``bars``) like
         ``score``, or like its bars ``bars`` ((9, 16) or "9-16", numbered as the score numbers
         them); the query's own bars (or, without ``bars``, its whole file) are left out, other
-        places of the same piece are not.
+        places of the same piece are not. Passages holding the query's very notes come first
+        among those that sound alike (``Hit.same_notes``, see ``index.passages``).
 
         ``any_key=True`` matches the music in any key: the query is encoded in each of the 12
         keys and a score (or passage) counts by its best match among them (``vector`` may then
-        be those [M, D] embeddings, as ``query_vectors`` gives them)."""
+        be those [M, D] embeddings, as ``query_vectors`` gives them). ``query``: what
+        ``music_query`` made of ``score`` (with ``bars`` and ``any_key``) when the caller has
+        it already."""
         import os
 
         from clamp_core.index import as_index
@@ -243,48 +248,64 @@ class Clamp:
         if exclude_self and isinstance(score, (str, os.PathLike)) and os.path.isfile(score):
             rel = idx.rel_path(score)
         if not passages:
-            vec = self.query_vectors(self.score_abc(score), any_key) if vector is None else vector
+            vec = query.vectors if query is not None else vector
+            if vec is None:
+                vec = self.query_vectors(self.score_abc(score), any_key)
             return idx.search(vec, k, exclude_paths={rel} if rel else None, where=where)
         from clamp_core.index.passages import overlaps
         from clamp_core.notation.passages import parse_bar_range
 
-        span = None
-        if bars is not None and vector is None:
-            vector, span = self.encode_bars(score, bars, any_key=any_key)
-        elif bars is not None:  # the caller encoded those bars already
-            span = list(parse_bar_range(bars) if isinstance(bars, str) else map(int, bars))
-        vec = self.query_vectors(self.score_abc(score), any_key) if vector is None else vector
+        if query is None and vector is not None:  # encoded by the caller: ranked by cosine
+            span = None if bars is None else list(
+                parse_bar_range(bars) if isinstance(bars, str) else map(int, bars))
+            query = MusicQuery(vector, span, [])
+        elif query is None:
+            query = self.music_query(score, bars, any_key=any_key)
+        span = query.span
 
         def own(hit) -> bool:
             return rel is not None and hit.path == idx._abs(rel) and (
                 span is None or overlaps(hit.bars, span))
-        return idx.search_passages(vec, k, where=where, skip=own)
+        return idx.search_passages(query.vectors, k, where=where, skip=own, prints=query.prints)
 
     def query_vectors(self, abc: str, any_key: bool = False) -> np.ndarray:
         """The embedding [D] of a model ABC text; with ``any_key``, [M, D]: the text in each key
         it can be moved to (itself first), for a search in any key."""
+        return self._query_rows(abc, any_key)[0]
+
+    def _query_rows(self, abc: str, any_key: bool) -> tuple[np.ndarray, list[str]]:
         if not any_key:
-            return self.encode_abc([abc])[0]
+            return self.encode_abc([abc])[0], [abc]
         from clamp_core.notation.transpose import key_variants
 
-        return self.encode_abc(key_variants(abc))
+        texts = key_variants(abc)
+        return self.encode_abc(texts), texts
 
-    def encode_bars(self, score: Any, bars: tuple[int, int] | str,
-                    positions: bool = False, any_key: bool = False) -> tuple[np.ndarray, list]:
-        """The embedding of bars ``bars`` ((9, 16) or "9-16", as the score numbers them; with
-        ``positions``, 0-based measure positions) of a score, and the [first, last] bar numbers
-        it covers (``any_key``: [M, D] embeddings, see ``query_vectors``)."""
-        from clamp_core.notation.convert import score_to_abc
-        from clamp_core.notation.passages import (
-            excerpt,
-            excerpt_at,
-            parse_bar_range,
-            score_bar_numbers,
-        )
-        from clamp_core.scores.load import Score, load_score
+    def music_query(self, score: Any, bars: tuple[int, int] | str | None = None,
+                    positions: bool = False, any_key: bool = False) -> MusicQuery:
+        """A score, or its bars ``bars`` ((9, 16) or "9-16", as the score numbers them; with
+        ``positions``, 0-based measure positions), ready to search with: its embedding (all 12
+        keys with ``any_key``), the [first, last] bar numbers it covers, its bars' note
+        fingerprints."""
+        from clamp_core.notation import bar_prints, parse_tune
 
-        first, last = parse_bar_range(bars) if isinstance(bars, str) else map(int, bars)
-        loaded = score if isinstance(score, Score) else load_score(score)
-        cut = (excerpt_at if positions else excerpt)(score_to_abc(loaded), first, last,
-                                                     score_bar_numbers(loaded.stream))
-        return self.query_vectors(cut.abc, any_key), [cut.first, cut.last]
+        span = None
+        if bars is None:
+            abc = self.score_abc(score)
+        else:
+            from clamp_core.notation.convert import score_to_abc
+            from clamp_core.notation.passages import (
+                excerpt,
+                excerpt_at,
+                parse_bar_range,
+                score_bar_numbers,
+            )
+            from clamp_core.scores.load import Score, load_score
+
+            first, last = parse_bar_range(bars) if isinstance(bars, str) else map(int, bars)
+            loaded = score if isinstance(score, Score) else load_score(score)
+            cut = (excerpt_at if positions else excerpt)(score_to_abc(loaded), first, last,
+                                                         score_bar_numbers(loaded.stream))
+            abc, span = cut.abc, [cut.first, cut.last]
+        vectors, texts = self._query_rows(abc, any_key)
+        return MusicQuery(vectors, span, [bar_prints(parse_tune(t)) for t in texts])

@@ -347,13 +347,11 @@ class Engine:
         ``any_key``: matched in any of the 12 keys. ``source``: the score's file when it was
         sent by path, left out of its own results as `clamp similar` leaves it out."""
         idx = self._index(index)
-        if bars is not None:
-            music, span = self.clamp.encode_bars(score, bars, positions, any_key=any_key)
-        else:
-            music, span = self.clamp.query_vectors(self.clamp.score_abc(score), any_key), None
-        hits = self.clamp.similar(source or score, idx, k=k, vector=music, where=where,
-                                  passages=passages, bars=span, any_key=any_key)
-        written = music[0] if music.ndim == 2 else music  # the score as it is, for novelty
+        query = self.clamp.music_query(score, bars, positions, any_key=any_key)
+        span = query.span
+        hits = self.clamp.similar(source or score, idx, k=k, where=where, passages=passages,
+                                  any_key=any_key, query=query)
+        written = query.written  # the score as it is, for novelty
         return {"score": score_summary(score, kind), "index": str(idx.folder),
                 "results": [h.to_dict() for h in hits], "passages": passages,
                 "any_key": any_key, **({"bars": span} if span else {}),

@@ -32,11 +32,16 @@ def _table(hits) -> None:
 
 
 def _title(hit, cut) -> str:
-    """The title cell: "Title, bars 17-24" for a passage (the bars never cut off)."""
+    """The title cell: "Title, bars 17-24" for a passage, "Title, bars 17-24 (same notes)"
+    when it holds the query's notes bar for bar (or "(60% same notes)" for most of them); the
+    bars never cut off."""
     if not hit.bars:
         return cut(hit.title or "-", 40)
     first, last = hit.bars
     where = f"bars {first}-{last}" if first != last else f"bar {first}"
+    same = hit.same_notes or 0.0
+    if same >= 0.5:
+        where += " (same notes)" if same >= 0.995 else f" ({same:.0%} same notes)"
     return cut(hit.title or "-", 38 - len(where)) + ", " + where
 
 
@@ -282,13 +287,11 @@ def similar(file: str, index_path: str, k: int, model_name: str | None, as_json:
     span = parse_bar_range(bars) if bars is not None else None
     idx, clamp = _load(index_path, model_name, passages)
     with idx:
-        if span is not None:
-            vec, span = clamp.encode_bars(file, span, any_key=any_key)
-        else:
-            vec = clamp.query_vectors(clamp.score_abc(file), any_key)
-        novelty = clamp.novelty_of(vec[0] if vec.ndim == 2 else vec)
-        hits = clamp.similar(file, idx, k=k, vector=vec, where=filters, passages=passages,
-                             bars=span, any_key=any_key)
+        query = clamp.music_query(file, span, any_key=any_key)
+        span = query.span
+        novelty = clamp.novelty_of(query.written)
+        hits = clamp.similar(file, idx, k=k, where=filters, passages=passages, any_key=any_key,
+                             query=query)
         _hits_out("file", file, idx, hits, as_json,
                   {"novelty": novelty.to_dict(), "where": filters,
                    "any_key": any_key, **({"bars": span} if span else {})},

@@ -11,7 +11,9 @@ class Hit:
     """One search result, best first: ``score`` is the cosine in [-1, 1] (music to music for
     similar: 1 is the same music; text to music for search: about 0.2-0.4 for a good match);
     ``relevance`` (text search only) is the calibrated chance that the work fits the query.
-    ``bars`` ([first, last], as the score numbers them): the passage, for passage results."""
+    ``bars`` ([first, last], as the score numbers them): the passage, for passage results;
+    ``same_notes`` (passages found by music): the share of the query's bars the passage holds
+    note for note (1.0: every bar)."""
 
     rank: int
     score: float
@@ -23,6 +25,7 @@ class Hit:
     meta: dict = field(default_factory=dict)
     relevance: float | None = None
     bars: list[int] | None = None
+    same_notes: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -23,7 +23,13 @@ import numpy as np
 from clamp_core.errors import ClampError
 from clamp_core.index.filters import matches_all, parse_conditions
 from clamp_core.index.hits import Hit
-from clamp_core.index.passages import PASSAGES_DIR, check_settings, distinct, passage_items
+from clamp_core.index.passages import (
+    PASSAGES_DIR,
+    check_settings,
+    distinct,
+    passage_items,
+    rank_by_notes,
+)
 from clamp_core.index.paths import in_root, under_root
 from clamp_core.index.scan import FoundFile, file_state, parse_file, walk_scores
 from clamp_core.index.search import AnnIndex, exact_topk, faiss_available
@@ -179,15 +185,17 @@ class Index:
         self.info = {**self.info, "passages": wanted}
         write_json_atomic(self.folder / INFO_NAME, self.info)
 
-    def search_passages(self, query: np.ndarray, k: int = 10, where=None, skip=None) -> list[Hit]:
+    def search_passages(self, query: np.ndarray, k: int = 10, where=None, skip=None,
+                        prints: list[list[str]] | None = None) -> list[Hit]:
         """The k passages nearest a unit query vector, at most one per place in a work (a
         passage overlapping a better one of the same work is left out); ``skip(hit)`` drops
-        hits (e.g. the query's own bars)."""
+        hits (e.g. the query's own bars); ``prints``: a music query's bar fingerprints, which
+        put passages holding its very notes first (``passages.rank_by_notes``)."""
         index = self.passages()
         want = max(4 * k, k + 16)
         while True:
             hits = index.search(query, want, where=where)
-            kept = distinct(hits, k, skip)
+            kept = distinct(rank_by_notes(hits, prints), k, skip)
             if len(kept) == k or len(hits) < want or want >= len(index):
                 return kept
             want *= 4

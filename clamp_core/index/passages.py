@@ -4,7 +4,12 @@ approximate index work on them unchanged.
 
 A passage row's id is ``<work id>#bars F-L``; its path, tune, title and composer are the work's,
 and its metadata is the work's facts plus ``passage``: {"bars": [F, L], "measures": [first, last]
-(0-based positions), "work": <work id>}.
+(0-based positions), "work": <work id>, "prints": each bar's note fingerprint}.
+
+A music query (bars of a score) ranks passages by cosine plus ``SAME_NOTES_WEIGHT`` times the
+share of its bars a passage holds note for note (``Hit.same_notes``): among passages that sound
+alike, the places where these very notes stand come first (a returning strophe, the bars a
+selection was cut from). A text query, or an index built before fingerprints, ranks by cosine.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from clamp_core.errors import ClampError
 PASSAGES_DIR = "passages"
 DEFAULT_WIDTH = 8   # bars per passage: 8 every 2 chosen on val (bench/results/passages.md)
 DEFAULT_HOP = 2     # bars between passage starts
+SAME_NOTES_WEIGHT = 0.1  # chosen on val (bench/results/passages.md)
 
 
 def check_settings(width: int, hop: int) -> None:
@@ -42,7 +48,7 @@ def passage_items(item: dict, width: int, hop: int) -> list[dict]:
         # them in the open score (MuseScore) without reading its numbering
         meta = {**(item.get("meta") or {}), "passage": {
             "bars": [p.first, p.last], "measures": [p.index, p.index + p.length - 1],
-            "work": item["id"]}}
+            "work": item["id"], "prints": p.prints}}
         out.append({"id": f"{item['id']}#bars {p.first}-{p.last}", "tune": item["tune"],
                     "status": "ok", "abc": p.abc, "meta": meta, "title": item.get("title"),
                     "composer": item.get("composer")})
@@ -64,6 +70,21 @@ def work_of(hit) -> str:
     return (hit.meta or {}).get("passage", {}).get("work", hit.id)
 
 
+def rank_by_notes(hits: list, prints: list[list[str]] | None) -> list:
+    """``hits`` (best cosine first) re-ranked for a music query whose bars have the note
+    fingerprints ``prints`` (one list per key the query was tried in): each hit's
+    ``same_notes`` is the best share of the query's bars it holds note for note."""
+    if not prints or not any(any(p) for p in prints):
+        return hits
+    from clamp_core.notation import shared_bars
+
+    for h in hits:
+        have = (h.meta or {}).get("passage", {}).get("prints")
+        if have:
+            h.same_notes = round(max(shared_bars(p, have) for p in prints), 4)
+    return sorted(hits, key=lambda h: -(h.score + SAME_NOTES_WEIGHT * (h.same_notes or 0.0)))
+
+
 def distinct(hits: list, k: int, skip=None) -> list:
     """The first ``k`` hits, best first, leaving out a passage that overlaps a better one of
     the same work (one place in a piece is one answer) and those ``skip(hit)`` rejects."""
@@ -78,4 +99,5 @@ def distinct(hits: list, k: int, skip=None) -> list:
             break
     for rank, h in enumerate(kept, 1):
         h.rank = rank
+        (h.meta or {}).get("passage", {}).pop("prints", None)  # for ranking, not for readers
     return kept

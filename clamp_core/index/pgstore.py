@@ -25,7 +25,7 @@ import numpy as np
 from clamp_core.errors import ClampError
 from clamp_core.index.filters import matches_all, parse_conditions
 from clamp_core.index.hits import Hit
-from clamp_core.index.passages import distinct
+from clamp_core.index.passages import distinct, rank_by_notes
 from clamp_core.index.paths import in_root, under_root
 
 log = logging.getLogger(__name__)
@@ -337,12 +337,13 @@ class PgIndex:
                 return hits
             want *= 4
 
-    def search_passages(self, query: np.ndarray, k: int = 10, where=None, skip=None) -> list:
+    def search_passages(self, query: np.ndarray, k: int = 10, where=None, skip=None,
+                        prints: list[list[str]] | None = None) -> list:
         self.passages()
         want = max(4 * k, k + 16)
         while True:
             hits = self.search(query, want, where=where, kind="passage")
-            kept = distinct(hits, k, skip)
+            kept = distinct(rank_by_notes(hits, prints), k, skip)
             # count(*) of a large table is a scan: asked only when a deeper round is in question
             if len(kept) == k or len(hits) < want or want >= self.count("passage"):
                 return kept

@@ -12,11 +12,12 @@ bars, numbering that restarts), else 1, 2, 3 ...
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from unidecode import unidecode
 
 from clamp_core.errors import ClampError
+from clamp_core.notation.fingerprints import bar_prints
 from clamp_core.notation.patches import is_header_line, split_bars
 
 # fields whose last value holds for the bars after them (carried into a later window)
@@ -38,6 +39,7 @@ class Passage:
     last: int
     abc: str
     length: int             # bars, counted by position whatever the numbering
+    prints: list[str] = field(default_factory=list)  # each bar's notes (notation.fingerprints)
 
 
 @dataclass
@@ -84,8 +86,8 @@ def parse_tune(abc: str) -> ParsedTune:
         st = state.setdefault(voice, dict(base))
         for bar in bars:
             voices.setdefault(voice, []).append(Bar(bar, dict(st)))
-            for field, value in _INLINE_FIELD.findall(bar):
-                st[field] = value.strip()
+            for name, value in _INLINE_FIELD.findall(bar):
+                st[name] = value.strip()
 
     for ln in lines[start:]:
         if not ln.strip() or ln.startswith("%"):
@@ -152,8 +154,8 @@ def cut_passages(abc: str, width: int, hop: int,
     """Every window of ``width`` bars, ``hop`` apart, as an ABC text of its own."""
     tune = parse_tune(abc)
     numbers = bar_numbers(tune.n_bars, score_numbers)
-    return [Passage(lo, numbers[lo], numbers[hi - 1], window_abc(tune, lo, hi), hi - lo)
-            for lo, hi in windows(tune.n_bars, width, hop)]
+    prints = bar_prints(tune)
+    return [_at(tune, numbers, lo, hi, prints) for lo, hi in windows(tune.n_bars, width, hop)]
 
 
 def excerpt(abc: str, first: int, last: int,
@@ -193,8 +195,11 @@ def excerpt_at(abc: str, first: int, last: int,
     return _at(tune, numbers, first, last + 1)
 
 
-def _at(tune: ParsedTune, numbers: list[int], lo: int, hi: int) -> Passage:
-    return Passage(lo, numbers[lo], numbers[hi - 1], window_abc(tune, lo, hi), hi - lo)
+def _at(tune: ParsedTune, numbers: list[int], lo: int, hi: int,
+        prints: list[str] | None = None) -> Passage:
+    prints = bar_prints(tune) if prints is None else prints
+    return Passage(lo, numbers[lo], numbers[hi - 1], window_abc(tune, lo, hi), hi - lo,
+                   prints[lo:hi])
 
 
 def parse_bar_range(text: str) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from conftest import FIXTURES
 
 from clamp_core import Clamp, ClampError
 from clamp_core.index.library import Index, build_index
-from clamp_core.index.passages import overlaps
+from clamp_core.index.passages import SAME_NOTES_WEIGHT, overlaps
 from clamp_core.notation.convert import score_to_abc
 from clamp_core.notation.passages import excerpt, score_bar_numbers
 from clamp_core.scores.load import load_score
@@ -96,6 +96,10 @@ def test_similar_bars_find_the_copied_excerpt_and_not_themselves(tmp_path, clamp
         idx.update(lib, clamp, workers=0, progress=False)
     hits = clamp.similar(lib / SONG, index, k=5, passages=True, bars="17-24")
     assert hits[0].path.endswith("excerpt.abc") and hits[0].score > 0.999
+    assert hits[0].same_notes == 1.0  # its notes, bar for bar
+    # passages holding some of the very notes rank by cosine plus SAME_NOTES_WEIGHT x share
+    ranked = [h.score + SAME_NOTES_WEIGHT * (h.same_notes or 0) for h in hits]
+    assert np.all(np.diff(ranked) <= 1e-9) and all("prints" not in h.meta["passage"] for h in hits)
     assert all(not (h.path.endswith(SONG) and overlaps(h.bars, [17, 24])) for h in hits)
     for i, a in enumerate(hits):  # one answer per place in a work
         assert a.rank == i + 1 and a.bars
@@ -109,11 +113,16 @@ def test_similar_bars_find_the_copied_excerpt_and_not_themselves(tmp_path, clamp
     assert data["bars"] == [17, 24]
     best = data["results"][0]
     assert best["path"].endswith("excerpt.abc") and best["bars"] == [1, 8]
+    assert best["same_notes"] == 1.0
+    table = run_clamp("similar", str(lib / SONG), "--index", str(index), "--passages",
+                      "--bars", "17-24", "-k", "1", "--model", str(clamp.name)).stdout
+    assert "bars 1-8 (same notes)" in table
     table = run_clamp("search", "a song", "--index", str(index), "--passages", "-k", "3",
                       "--model", str(clamp.name)).stdout
     assert ", bars " in table or ", bar " in table
     text_hits = clamp.search("a song", index, k=40, passages=True)
     assert len(text_hits) == len({(h.id) for h in text_hits}) and text_hits[0].relevance is None
+    assert all(h.same_notes is None for h in text_hits)  # a text has no notes to hold
     assert np.all(np.diff([h.score for h in text_hits]) <= 1e-9)
 
 
