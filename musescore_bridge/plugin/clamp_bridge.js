@@ -387,7 +387,8 @@ function presetChoices(labelSets) {
 // score": the same file) or a file of the same music (cosine 0.99 and up; MuseScore 3 does not
 // tell the plugin its file) marked as such. Passage rows (a response to "Find similar
 // passages") also carry their bars ("bars 5-8"), their 0-based measure positions, and mark the
-// selected bars themselves ("the selected bars"; selected: [first, last] positions).
+// selected bars themselves ("the selected bars"; selected: [first, last] positions) and the
+// passages holding the selected notes bar for bar ("same notes").
 function similarView(res, scorePath, selected) {
     var hits = res && res.results ? res.results : [];
     var own = _normPath(scorePath);
@@ -397,8 +398,12 @@ function similarView(res, scorePath, selected) {
         var isSelf = sameFile && (!measures || !selected
                                   || (measures[0] <= selected[1] && selected[0] <= measures[1]));
         var same = !sameFile && typeof h.score === "number" && h.score >= 0.99;
+        // a passage holding the selected notes bar for bar (a returning strophe, a copy)
+        var notes = measures !== null && typeof h.same_notes === "number" && h.same_notes >= 0.995;
         var tag = isSelf ? (measures ? "the selected bars" : "this score")
-                         : (sameFile ? "this score" : (same ? "same music as this score" : ""));
+                         : (sameFile ? "this score" + (notes ? ", same notes" : "")
+                                     : (notes ? "same notes"
+                                              : (same ? "same music as this score" : "")));
         return {rank: h.rank, title: h.title, composer: h.composer, path: h.path,
                 likeness: typeof h.score === "number" ? h.score.toFixed(3) : "",
                 self: isSelf, tag: tag, bars: barsText(h.bars), measures: measures,

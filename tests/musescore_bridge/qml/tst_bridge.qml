@@ -471,6 +471,18 @@ TestCase {
         tryVerify(function () { return list.contentHeight > list.height; }, 5000);
         var scroll = findChild(plugin, "similarScroll");
         verify(scroll !== null && scroll.size < 1, "a scrollbar for the rows below");
+        // passages holding the selected notes bar for bar are marked, in this score or another
+        var notes = function (path, first, same) {
+            return {rank: 1, score: 0.9, path: path, title: "T", bars: [first + 1, first + 4],
+                    same_notes: same, meta: {passage: {measures: [first, first + 3]}}};
+        };
+        plugin.similarSelected = [0, 3];  // bars 1-4 of this score were selected
+        plugin.showSimilar(200, {ok: true, index: "/lib/idx", passages: true, results: [
+            notes("/lib/this score.mscz", 8, 1.0), notes("/lib/other.mxl", 0, 1.0),
+            notes("/lib/other.mxl", 8, 0.5)]});
+        compare(plugin.similarRows.map(function (r) { return r.tag; }),
+                ["this score, same notes", "same notes", ""]);
+        plugin.similarSelected = null;
         delete plugin.curScore.path;
         plugin.library = "";
         plugin.loadSettings();
