@@ -25,6 +25,7 @@ from clamp_core.index.filters import matches_all, parse_conditions
 from clamp_core.index.hits import Hit
 from clamp_core.index.passages import (
     PASSAGES_DIR,
+    PRINTS_FLAG,
     check_settings,
     distinct,
     passage_items,
@@ -181,7 +182,8 @@ class Index:
         sub = self.folder / PASSAGES_DIR
         sub.mkdir(exist_ok=True)
         if not (sub / INFO_NAME).is_file():
-            write_json_atomic(sub / INFO_NAME, {**self.info, "kind": "passages"})
+            write_json_atomic(sub / INFO_NAME, {**self.info, "kind": "passages",
+                                                PRINTS_FLAG: True})
         self.info = {**self.info, "passages": wanted}
         write_json_atomic(self.folder / INFO_NAME, self.info)
 
@@ -264,6 +266,8 @@ class Index:
         known = self.store.files_on_record()
         passages = self.passages() if self.passage_settings else None
         pknown = passages.store.files_on_record() if passages else {}
+        # passages cut before they kept their bars' note fingerprints: cut once more
+        recut = passages is not None and not passages.info.get(PRINTS_FLAG)
         if passages is not None and passages.root is None:
             passages.store.set_state({"root": str(root_path)})
         found: dict[str, FoundFile] = {}
@@ -273,7 +277,7 @@ class Index:
             found[ff.rel] = ff
             state, sha = file_state(ff, known.get(ff.rel))
             if state == "same":
-                if passages is not None and pknown.get(ff.rel, ("",))[0] != sha:
+                if passages is not None and (recut or pknown.get(ff.rel, ("",))[0] != sha):
                     todo.append((ff, sha))  # indexed before passages were asked for: read again
             elif state == "touched":
                 touched.append((ff.rel, ff.size, ff.mtime_ns))
@@ -322,6 +326,9 @@ class Index:
                 n_ok = 0
         if pending:
             flush()
+        if recut:
+            passages.info = {**passages.info, PRINTS_FLAG: True}
+            write_json_atomic(passages.folder / INFO_NAME, passages.info)
         for store in [self.store] + ([passages.store] if passages is not None else []):
             if store.free_rows() > compact_ratio * max(1, store.n_rows()):
                 store.compact()

@@ -17,6 +17,7 @@ from __future__ import annotations
 from clamp_core.errors import ClampError
 
 PASSAGES_DIR = "passages"
+PRINTS_FLAG = "bar_prints"  # in the passage index's info: its rows carry note fingerprints
 DEFAULT_WIDTH = 8   # bars per passage: 8 every 2 chosen on val (bench/results/passages.md)
 DEFAULT_HOP = 2     # bars between passage starts
 SAME_NOTES_WEIGHT = 0.1  # chosen on val (bench/results/passages.md)
@@ -70,10 +71,12 @@ def work_of(hit) -> str:
     return (hit.meta or {}).get("passage", {}).get("work", hit.id)
 
 
-def rank_by_notes(hits: list, prints: list[list[str]] | None) -> list:
+def rank_by_notes(hits: list, prints: list[list[str]] | None,
+                  weight: float = SAME_NOTES_WEIGHT) -> list:
     """``hits`` (best cosine first) re-ranked for a music query whose bars have the note
     fingerprints ``prints`` (one list per key the query was tried in): each hit's
-    ``same_notes`` is the best share of the query's bars it holds note for note."""
+    ``same_notes`` is the best share of the query's bars it holds note for note, and hits go
+    by cosine + ``weight`` x that share."""
     if not prints or not any(any(p) for p in prints):
         return hits
     from clamp_core.notation import shared_bars
@@ -82,7 +85,7 @@ def rank_by_notes(hits: list, prints: list[list[str]] | None) -> list:
         have = (h.meta or {}).get("passage", {}).get("prints")
         if have:
             h.same_notes = round(max(shared_bars(p, have) for p in prints), 4)
-    return sorted(hits, key=lambda h: -(h.score + SAME_NOTES_WEIGHT * (h.same_notes or 0.0)))
+    return sorted(hits, key=lambda h: -(h.score + weight * (h.same_notes or 0.0)))
 
 
 def distinct(hits: list, k: int, skip=None) -> list:

@@ -166,3 +166,27 @@ def test_any_key_finds_a_transposed_copy(tmp_path, clamp, run_clamp):
     written = {h.id: h.score for h in clamp.similar(lib / "moved.abc", index, k=10)}
     for h in clamp.similar(lib / "moved.abc", index, k=10, any_key=True):
         assert h.score >= written[h.id] - 1e-5
+
+
+def test_passages_cut_before_note_fingerprints_are_cut_once_more(tmp_path, clamp):
+    """An index whose passages lack bar fingerprints (built by an earlier version) reads its
+    files once more on the next update; then its passages rank by notes too."""
+    from clamp_core.index.passages import PRINTS_FLAG
+
+    lib, index = tmp_path / "lib", tmp_path / "idx"
+    lib.mkdir()
+    shutil.copy(FIXTURES / "scores" / "two_tunes.abc", lib / "two_tunes.abc")
+    with Index.create(index, clamp) as idx:
+        idx.enable_passages(8, 4)
+        idx.update(lib, clamp, workers=0, progress=False)
+    info_path = index / "passages" / "index.json"
+    info = json.loads(info_path.read_text())
+    assert info[PRINTS_FLAG] is True
+    del info[PRINTS_FLAG]
+    info_path.write_text(json.dumps(info))
+    assert build_index(lib, index, clamp, workers=0, progress=False).parsed == 1
+    assert json.loads(info_path.read_text())[PRINTS_FLAG] is True
+    assert build_index(lib, index, clamp, workers=0, progress=False).parsed == 0
+    hits = clamp.similar(lib / "two_tunes.abc", index, k=3, passages=True, bars="1-4",
+                         exclude_self=False)
+    assert hits[0].same_notes == 1.0 and hits[0].bars[0] <= 1
