@@ -63,3 +63,19 @@ def test_shared_bars_lays_the_query_over_the_passage():
     assert shared_bars(cut.prints, windows[1].prints) < 0.6
     assert shared_bars(["", ""], windows[17].prints) == 0.0
     assert shared_bars(cut.prints, []) == 0.0
+
+
+def test_musescore_4_cursor_walk_holds_the_same_notes_as_the_musicxml():
+    """A real recording of the plugin's cursor walk (MuseScore 4) and the song's MusicXML,
+    each written by our ABC writer: nearly every bar has the same fingerprint."""
+    import json
+
+    from musescore_bridge.cursor_json import cursor_json_to_stream
+
+    for song in ("5071622", "6053984"):
+        walk = json.loads((FIXTURES / "musescore" / f"lieder_{song}_cursor.json").read_text())
+        walked = _prints(score_to_abc(load_score(cursor_json_to_stream(walk))))
+        written = _prints(score_to_abc(load_score(FIXTURES / "scores" / f"lieder_{song}.mxl")))
+        assert len(walked) == len(written)
+        same = sum(1 for a, b in zip(walked, written, strict=True) if a and a == b)
+        assert same >= 0.9 * len(written), (song, same, len(written))
