@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from music21 import chord, dynamics, expressions, harmony, note, tempo
+from music21 import chord, duration, dynamics, expressions, harmony, note, tempo
 
 from clamp_core.notation.symbols import DYNAMICS, chord_symbol_text, decorations, fraction_text
 
@@ -20,7 +20,16 @@ def frac(x) -> Fraction:
     """Exact Fraction for a music21 offset or quarterLength (float or Fraction)."""
     if isinstance(x, Fraction):
         return x
-    return Fraction(x).limit_denominator(1 << 12)
+    # a score repeats few distinct lengths and offsets, and limit_denominator is slow
+    found = _FRACS.get(x)
+    if found is None:
+        if len(_FRACS) >= 1 << 16:  # bounded for long-lived processes (the service)
+            _FRACS.clear()
+        found = _FRACS[x] = Fraction(x).limit_denominator(1 << 12)
+    return found
+
+
+_FRACS: dict[float, Fraction] = {}
 
 
 @dataclass
@@ -51,8 +60,21 @@ class Event:
         return not self.text and not self.grace
 
 
+def _tuplets(d: duration.Duration) -> tuple:
+    """``d.tuplets`` without its side effect. A Duration made from a quarterLength (most notes
+    music21's MusicXML reader makes) works out its type and tuplets on first use, and storing
+    them tells every stream holding the note that it changed, which throws away their sort
+    caches: a third of writing a score went there. Until then its tuplets are those of
+    music21's own conversion of the quarterLength, read here without storing them."""
+    pending = getattr(d, "_componentsNeedUpdating", False)
+    if pending and d.linked and d.expressionIsInferred and hasattr(d, "_qtrLength"):
+        inferred = duration.quarterConversion(d._qtrLength).tuplet
+        return (inferred,) if inferred is not None else d._tuplets
+    return d.tuplets
+
+
 def _tuplet_info(obj) -> tuple[tuple[int, int] | None, str | None, Fraction | None]:
-    tuplets = obj.duration.tuplets
+    tuplets = _tuplets(obj.duration)
     if not tuplets:
         return None, None, None
     actual, normal = 1, 1

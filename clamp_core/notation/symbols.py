@@ -7,6 +7,7 @@ by shortest total duration text, chord-symbol suffixes from the MusicXML chord k
 
 from __future__ import annotations
 
+from collections import Counter
 from fractions import Fraction
 
 from music21 import articulations, clef, expressions, harmony, key, pitch
@@ -118,8 +119,9 @@ def duration_text(units: Fraction) -> str:
 def choose_unit(quarter_lengths: list[Fraction]) -> int:
     """Pick L:1/4, 1/8 or 1/16 (returned as 4, 8, 16) minimising total duration text."""
     best, best_len = 4, None
+    counts = Counter(quarter_lengths)  # a voice repeats a few lengths many times
     for unit in (4, 8, 16):
-        total = sum(len(duration_text(q * unit / 4)) for q in quarter_lengths)
+        total = sum(len(duration_text(q * unit / 4)) * n for q, n in counts.items())
         if best_len is None or total < best_len:
             best, best_len = unit, total
     return best

@@ -69,6 +69,10 @@ class _Part:
     first_key: key.KeySignature | None = None
     first_meter: str | None = None
     header_tempo: str | None = None
+    # per measure, found once for all of the part's voices
+    keys: list[key.KeySignature | None] = field(default_factory=list)
+    meters: list[meter.TimeSignature | None] = field(default_factory=list)
+    barlines: list[str] = field(default_factory=list)
 
 
 def stream_to_abc(s: stream.Stream) -> str:
@@ -151,14 +155,20 @@ def _prepare(part: stream.Stream) -> _Part:
                    for _, o in items):
                 has_notes.add(index)
     info.used_slots = sorted(has_notes)
+    if not has_notes:
+        return info
+    for m in measures:
+        ks, ts = _first_key_and_meter(m)
+        info.keys.append(ks)
+        info.meters.append(ts)
+    info.barlines = _barlines(measures)
     first = measures[0] if measures else None
     if first is not None:
         found_clef = next(iter(first.recurse().getElementsByClass(clef.Clef)), None)
         info.clef_word, octave = clef_field(found_clef)
         info.octave_shift = -octave
-        found_key = next(iter(first.recurse().getElementsByClass(key.KeySignature)), None)
-        info.first_key = found_key
-        ts = next(iter(first.recurse().getElementsByClass(meter.TimeSignature)), None)
+        info.first_key = info.keys[0]
+        ts = info.meters[0]
         info.first_meter = ts.ratioString if ts is not None else None
         mm = next((m for m in first.recurse().getElementsByClass(tempo.MetronomeMark)
                    if m.offset == 0), None)
@@ -170,12 +180,29 @@ def _prepare(part: stream.Stream) -> _Part:
     return info
 
 
+def _first_key_and_meter(m: stream.Measure,
+                         ) -> tuple[key.KeySignature | None, meter.TimeSignature | None]:
+    """The measure's first key and time signatures, voices included, in one walk."""
+    ks = ts = None
+    for el in m.recurse():
+        if ks is None and isinstance(el, key.KeySignature):
+            ks = el
+        elif ts is None and isinstance(el, meter.TimeSignature):
+            ts = el
+        if ks is not None and ts is not None:
+            break
+    return ks, ts
+
+
 def _measure_slots(m: stream.Measure) -> list[list[tuple[Fraction, object]]]:
     """Split a measure into voice slots: loose content joins slot 0, Voices follow in order."""
-    voices = list(m.getElementsByClass(stream.Voice))
-    loose = [(frac(o.offset), o) for o in m if isinstance(o, _CONTENT)]
-    slots = [[(frac(v.offset) + frac(o.offset), o) for o in v if isinstance(o, _CONTENT)]
-             for v in voices]
+    # .elements and elementOffset: the same elements and offsets as iterating the streams,
+    # without building a music21 iterator per measure and voice
+    elements = m.elements
+    voices = [v for v in elements if isinstance(v, stream.Voice)]
+    loose = [(frac(m.elementOffset(o)), o) for o in elements if isinstance(o, _CONTENT)]
+    slots = [[(frac(m.elementOffset(v)) + frac(v.elementOffset(o)), o) for o in v.elements
+              if isinstance(o, _CONTENT)] for v in voices]
     if not slots:
         return [loose]
     slots[0] = loose + slots[0]
@@ -191,13 +218,14 @@ def _write_voice(part: _Part, slot: int, first_voice: bool, header_key, meter_te
     beat = Fraction(1)
     eighth_group: Fraction | None = None
     per_measure: list[tuple[list[Event], str, dict[str, int]]] = []
+    alters_of: dict[int, dict[str, int]] = {}  # by id of the key signature (kept alive)
     for index, m in enumerate(part.measures):
         lead = ""
-        ks = next(iter(m.recurse().getElementsByClass(key.KeySignature)), None)
+        ks = part.keys[index]
         if ks is not None and key_field(ks) != key_field(current_key):
             lead += f"[K:{key_field(ks)}]"
             current_key = ks
-        ts = next(iter(m.recurse().getElementsByClass(meter.TimeSignature)), None)
+        ts = part.meters[index]
         if ts is not None:
             beat = frac(ts.beatDuration.quarterLength)
             eighth_group = Fraction(2) if ts.ratioString == "4/4" else None
@@ -217,13 +245,15 @@ def _write_voice(part: _Part, slot: int, first_voice: bool, header_key, meter_te
                 events.append(Event(Fraction(0), ql=length, units=length, rest="x"))
         mark_tuplets(events)
         mark_beams(events, beat, use_beams, eighth_group)
-        per_measure.append((events, lead, key_alters(current_key)))
+        if id(current_key) not in alters_of:
+            alters_of[id(current_key)] = key_alters(current_key)
+        per_measure.append((events, lead, alters_of[id(current_key)]))
     starts, ends = _slurs(per_measure)
     for events, _, _ in per_measure:
         mark_broken(events, lambda a, b: bool(ends.get(id(a.obj)) or starts.get(id(b.obj))))
     unit = choose_unit([u for events, _, _ in per_measure for u in unit_lengths(events)])
     renderer = VoiceRenderer(unit, part.octave_shift, header_alt, starts, ends)
-    barlines = _barlines(part.measures)
+    barlines = part.barlines
     bars = []
     for index, (events, lead, alters) in enumerate(per_measure):
         if index == 0 and _left_repeat(part.measures[0]):

@@ -108,13 +108,15 @@ def _choose_key(ks: key.KeySignature | None, hist: list[float],
     return _key_name(best)
 
 
-def _tempo(score: stream.Score) -> tuple[float | None, str | None, list[tuple[float, float]]]:
-    """First mark's (BPM, text) and the (offset, quarter BPM) changes for the whole score."""
+def _tempo(marks: list[tuple[stream.Stream, list[tempo.MetronomeMark]]],
+           ) -> tuple[float | None, str | None, list[tuple[float, float]]]:
+    """First mark's (BPM, text) and the (offset, quarter BPM) changes for the whole score,
+    from each part's metronome marks in score order."""
     changes: dict[float, float] = {}
     first: tempo.MetronomeMark | None = None
-    first_part: stream.Part | None = None
-    for p in score.parts or [score]:
-        for mm in p.recurse().getElementsByClass(tempo.MetronomeMark):
+    first_part: stream.Stream | None = None
+    for p, part_marks in marks:
+        for mm in part_marks:
             off = float(mm.getOffsetInHierarchy(p))
             bpm = mm.getQuarterBPM()
             if bpm:
@@ -155,10 +157,20 @@ def extract_meta(score: stream.Score) -> ScoreMeta:
     n_bars = 0
     low_p = high_p = None
     lyrics = chord_symbols = False
+    marks: list[tuple[stream.Stream, list[tempo.MetronomeMark]]] = []
     for p in score.parts or [score]:
         measures = p.getElementsByClass(stream.Measure)
         n_bars = max(n_bars, len(measures))
-        for el in p.recurse().notes:
+        part_marks: list[tempo.MetronomeMark] = []
+        marks.append((p, part_marks))
+        last = None
+        for el in p.recurse():  # one walk for the notes and the tempo marks
+            if isinstance(el, tempo.MetronomeMark):
+                part_marks.append(el)
+                continue
+            if not isinstance(el, note.NotRest):
+                continue
+            last = el
             lyrics = lyrics or bool(el.lyrics)
             chord_symbols = chord_symbols or isinstance(el, harmony.ChordSymbol)
             members = el.notes if isinstance(el, chord.Chord) else [el]
@@ -171,7 +183,6 @@ def extract_meta(score: stream.Score) -> ScoreMeta:
                         low_p = n.pitch
                     if high_p is None or n.pitch.ps > high_p.ps:
                         high_p = n.pitch
-        last = p.recurse().notes.last()  # type: ignore[union-attr]
         if isinstance(last, (note.Note, chord.Chord)):
             onset = float(last.getOffsetInHierarchy(p))
             low = min(pp.midi for pp in last.pitches)
@@ -179,7 +190,7 @@ def extract_meta(score: stream.Score) -> ScoreMeta:
                 final = (onset, low)
     ks = score.recurse().getElementsByClass(key.KeySignature).first()
     ts = score.recurse().getElementsByClass(meter.TimeSignature).first()
-    bpm, tempo_text, changes = _tempo(score)
+    bpm, tempo_text, changes = _tempo(marks)
     total = float(score.highestTime)
     return ScoreMeta(
         title=title, composer=composer, parts=_part_names(score),
