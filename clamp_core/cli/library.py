@@ -111,7 +111,7 @@ def index_cmd(folder: str | None, index_path: str | None, model_name: str | None
               as_json: bool) -> None:
     """Embed a folder of scores into an index; later runs only read new or changed files.
 
-    With --passages the index also embeds windows of bars of every work (8 bars every 2 by
+    With --passages the index also embeds windows of bars of every work (8 bars every 4 by
     default; bars numbered as each score numbers them), so searches can answer "where in this
     piece?". Adding --passages to an existing index reads its files once more."""
     from clamp_core.api import Clamp

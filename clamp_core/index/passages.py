@@ -18,8 +18,8 @@ from clamp_core.errors import ClampError
 
 PASSAGES_DIR = "passages"
 PRINTS_FLAG = "bar_prints"  # in the passage index's info: its rows carry note fingerprints
-DEFAULT_WIDTH = 8   # bars per passage: 8 every 2 chosen on val (bench/results/passages.md)
-DEFAULT_HOP = 2     # bars between passage starts
+DEFAULT_WIDTH = 8   # bars per passage: 8 every 4 chosen on val (bench/results/passages.md)
+DEFAULT_HOP = 4     # bars between passage starts
 SAME_NOTES_WEIGHT = 0.1  # chosen on val (bench/results/passages.md)
 
 
