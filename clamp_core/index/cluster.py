@@ -8,9 +8,11 @@ of the same work forms the same units. Ray Data runs the units on model-holding 
 CPU by default), with the same reading (``scan.parse_file``) and encoding code as the local
 index; a worker writes its unit's Parquet shard (``--shards``: temp name, then rename) and
 commits the unit's rows, file records and manifest row in one transaction that replaces what a
-retried unit wrote before. A worker that dies is restarted and its unit retried; a dropped
-database connection is reconnected and the transaction retried; files already committed are
-never read again.
+retried unit wrote before. A worker lost with its unit (killed, or its node gone from the
+cluster) ends the round: the driver reads the manifest and runs the units not committed again
+on the workers the cluster still has (up to ROUNDS rounds); a dropped database connection is
+reconnected and the transaction retried; files already committed are never read again. The
+run's counts come from the store, so units committed in a round that failed count too.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from clamp_core.index.scan import file_state, walk_scores
 log = logging.getLogger(__name__)
 
 UNIT_FILES = 16         # files per work unit: small enough that a retried unit costs little
+ROUNDS = 4              # runs of the units not committed yet, after a worker or node is lost
 DB_RETRIES = 5          # attempts of a unit's transaction when the connection drops
 LOCAL_IP = "127.0.0.1"  # a local cluster binds here, never to another address
 
@@ -122,18 +125,17 @@ def run_cluster_index(root: str | os.PathLike, store_url: str, model: str = "def
             store.drop_ann()  # built once at the end: far cheaper than row by row
         if units:
             t_ray = time.perf_counter()
-            results = _run_units(units, {
+            rep.unit_reports = _run_units(units, {
                 "store_url": store_url, "schema": schema, "model": model,
                 "root": str(root_path), "passages": settings,
-                "shards": str(Path(shards).resolve()) if shards else None}, address, workers)
+                "shards": str(Path(shards).resolve()) if shards else None}, address, workers,
+                lambda: _committed(store_url, schema))
             rep.ray_s = round(time.perf_counter() - t_ray, 3)
-            for r in results:
-                rep.unit_reports.append(r)
-                rep.parsed += r["files"]
-                rep.added += r["entries"]
-                rep.passages += r["passages"]
-                rep.failed += r["failed"]
     with PgIndex(store_url, schema) as fresh:  # a new connection: the first may have dropped
+        if units:
+            counts = fresh.unit_counts([u["unit"] for u in units])
+            rep.parsed, rep.added = counts["files"], counts["entries"]
+            rep.passages, rep.failed = counts["passages"], counts["failed"]
         t_index = time.perf_counter()
         fresh.ensure_ann()  # after a bulk load, or an earlier run that stopped before this
         rep.index_s = round(time.perf_counter() - t_index, 3)
@@ -142,8 +144,16 @@ def run_cluster_index(root: str | os.PathLike, store_url: str, model: str = "def
     return rep
 
 
+def _committed(store_url: str, schema: str) -> set[str]:
+    """The units the store's manifest holds, over a new connection (the run's may be gone)."""
+    from clamp_core.index.pgstore import PgIndex
+
+    with PgIndex(store_url, schema) as store:
+        return store.committed_units()
+
+
 def _run_units(units: list[dict], config: dict, address: str | None,
-               workers: int | None) -> list[dict]:
+               workers: int | None, committed) -> list[dict]:
     try:
         import ray
         import ray.data
@@ -151,7 +161,7 @@ def _run_units(units: list[dict], config: dict, address: str | None,
         raise ClampError("the ray engine needs Ray: "
                          "pip install 'clamp-notation[cluster]'") from None
     with _stdout_to_stderr():  # Ray prints worker deaths to stdout: keep it for our answer
-        return _run_units_on_ray(ray, units, config, address, workers)
+        return _run_units_on_ray(ray, units, config, address, workers, committed)
 
 
 @contextlib.contextmanager
@@ -170,7 +180,8 @@ def _stdout_to_stderr():
 
 
 def _run_units_on_ray(ray, units: list[dict], config: dict, address: str | None,
-                      workers: int | None) -> list[dict]:
+                      workers: int | None, committed) -> list[dict]:
+    """The units' reports (those of rounds that ended well; see the module doc)."""
     started = False
     if not ray.is_initialized():
         if address:
@@ -181,18 +192,41 @@ def _run_units_on_ray(ray, units: list[dict], config: dict, address: str | None,
                      include_dashboard=False, _node_ip_address=LOCAL_IP, log_to_driver=False)
         started = True
     try:
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False
-        n = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        ds = ray.data.from_items(units, override_num_blocks=len(units)).map_batches(
-            UnitWorker, fn_constructor_kwargs={"config": config}, batch_size=1,
-            concurrency=min(n, len(units)), num_cpus=1, batch_format="pandas",
-            # a dead worker is restarted and its unit sent again (the unit replaces its rows)
-            max_restarts=-1, max_task_retries=-1)
-        return [json.loads(r["report"]) for r in ds.take_all()]
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        reports: list[dict] = []
+        left = units
+        for round_no in range(ROUNDS):
+            if round_no:  # time for the cluster to declare a lost node dead (health checks)
+                time.sleep(5 * 2 ** (round_no - 1))
+            # workers on the CPUs alive now; after a loss, a pool that may start smaller, so a
+            # worker with no CPU left for it (its node gone) holds nothing up
+            cpus = _alive_cpus(ray)
+            n = min(workers or cpus, cpus, len(left))
+            try:
+                ds = ray.data.from_items(left, override_num_blocks=len(left)).map_batches(
+                    UnitWorker, fn_constructor_kwargs={"config": config}, batch_size=1,
+                    concurrency=n if round_no == 0 else (1, n), num_cpus=1,
+                    batch_format="pandas", max_restarts=0, max_task_retries=0)
+                return reports + [json.loads(r["report"]) for r in ds.take_all()]
+            except Exception as e:  # noqa: BLE001 - a worker (or its node) lost with a unit
+                done = committed()
+                left = [u for u in left if u["unit"] not in done]
+                log.warning("a worker was lost (%s); %d work units left, running them again",
+                            str(e).splitlines()[0][:200] if str(e) else type(e).__name__,
+                            len(left))
+                if not left:
+                    return reports
+        raise ClampError(f"{len(left)} work units were not committed after {ROUNDS} rounds "
+                         "(workers lost each time); run the same command again to go on")
     finally:
         if started:
             ray.shutdown()
+
+
+def _alive_cpus(ray) -> int:
+    """CPUs of the cluster's nodes that are alive."""
+    return max(1, int(sum(n.get("Resources", {}).get("CPU", 0) for n in ray.nodes()
+                          if n.get("Alive"))))
 
 
 class UnitWorker:

@@ -285,6 +285,18 @@ class PgIndex:
     def committed_units(self) -> set[str]:
         return {u for (u,) in self.conn.execute(f"SELECT unit FROM {self.schema}.clamp_units")}
 
+    def unit_counts(self, units: list[str]) -> dict[str, int]:
+        """Files, work rows, passage rows and failed entries of committed units."""
+        s = self.schema
+        files, failed = self.conn.execute(
+            f"SELECT count(*), coalesce(sum(jsonb_array_length(errors)), 0) FROM {s}.clamp_files "
+            "WHERE unit = ANY(%s)", (units,)).fetchone()
+        kinds = dict(self.conn.execute(
+            f"SELECT r.kind, count(*) FROM {s}.clamp_rows r JOIN {s}.clamp_files f "
+            "ON f.path = r.path WHERE f.unit = ANY(%s) GROUP BY r.kind", (units,)).fetchall())
+        return {"files": int(files), "entries": int(kinds.get("work", 0)),
+                "passages": int(kinds.get("passage", 0)), "failed": int(failed)}
+
     def set_info(self, values: dict[str, str]) -> None:
         with self.conn.transaction():
             self.conn.cursor().executemany(

@@ -1,7 +1,7 @@
 """The Ray engine: a library read and encoded by a local Ray cluster (127.0.0.1 only) straight
 into a PostgreSQL store the test starts itself: every score exactly once, the same embeddings as
-a local `clamp index`, nothing read again on a re-run, and a worker killed mid-run or a dropped
-database connection changing none of that."""
+a local `clamp index`, nothing read again on a re-run, and a worker killed mid-run, a dropped
+database connection or a node removed from the cluster changing none of that."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from conftest import FIXTURES, pg_database
 from clamp_core.index import as_index
 from clamp_core.index.library import Index, build_index
 
+# before Ray is imported: this process's Ray (the two-node cluster below) keeps to 127.0.0.1
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 pytest.importorskip("pgserver", reason="pip install 'clamp-notation[test]'")
 pytest.importorskip("ray", reason="pip install 'clamp-notation[cluster]'")
 psutil = pytest.importorskip("psutil")
@@ -149,3 +151,42 @@ def test_a_killed_worker_and_dropped_connections_change_nothing(tmp_path, librar
     assert dropped > 0, "no connection was dropped"
     _check_against_local(tmp_path, library, url, model)
     assert rep["entries"] == _stored(url)[1]
+
+
+def test_a_node_removed_mid_run_changes_nothing(tmp_path, library, url, model, monkeypatch):
+    """A cluster of two nodes on this machine, both bound to 127.0.0.1 (Ray's own multi-node
+    test harness, ray.cluster_utils.Cluster); the worker node is removed, its processes killed,
+    once 30% of the works are stored: the run goes on with the head node, every score once."""
+    import ray._private.ray_constants as ray_constants
+    from ray.cluster_utils import Cluster
+
+    from clamp_core.index.cluster import LOCAL_IP
+
+    if ray_constants.ENABLE_RAY_CLUSTER:  # Ray was imported before this module set it
+        pytest.skip("Ray would take the machine's address: run this module on its own")
+    # the nodes' workers inherit this process's environment, not the engine's
+    monkeypatch.setenv("CLAMP_PRECISION", "fp32")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 1, "node_ip_address": LOCAL_IP, "include_dashboard": False})
+    removed = None
+    try:
+        node = cluster.add_node(num_cpus=1, node_ip_address=LOCAL_IP)
+        assert cluster.address.startswith(LOCAL_IP + ":")
+        proc = _engine(library, url, model, "--unit-files", "2", "--address", cluster.address)
+        deadline = time.time() + 300
+        while proc.poll() is None and time.time() < deadline:
+            try:
+                rows = _stored(url)[0]
+            except Exception:  # noqa: BLE001 - the schema is not there yet
+                rows = 0
+            if rows >= 0.3 * N_TUNES and removed is None:
+                cluster.remove_node(node, allow_graceful=False)
+                removed = rows
+            time.sleep(0.2)
+        rep = _finish(proc)
+    finally:
+        cluster.shutdown()
+    assert removed is not None and removed < N_TUNES, "the node went before the run ended"
+    _check_against_local(tmp_path, library, url, model)
+    assert rep["entries"] == _stored(url)[1] and rep["parsed"] == N_TUNES + 3
