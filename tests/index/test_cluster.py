@@ -79,6 +79,18 @@ def _stored(url: str) -> tuple[int, int, int]:
     return rows, ids, files
 
 
+def _watch(proc: subprocess.Popen, url: str, at_rows) -> None:
+    """Call ``at_rows(stored work rows)`` every 0.2 s while the engine runs (5 minutes at most)."""
+    deadline = time.time() + 300
+    while proc.poll() is None and time.time() < deadline:
+        try:
+            rows = _stored(url)[0]
+        except Exception:  # noqa: BLE001 - the schema is not there yet
+            rows = 0
+        at_rows(rows)
+        time.sleep(0.2)
+
+
 def _check_against_local(tmp_path: Path, lib: Path, url: str, model: Path) -> None:
     """Exactly once, and the embeddings of a local `clamp index` of the same folder."""
     from clamp_core import Clamp
@@ -128,12 +140,9 @@ def test_a_killed_worker_and_dropped_connections_change_nothing(tmp_path, librar
 
     proc = _engine(library, url, model, "--unit-files", "2", "--passages")
     killed, dropped = None, 0
-    deadline = time.time() + 300
-    while proc.poll() is None and time.time() < deadline:
-        try:
-            rows = _stored(url)[0]
-        except Exception:  # noqa: BLE001 - the schema is not there yet
-            rows = 0
+
+    def faults(rows: int) -> None:
+        nonlocal killed, dropped
         if rows >= 0.3 * N_TUNES and killed is None:
             workers = [p for p in psutil.process_iter(["cmdline"])
                        if "MapWorker" in " ".join(p.info["cmdline"] or [])]
@@ -145,7 +154,7 @@ def test_a_killed_worker_and_dropped_connections_change_nothing(tmp_path, librar
                 dropped = c.execute(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
                     "pid <> pg_backend_pid() AND datname = current_database()").fetchone()[0]
-        time.sleep(0.2)
+    _watch(proc, url, faults)
     rep = _finish(proc)
     assert killed is not None, "no worker was found to kill"
     assert dropped > 0, "no connection was dropped"
@@ -174,16 +183,13 @@ def test_a_node_removed_mid_run_changes_nothing(tmp_path, library, url, model, m
         node = cluster.add_node(num_cpus=1, node_ip_address=LOCAL_IP)
         assert cluster.address.startswith(LOCAL_IP + ":")
         proc = _engine(library, url, model, "--unit-files", "2", "--address", cluster.address)
-        deadline = time.time() + 300
-        while proc.poll() is None and time.time() < deadline:
-            try:
-                rows = _stored(url)[0]
-            except Exception:  # noqa: BLE001 - the schema is not there yet
-                rows = 0
+
+        def remove(rows: int) -> None:
+            nonlocal removed
             if rows >= 0.3 * N_TUNES and removed is None:
                 cluster.remove_node(node, allow_graceful=False)
                 removed = rows
-            time.sleep(0.2)
+        _watch(proc, url, remove)
         rep = _finish(proc)
     finally:
         cluster.shutdown()
