@@ -253,12 +253,9 @@ class Clamp:
                 vec = self.query_vectors(self.score_abc(score), any_key)
             return idx.search(vec, k, exclude_paths={rel} if rel else None, where=where)
         from clamp_core.index.passages import overlaps
-        from clamp_core.notation.passages import parse_bar_range
 
         if query is None and vector is not None:  # encoded by the caller: ranked by cosine
-            span = None if bars is None else list(
-                parse_bar_range(bars) if isinstance(bars, str) else map(int, bars))
-            query = MusicQuery(vector, span, [])
+            query = MusicQuery(vector, None if bars is None else _bar_span(bars))
         elif query is None:
             query = self.music_query(score, bars, any_key=any_key)
         span = query.span
@@ -287,25 +284,25 @@ class Clamp:
         ``positions``, 0-based measure positions), ready to search with: its embedding (all 12
         keys with ``any_key``), the [first, last] bar numbers it covers, its bars' note
         fingerprints."""
-        from clamp_core.notation import bar_prints, parse_tune
-
         span = None
         if bars is None:
             abc = self.score_abc(score)
         else:
             from clamp_core.notation.convert import score_to_abc
-            from clamp_core.notation.passages import (
-                excerpt,
-                excerpt_at,
-                parse_bar_range,
-                score_bar_numbers,
-            )
+            from clamp_core.notation.passages import excerpt, excerpt_at, score_bar_numbers
             from clamp_core.scores.load import Score, load_score
 
-            first, last = parse_bar_range(bars) if isinstance(bars, str) else map(int, bars)
+            first, last = _bar_span(bars)
             loaded = score if isinstance(score, Score) else load_score(score)
             cut = (excerpt_at if positions else excerpt)(score_to_abc(loaded), first, last,
                                                          score_bar_numbers(loaded.stream))
             abc, span = cut.abc, [cut.first, cut.last]
         vectors, texts = self._query_rows(abc, any_key)
-        return MusicQuery(vectors, span, [bar_prints(parse_tune(t)) for t in texts])
+        return MusicQuery(vectors, span, texts)
+
+
+def _bar_span(bars: tuple[int, int] | str) -> list[int]:
+    """[first, last] of a bar range given as (9, 16) or "9-16"."""
+    from clamp_core.notation.passages import parse_bar_range
+
+    return list(parse_bar_range(bars) if isinstance(bars, str) else map(int, bars))
