@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 
 from music21 import chord, duration, dynamics, expressions, harmony, note, tempo
 
@@ -20,16 +21,14 @@ def frac(x) -> Fraction:
     """Exact Fraction for a music21 offset or quarterLength (float or Fraction)."""
     if isinstance(x, Fraction):
         return x
-    # a score repeats few distinct lengths and offsets, and limit_denominator is slow
-    found = _FRACS.get(x)
-    if found is None:
-        if len(_FRACS) >= 1 << 16:  # bounded for long-lived processes (the service)
-            _FRACS.clear()
-        found = _FRACS[x] = Fraction(x).limit_denominator(1 << 12)
-    return found
+    return _float_frac(x)
 
 
-_FRACS: dict[float, Fraction] = {}
+# a score repeats few distinct lengths and offsets, and limit_denominator is slow; bounded for
+# long-lived processes (the service)
+@lru_cache(maxsize=1 << 16)
+def _float_frac(x) -> Fraction:
+    return Fraction(x).limit_denominator(1 << 12)
 
 
 @dataclass
