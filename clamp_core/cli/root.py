@@ -43,6 +43,7 @@ COMMANDS = {
     "serve": "musescore_bridge.cli:serve",
     "similar": "clamp_core.cli.library:similar",
     "train": "clamp_core.cli.training:train",
+    "tune-text": "clamp_core.cli.training:tune_text",
 }
 
 
@@ -50,7 +51,8 @@ COMMANDS = {
 SECTIONS = {
     "Everyday": ("info", "abc", "classify", "caption", "musescore", "serve"),
     "Score library": ("index", "search", "similar", "encode"),
-    "Training and models": ("dataset", "init-model", "pretrain-music", "train", "calibrate",
+    "Training and models": ("dataset", "init-model", "pretrain-music", "train", "tune-text",
+                            "calibrate",
                             "evaluate", "export"),
 }
 
@@ -82,6 +84,7 @@ EXAMPLES = {
     "pretrain-music": ("clamp pretrain-music data.jsonl --out pre --preset small",),
     "train": ("clamp train data.jsonl --init pre --out model",
               "torchrun --nproc_per_node 4 -m clamp_core train data.jsonl --out model"),
+    "tune-text": ("clamp tune-text data.jsonl --init model --out model-tuned",),
     "calibrate": ("clamp calibrate model --data data.jsonl",),
     "evaluate": ("clamp evaluate model --data data.jsonl --split val",
                  "clamp evaluate model --data data.jsonl --out quality.json"),

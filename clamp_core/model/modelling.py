@@ -113,10 +113,15 @@ class ClampModel(nn.Module):
         hidden = self.music_enc(ids, mask)
         return self.music_proj(masked_mean(hidden, mask))
 
+    def pool_text(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Token ids [B, T] + attention mask -> the text encoder's mean token state [B, H]
+        (what ``text_proj`` maps into the shared space)."""
+        hidden = self.text_enc(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return masked_mean(hidden, attention_mask)
+
     def encode_text(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Token ids [B, T] + attention mask -> projected text features [B, D]."""
-        hidden = self.text_enc(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.text_proj(masked_mean(hidden, attention_mask))
+        return self.text_proj(self.pool_text(input_ids, attention_mask))
 
     def forward(self, music_ids, music_mask, input_ids, attention_mask):
         """Features of both modalities and the current logit scale (for the contrastive loss)."""

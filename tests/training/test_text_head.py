@@ -1,0 +1,87 @@
+"""Tuning the text side alone: the music side stays byte for byte, the head learns, a rerun reads
+its features from the cache, and the kept epoch is the best on val."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from clamp_core.datasets.records import load_records
+from clamp_core.model.checkpoint import load_model, resolve_model_folder
+from clamp_core.runtime.encoder import l2_normalise
+from clamp_core.runtime.torch_encoder import encode_abc, encode_texts
+from clamp_core.training.text_head import TextHeadConfig, sample_texts, tune_text_head
+
+
+def _top1(folder, records) -> float:
+    """Text -> music top-1 over ``records``, each queried by its first text (its title)."""
+    model = load_model(folder).eval()
+    music = l2_normalise(encode_abc(model, [r["abc"] for r in records]))
+    text = l2_normalise(encode_texts(model, [r["texts"][0] for r in records]))
+    return float(np.mean((text @ music.T).argmax(1) == np.arange(len(records))))
+
+
+DEFAULT = resolve_model_folder("default")
+
+
+@pytest.fixture(scope="module")
+def titled_pairs(wikimt, tmp_path_factory) -> Path:
+    """32 WikiMT lead sheets, each with its title and a genre phrase; val holds 8 of the same
+    pieces again, so a head that learns the titles scores better on val as it goes."""
+    genres = ["pop", "jazz", "country", "rock", "folk"]
+    path = tmp_path_factory.mktemp("titled") / "pairs.jsonl"
+    rows = [{"id": f"wikimt-{i}", "abc": row["abc"], "labels": {}, "split": "train",
+             "texts": [row["title"], f"a {genres[i % 5]} lead sheet"]}
+            for i, row in enumerate(wikimt[:32])]
+    rows += [{**r, "id": r["id"] + "-val", "split": "val"} for r in rows[:8]]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_tuning_the_text_head_leaves_music_alone_and_learns(titled_pairs, tmp_path):
+    out = tmp_path / "tuned"
+    cfg = TextHeadConfig(epochs=60, batch_size=32, lr=3e-3, texts_per_work=4, single_share=0.5)
+    metrics = tune_text_head(titled_pairs, DEFAULT, out, cfg)
+
+    before, after = load_file(DEFAULT / "model.safetensors"), load_file(
+        out / "model.safetensors")
+    music_keys = [k for k in before if k.startswith(("music_enc.", "music_proj."))]
+    assert music_keys and all(torch.equal(before[k], after[k]) for k in music_keys)
+    assert not torch.equal(before["text_proj.weight"], after["text_proj.weight"])
+
+    train = load_records(titled_pairs, "train")
+    assert _top1(DEFAULT, train) < 0.3  # titles of pieces it never saw point anywhere
+    assert _top1(out, train) > 0.8  # the tuned head points each title at its own piece
+
+    hist = metrics["history"]
+    assert hist[0]["epoch"] == 0 and len(hist) == cfg.epochs + 1
+    assert metrics["best"]["score"] == max(h["score"] for h in hist)
+    assert json.loads((out / "text_head.json").read_text())["best"] == metrics["best"]
+    # a rerun with other settings encodes nothing again: the feature tables are reused
+    tables = sorted(p.name for p in (out / "features").iterdir())
+    assert len(tables) == 2
+    tune_text_head(titled_pairs, DEFAULT, tmp_path / "again",
+                   TextHeadConfig(epochs=1, batch_size=32, texts_per_work=4, single_share=0.5),
+                   cache_dir=out / "features")
+    assert sorted(p.name for p in (out / "features").iterdir()) == tables
+
+
+def test_sampled_texts_are_fixed_per_seed_and_drawn_from_the_candidates():
+    recs = [{"texts": ["a reel", "in D major", "for fiddle", "Irish"]} for _ in range(5)]
+    cfg = TextHeadConfig(texts_per_work=6, single_share=0.5, seed=1)
+    a, b = sample_texts(recs, cfg), sample_texts(recs, cfg)
+    assert a == b and all(len(t) == 6 for t in a)
+    parts = [p for texts in a for t in texts for p in t.split(". ")]
+    assert set(parts) <= set(recs[0]["texts"])
+    assert any(". " in t for texts in a for t in texts)  # dropout joins several
+    assert any(t in recs[0]["texts"] for texts in a for t in texts)  # and singles occur
+    assert sample_texts(recs, TextHeadConfig(texts_per_work=6, single_share=0.5, seed=2)) != a
+
+
+def test_tune_text_cli_refuses_to_overwrite_its_init(pairs_dataset, tiny_model_dir, run_clamp):
+    res = run_clamp("tune-text", str(pairs_dataset), "--init", str(tiny_model_dir), "--out",
+                    str(tiny_model_dir), check=False)
+    assert res.returncode == 1 and "--out must be another folder" in res.stderr
