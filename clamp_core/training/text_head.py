@@ -49,25 +49,26 @@ class TextHeadConfig:
     max_val: int = 1000  # validation queries (title-free descriptions)
 
 
-def _digest(strings: Sequence[str], tag: str) -> str:
-    h = hashlib.sha256(tag.encode())
-    for s in strings:
-        h.update(hashlib.sha256(s.encode()).digest())
-    return h.hexdigest()[:20]
+def _sha(s: str) -> str:
+    return hashlib.sha256(s.encode()).hexdigest()[:24]
 
 
-def _cached(folder: Path, key: str, compute) -> np.ndarray:
-    """A feature table kept under ``folder`` by content key: a rerun with other settings (the
-    search on val) encodes nothing again."""
-    path = folder / f"{key}.npy"
+def cached_rows(path: Path, items: Sequence[str], compute) -> np.ndarray:
+    """Feature rows of ``items`` (strings), kept in ``path`` by each item's hash: a rerun with
+    other settings, or on a larger cut of the same corpus, computes only the rows it lacks."""
+    keys = [_sha(s) for s in items]
+    have: dict[str, np.ndarray] = {}
     if path.is_file():
-        return np.load(path)
-    out = compute()
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, out)
-    tmp.replace(path)
-    return out
+        with np.load(path) as z:
+            have = dict(zip(z["keys"].tolist(), z["rows"], strict=True))
+    todo = list(dict.fromkeys(i for i, k in zip(items, keys, strict=True) if k not in have))
+    if todo:
+        have.update(zip((_sha(s) for s in todo), compute(todo), strict=True))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.stem + ".tmp.npz")
+        np.savez(tmp, keys=np.array(list(have)), rows=np.stack(list(have.values())))
+        tmp.replace(path)
+    return np.stack([have[k] for k in keys])
 
 
 @torch.inference_mode()
@@ -84,11 +85,12 @@ def pooled_texts(model: ClampModel, texts: Sequence[str], batch_size: int = 128)
 
 
 def sample_texts(records: list[dict], cfg: TextHeadConfig) -> list[list[str]]:
-    """``texts_per_work`` texts per record, fixed per (seed, record): CLaMP text dropout, and a
-    share of single candidates."""
+    """``texts_per_work`` texts per record, fixed per (seed, record id), so a larger cut of the
+    same corpus draws the same texts for the records it shares: CLaMP text dropout, and a share
+    of single candidates."""
     out = []
     for n, r in enumerate(records):
-        rng = np.random.default_rng([cfg.seed, 7, n])
+        rng = np.random.default_rng([cfg.seed, 7, int(_sha(str(r.get("id", n)))[:12], 16)])
         cands = r["texts"]
         out.append([cands[int(rng.integers(len(cands)))] if rng.random() < cfg.single_share
                     else text_dropout(cands, rng, cfg.keep_prob)
@@ -192,14 +194,14 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
     tag = json.dumps(model.config.to_dict(), sort_keys=True, default=str)
     tag += hashlib.sha256(model.music_proj.weight.numpy().tobytes()).hexdigest()  # music side
     log.info("encoding %d pieces (cached in %s)", len(abcs), cache)
-    table = _cached(cache, "music-" + _digest(abcs, tag),
-                    lambda: l2_normalise(encode_abc(model, abcs, batch_size=32)))
+    table = cached_rows(cache / f"music-{_sha(tag)}.npz", abcs,
+                        lambda todo: l2_normalise(encode_abc(model, todo, batch_size=32)))
     by_abc = dict(zip(abcs, table, strict=True))
     samples = sample_texts(train, cfg)
     flat = [t for texts in samples for t in texts]
     log.info("text encoder features of %d sampled texts", len(flat))
-    pooled = _cached(cache, "texts-" + _digest(flat, model.config.text_package or ""),
-                     lambda: pooled_texts(model, flat))
+    pooled = cached_rows(cache / f"texts-{_sha(model.config.text_package or '')}.npz", flat,
+                         lambda todo: pooled_texts(model, todo))
     texts = torch.from_numpy(pooled).view(len(train), cfg.texts_per_work, -1)
     music = torch.from_numpy(np.stack([by_abc[r["abc"]] for r in train]))
     weights = np.array([float((repeats or {}).get(r["labels"].get("collection"), 1))

@@ -70,7 +70,8 @@ def test_tuning_the_text_head_leaves_music_alone_and_learns(titled_pairs, tmp_pa
 
 
 def test_sampled_texts_are_fixed_per_seed_and_drawn_from_the_candidates():
-    recs = [{"texts": ["a reel", "in D major", "for fiddle", "Irish"]} for _ in range(5)]
+    recs = [{"id": f"t{n}", "texts": ["a reel", "in D major", "for fiddle", "Irish"]}
+            for n in range(5)]
     cfg = TextHeadConfig(texts_per_work=6, single_share=0.5, seed=1)
     a, b = sample_texts(recs, cfg), sample_texts(recs, cfg)
     assert a == b and all(len(t) == 6 for t in a)
