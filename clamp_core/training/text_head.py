@@ -192,7 +192,7 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
     cache = Path(cache_dir or Path(out) / "features")
     abcs = list(dict.fromkeys(r["abc"] for r in train + val))
     tag = json.dumps(model.config.to_dict(), sort_keys=True, default=str)
-    tag += hashlib.sha256(model.music_proj.weight.numpy().tobytes()).hexdigest()  # music side
+    tag += hashlib.sha256(model.music_proj.weight.detach().numpy().tobytes()).hexdigest()  # music side
     log.info("encoding %d pieces (cached in %s)", len(abcs), cache)
     table = cached_rows(cache / f"music-{_sha(tag)}.npz", abcs,
                         lambda todo: l2_normalise(encode_abc(model, todo, batch_size=32)))
