@@ -47,6 +47,7 @@ class TextHeadConfig:
     single_share: float = 0.25  # of the samples, one candidate alone (a phrase a user types)
     seed: int = 0
     max_val: int = 1000  # validation queries (title-free descriptions)
+    anchor: float = 0.0  # weight of the squared distance to the given head (keeps what it knew)
 
 
 def _sha(s: str) -> str:
@@ -152,7 +153,7 @@ def validation_score(encoder: HeadEncoder, train: list[dict], val: list[dict],
 
 def _epoch(head: torch.nn.Linear, scale: torch.nn.Parameter, opt: torch.optim.Optimizer,
            music: torch.Tensor, texts: torch.Tensor, weights: np.ndarray, batch_size: int,
-           rng: np.random.Generator) -> float:
+           rng: np.random.Generator, anchor: tuple[float, torch.Tensor] = (0.0, None)) -> float:
     """One pass: batches of distinct pieces drawn by weight, one cached text of each."""
     n, k = texts.shape[:2]
     steps = max(1, int(round(weights.sum() / batch_size)))
@@ -166,6 +167,8 @@ def _epoch(head: torch.nn.Linear, scale: torch.nn.Parameter, opt: torch.optim.Op
         target = torch.arange(len(idx))
         loss = (torch.nn.functional.cross_entropy(logits, target)
                 + torch.nn.functional.cross_entropy(logits.T, target)) / 2
+        if anchor[0]:
+            loss = loss + anchor[0] * (head.weight - anchor[1]).pow(2).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -192,7 +195,8 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
     cache = Path(cache_dir or Path(out) / "features")
     abcs = list(dict.fromkeys(r["abc"] for r in train + val))
     tag = json.dumps(model.config.to_dict(), sort_keys=True, default=str)
-    tag += hashlib.sha256(model.music_proj.weight.detach().numpy().tobytes()).hexdigest()  # music side
+    music_side = model.music_proj.weight.detach().numpy().tobytes()
+    tag += hashlib.sha256(music_side).hexdigest()
     log.info("encoding %d pieces (cached in %s)", len(abcs), cache)
     table = cached_rows(cache / f"music-{_sha(tag)}.npz", abcs,
                         lambda todo: l2_normalise(encode_abc(model, todo, batch_size=32)))
@@ -224,8 +228,10 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
         history = [{"epoch": 0, **validation_score(encoder, train, val, cfg.max_val)}]
     log.info("epoch 0 (as given): %s", history[-1])
     best, best_state = history[0], snapshot()
+    start = best_state
     for epoch in range(1, cfg.epochs + 1):
-        loss = _epoch(head, scale, opt, music, texts, weights, cfg.batch_size, rng)
+        loss = _epoch(head, scale, opt, music, texts, weights, cfg.batch_size, rng,
+                      (cfg.anchor, start["weight"]))
         with torch.no_grad():
             row = {"epoch": epoch, "loss": round(loss, 4),
                    **validation_score(encoder, train, val, cfg.max_val)}

@@ -86,3 +86,19 @@ def test_tune_text_cli_refuses_to_overwrite_its_init(pairs_dataset, tiny_model_d
     res = run_clamp("tune-text", str(pairs_dataset), "--init", str(tiny_model_dir), "--out",
                     str(tiny_model_dir), check=False)
     assert res.returncode == 1 and "--out must be another folder" in res.stderr
+
+
+def test_an_anchor_keeps_the_head_near_the_one_given(titled_pairs, tmp_path):
+    given = load_file(DEFAULT / "model.safetensors")["text_proj.weight"].float()
+
+    def moved(anchor: float) -> float:
+        out = tmp_path / f"a{anchor}"
+        tune_text_head(titled_pairs, DEFAULT, out,
+                       TextHeadConfig(epochs=15, batch_size=32, lr=3e-3, texts_per_work=4,
+                                      single_share=0.5, anchor=anchor),
+                       cache_dir=tmp_path / "features")
+        w = load_file(out / "model.safetensors")["text_proj.weight"].float()
+        return float((w - given).pow(2).sum())
+
+    free, held = moved(0.0), moved(1.0)
+    assert free > 0 and held < free / 4
