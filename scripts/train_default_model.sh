@@ -99,14 +99,15 @@ $CLAMP train "$DATA2" --init "$WORK/broad1" --out "$WORK/broad2" --epochs 1 --lr
   --warmup-steps 10 "${V2[@]}" --paired-variants --seed 12 --time-budget "${PAIRED_MINUTES:-10}"
 # 8b. (v3) The text side alone, against broad2's music space, which stays bit for bit: its
 #    projection and temperature retrained on cached features (8 text-dropout samples a training
-#    piece, a quarter of them one candidate alone), lr 1e-3 chosen on val against 3e-3, the epoch
+#    piece, a quarter of them one candidate alone), lr 1e-3 (against 3e-3) and anchor 0.01 (against
+#    0 and 0.03) chosen on val, the epoch
 #    kept by the val split's zero-shot tasks and description MRR (bench/results/text_head.md).
 #    (This run started from the shipped fp16 copy of broad2, clamp_core/resources/default_model
 #    at commit 58ae95d, on a cut of the stage-6 build, DATA3 below, as the fresh machine had no
 #    converted corpus left: the build's cheapest works of every collection in turn.)
 DATA3=${DATA3:-$DATA2}
 $CLAMP tune-text "$DATA3" --init "$WORK/broad2" --out "$WORK/text3" --epochs 30 --lr 1e-3 \
-  --batch-size 1024 --texts-per-work 8 --features "$WORK/features"
+  --batch-size 1024 --texts-per-work 8 --anchor 0.01 --features "$WORK/features"
 # 9. Evaluation on the frozen test split of the broader corpus, then the fp16 package copy with its model card.
 $CLAMP evaluate "$WORK/text3" --data "$DATA3" --out bench/results/quality.json --max-probe 1000
 .venv/bin/python -m clamp_core.training.model_card "$WORK/text3" clamp_core/resources/default_model \
