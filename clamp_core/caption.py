@@ -152,6 +152,19 @@ def _model_sentence(stated: dict[str, tuple[str, float]], unsure: list[str]) -> 
     return text
 
 
+# genres of the genre facet whose pieces the tune-type facet (reel, jig, air, waltz ...) can
+# describe; its threshold is calibrated on folk tunes alone, so elsewhere its answer means nothing
+# (the genre facet comes first in FACETS, so its statement is known when tune types are asked)
+TUNE_GENRES = frozenset({"folk song", "fiddle tune", "dance music", "march", "waltz", "mazurka",
+                         "polonaise", "lullaby", "children's song"})
+
+
+def _tune_genre(genre: tuple[str, float] | None) -> bool:
+    """Whether a tune type may describe a piece: the genre the caption states is one it applies
+    to, or no genre is stated."""
+    return genre is None or genre[0] in TUNE_GENRES
+
+
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -171,6 +184,8 @@ def caption(clamp, score: Any, facets: tuple[str, ...] = FACETS, top: int = 3) -
     for name in facets:
         if name == "ensembles" and parts_name_ensemble(loaded.meta.parts):
             continue  # the score says what plays: the facts answer, the model is not asked
+        if name == "tune_types" and not _tune_genre(stated.get("genres")):
+            continue  # a fiddle dance type is no form of a chorale: the model is not asked
         ls = load_label_set(name)
         ranked[name] = clamp.rank_labels(music, ls.labels, ls.templates, ls.prompts)[:top]
         label, p = ranked[name][0]

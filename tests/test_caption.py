@@ -6,7 +6,7 @@ import pytest
 from conftest import FIXTURES
 
 from clamp_core import Clamp, ClampError
-from clamp_core.caption import ensemble_phrase, tempo_word
+from clamp_core.caption import TUNE_GENRES, ensemble_phrase, tempo_word
 from clamp_core.labels import builtin_names, load_label_set
 
 
@@ -103,3 +103,19 @@ def test_classify_set_matches_classify_with_its_templates(clamp):
     path = FIXTURES / "scores" / "two_tunes.abc"
     ls = load_label_set("tune_types")
     assert clamp.classify_set(path, "tune_types") == clamp.classify(path, ls.labels, ls.templates)
+
+
+def test_the_default_model_names_no_fiddle_dance_type_for_a_chorale():
+    """The tune-type facet is calibrated on folk tunes: a Bach chorale it hears as a chorale gets
+    no 'in the form of a clog', while a strathspey keeps its dance type."""
+    from music21 import corpus
+
+    model = Clamp.load("default", precision="fp32")
+    chorale = model.caption(str(corpus.getWork("bach/bwv1.6.mxl")))
+    assert chorale.stated.get("genres", ("",))[0] == "chorale"
+    assert "tune_types" not in chorale.facets and "form of" not in chorale.text
+    strathspey = next(p for p in sorted(corpus.getComposer("ryansMammoth"))
+                      if p.name == "42dHighlandRegimentStrathspey.abc")
+    tune = model.caption(str(strathspey))
+    assert tune.facets["genres"][0][0] in TUNE_GENRES
+    assert tune.stated["tune_types"][0] == "strathspey" and "form of a strathspey" in tune.text
