@@ -183,7 +183,7 @@ def tune_text(data: str, init: str, output_dir: str, epochs: int, batch_size: in
               texts_per_work: int, single_share: float, repeat: tuple[str, ...],
               anchor: float, features_dir: str | None, seed: int) -> None:
     """Tune a trained model's text projection and temperature against its music space, which
-    stays as it is (libraries indexed with the model keep their vectors). Every piece and
+    stays as it is (an index still re-encodes: the model's fingerprint changes). Every piece and
     sampled text is encoded once; the epoch kept is the best on the val split (zero-shot tasks
     and description MRR)."""
     from clamp_core.training.text_head import TextHeadConfig, tune_text_head

@@ -1,11 +1,12 @@
 """Tune the text side of a trained model alone: its projection (``text_proj``) and temperature,
 against the music space the model already has.
 
-The music encoder is not touched, so music vectors (and every library indexed with the model)
-stay exactly as they are. The text encoder is locked too, so each piece is encoded once and each
-sampled text once; an epoch is then a few matrix products, seconds on a CPU where a full
-training step takes one and a half. What it mends: a music space that holds a fact (a linear
-probe reads the ensemble at 0.96) while the text side does not point at it (zero-shot 0.56).
+The music encoder is not touched, so music vectors stay exactly as they are (an index still
+re-encodes on its next update: the model fingerprint covers the text side too). The text
+encoder is locked too, so each piece is encoded once and each sampled text once; an epoch is
+then a few matrix products, seconds on a CPU where a full training step takes one and a half.
+What it mends: a music space that holds a fact (a linear probe reads the ensemble at 0.96) while
+the text side does not point at it (zero-shot 0.56).
 
 Model selection reads the validation split through the evaluation's own zero-shot tasks and
 title-free description queries, so the epoch kept is the one a user's phrases work best with.
@@ -26,8 +27,12 @@ import torch
 
 from clamp_core.datasets.records import load_records
 from clamp_core.errors import ClampError
+from clamp_core.evaluation.metrics import accuracy
+from clamp_core.evaluation.report import evaluate_retrieval, zero_shot
+from clamp_core.evaluation.tasks import task_sets
 from clamp_core.model.checkpoint import load_model, save_model
 from clamp_core.model.modelling import ClampModel
+from clamp_core.runtime.batching import encode_text_batches
 from clamp_core.runtime.encoder import l2_normalise
 from clamp_core.runtime.torch_encoder import encode_abc
 from clamp_core.training.contrastive import text_dropout
@@ -74,15 +79,13 @@ def cached_rows(path: Path, items: Sequence[str], compute) -> np.ndarray:
 
 @torch.inference_mode()
 def pooled_texts(model: ClampModel, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
-    """The locked text encoder's features of each text (before ``text_proj``), length-sorted
-    batches."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out = np.zeros((len(texts), model.text_proj.in_features), dtype=np.float32)
-    for s in range(0, len(order), batch_size):
-        idx = order[s:s + batch_size]
-        tok = model.tokenize([texts[i] for i in idx])
-        out[idx] = model.pool_text(tok["input_ids"], tok["attention_mask"]).float().numpy()
-    return out
+    """The locked text encoder's features of each text (before ``text_proj``), in the runtime's
+    length-sorted batches."""
+    def run(batch: list[str]) -> np.ndarray:
+        tok = model.tokenize(batch)
+        return model.pool_text(tok["input_ids"], tok["attention_mask"]).float().numpy()
+
+    return encode_text_batches(model.text_proj.in_features, texts, run, batch_size)
 
 
 def sample_texts(records: list[dict], cfg: TextHeadConfig) -> list[list[str]]:
@@ -137,16 +140,16 @@ class HeadEncoder:
         return self.model.text_proj(pooled).numpy()
 
 
-def validation_score(encoder: HeadEncoder, train: list[dict], val: list[dict],
-                     max_val: int) -> dict:
-    """Zero-shot accuracy of every benchmark task on the val split, and title-free description
-    MRR; ``score`` is their mean (what the tuner keeps the best epoch by)."""
-    from clamp_core.evaluation.report import evaluate_retrieval, zero_shot_accuracy
-
-    as_test = [{**r, "split": "test"} for r in val]
-    tasks = zero_shot_accuracy(encoder, as_test + train)
+def validation_score(encoder: HeadEncoder, tasks: list, val: list[dict], max_val: int) -> dict:
+    """Zero-shot accuracy of every benchmark task on the val split (``tasks``: the evaluation's
+    task sets of it, built once), and title-free description MRR; ``score`` is their mean (what
+    the tuner keeps the best epoch by)."""
+    accs = {}
+    for task, recs, prompts in tasks:
+        pred = zero_shot(encoder, encoder.encode_abc([r["abc"] for r in recs]), prompts)
+        truth = [r["labels"][task.label] for r in recs]
+        accs[task.name] = round(accuracy(truth, pred), 4)
     mrr = evaluate_retrieval(encoder, val, max_n=max_val)["text_to_music_description"]["mrr"]
-    accs = {name: round(t["accuracy"], 4) for name, t in tasks.items()}
     return {"zero_shot": accs, "description_mrr": round(mrr, 4),
             "score": round(float(np.mean([*accs.values(), mrr])), 4)}
 
@@ -218,6 +221,7 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
     params = [p for p in (*head.parameters(), scale) if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     encoder = HeadEncoder(model, dict(by_abc))
+    tasks = task_sets([{**r, "split": "test"} for r in val] + train)  # val scored as a test split
     rng = np.random.default_rng(cfg.seed)
 
     def snapshot() -> dict:
@@ -225,7 +229,7 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
                 (("weight", head.weight), ("bias", head.bias), ("scale", scale))}
 
     with torch.no_grad():
-        history = [{"epoch": 0, **validation_score(encoder, train, val, cfg.max_val)}]
+        history = [{"epoch": 0, **validation_score(encoder, tasks, val, cfg.max_val)}]
     log.info("epoch 0 (as given): %s", history[-1])
     best, best_state = history[0], snapshot()
     start = best_state
@@ -234,7 +238,7 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
                       (cfg.anchor, start["weight"]))
         with torch.no_grad():
             row = {"epoch": epoch, "loss": round(loss, 4),
-                   **validation_score(encoder, train, val, cfg.max_val)}
+                   **validation_score(encoder, tasks, val, cfg.max_val)}
         history.append(row)
         log.info("epoch %d: loss %.4f, val score %.4f (mrr %.4f)", epoch, loss, row["score"],
                  row["description_mrr"])
