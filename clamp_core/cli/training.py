@@ -175,13 +175,17 @@ def pretrain_music_cmd(data: str, decoder_layers: int, max_decoded: int | None, 
               help="Draw a collection's pieces N times as often (repeatable).")
 @click.option("--anchor", default=0.0, show_default=True,
               help="Weight of the squared distance to the given projection (keeps what it knew).")
+@click.option("--positives", default="own", show_default=True,
+              type=click.Choice(["described", "own"]),
+              help="A text's positives: every piece in the batch it describes (all its parts "
+                   "are among the piece's own texts), or its own piece alone.")
 @click.option("--features", "features_dir", default=None, type=click.Path(file_okay=False),
               help="Where encoded pieces and texts are kept (default: OUT/features); runs that "
                    "share it encode each piece and text once.")
 @click.option("--seed", default=0, show_default=True)
 def tune_text(data: str, init: str, output_dir: str, epochs: int, batch_size: int, lr: float,
               texts_per_work: int, single_share: float, repeat: tuple[str, ...],
-              anchor: float, features_dir: str | None, seed: int) -> None:
+              anchor: float, positives: str, features_dir: str | None, seed: int) -> None:
     """Tune a trained model's text projection and temperature against its music space, which
     stays as it is (an index still re-encodes: the model's fingerprint changes). Every piece and
     sampled text is encoded once; the epoch kept is the best on the val split (zero-shot tasks
@@ -193,7 +197,7 @@ def tune_text(data: str, init: str, output_dir: str, epochs: int, batch_size: in
         raise ClampError("--out must be another folder than --init (the tuned model is new)")
     cfg = TextHeadConfig(epochs=epochs, batch_size=batch_size, lr=lr,
                          texts_per_work=texts_per_work, single_share=single_share, seed=seed,
-                         anchor=anchor)
+                         anchor=anchor, shared_positives=positives == "described")
     metrics = tune_text_head(data, init, output_dir, cfg, repeats=_parse_repeats(repeat),
                              cache_dir=features_dir)
     _report({"best": metrics["best"], "seconds": metrics["seconds"], "out": output_dir})

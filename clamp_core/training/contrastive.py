@@ -97,11 +97,16 @@ def transposed_tables(records: list[dict], seed: int, variants: bool) -> Transpo
 def text_dropout(candidates: list[str], rng: np.random.Generator, keep_prob: float = 0.5,
                  sep: str = ". ") -> str:
     """CLaMP text dropout: keep each candidate with ``keep_prob`` (at least one), shuffle, join."""
-    kept = [c for c in candidates if rng.random() < keep_prob]
+    return sep.join(candidates[i] for i in dropout_indices(len(candidates), rng, keep_prob))
+
+
+def dropout_indices(n: int, rng: np.random.Generator, keep_prob: float = 0.5) -> list[int]:
+    """Which of ``n`` candidates text dropout keeps, in the order it joins them."""
+    kept = [i for i in range(n) if rng.random() < keep_prob]
     if not kept:
-        kept = [candidates[int(rng.integers(len(candidates)))]]
+        kept = [int(rng.integers(n))]
     rng.shuffle(kept)
-    return sep.join(kept)
+    return kept
 
 
 def crop_patches(patches: np.ndarray, max_length: int,

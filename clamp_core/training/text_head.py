@@ -35,7 +35,7 @@ from clamp_core.model.modelling import ClampModel
 from clamp_core.runtime.batching import encode_text_batches
 from clamp_core.runtime.encoder import l2_normalise
 from clamp_core.runtime.torch_encoder import encode_abc
-from clamp_core.training.contrastive import text_dropout
+from clamp_core.training.contrastive import dropout_indices
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class TextHeadConfig:
     seed: int = 0
     max_val: int = 1000  # validation queries (title-free descriptions)
     anchor: float = 0.0  # weight of the squared distance to the given head (keeps what it knew)
+    shared_positives: bool = False  # a text is a positive of every piece it truly describes
 
 
 def _sha(s: str) -> str:
@@ -88,18 +89,51 @@ def pooled_texts(model: ClampModel, texts: Sequence[str], batch_size: int = 128)
     return encode_text_batches(model.text_proj.in_features, texts, run, batch_size)
 
 
-def sample_texts(records: list[dict], cfg: TextHeadConfig) -> list[list[str]]:
-    """``texts_per_work`` texts per record, fixed per (seed, record id), so a larger cut of the
-    same corpus draws the same texts for the records it shares: CLaMP text dropout, and a share
-    of single candidates."""
+def sample_parts(records: list[dict], cfg: TextHeadConfig) -> list[list[list[int]]]:
+    """``texts_per_work`` samples per record, each the indices of the candidates it joins; fixed
+    per (seed, record id), so a larger cut of the same corpus draws the same texts for the
+    records it shares: CLaMP text dropout, and a share of single candidates."""
     out = []
     for n, r in enumerate(records):
         rng = np.random.default_rng([cfg.seed, 7, int(_sha(str(r.get("id", n)))[:12], 16)])
-        cands = r["texts"]
-        out.append([cands[int(rng.integers(len(cands)))] if rng.random() < cfg.single_share
-                    else text_dropout(cands, rng, cfg.keep_prob)
+        k = len(r["texts"])
+        out.append([[int(rng.integers(k))] if rng.random() < cfg.single_share
+                    else dropout_indices(k, rng, cfg.keep_prob)
                     for _ in range(cfg.texts_per_work)])
     return out
+
+
+def sample_texts(records: list[dict], cfg: TextHeadConfig,
+                 parts: list[list[list[int]]] | None = None) -> list[list[str]]:
+    """The texts of :func:`sample_parts` (or of ``parts`` drawn by it), joined as CLaMP text
+    dropout joins them."""
+    parts = sample_parts(records, cfg) if parts is None else parts
+    return [[". ".join(r["texts"][i] for i in p) for p in samples]
+            for r, samples in zip(records, parts, strict=True)]
+
+
+def described(sample_sets: Sequence[frozenset], piece_sets: Sequence[frozenset]) -> np.ndarray:
+    """``out[i, j]``: every candidate text sample ``i`` joins is one of piece ``j``'s own, so
+    it describes piece ``j`` too ("in a minor key" fits every minor piece that says so). The
+    sets hold candidate ids; columns are limited to the ids the samples use."""
+    cols = {c: n for n, c in enumerate(frozenset().union(*sample_sets))}
+    s = np.zeros((len(sample_sets), len(cols)), np.float32)
+    p = np.zeros((len(piece_sets), len(cols)), np.float32)
+    for i, parts in enumerate(sample_sets):
+        s[i, [cols[c] for c in parts]] = 1
+    for j, parts in enumerate(piece_sets):
+        p[j, [cols[c] for c in parts if c in cols]] = 1
+    return (s @ p.T) >= s.sum(1, keepdims=True)
+
+
+def _candidate_sets(records: list[dict], parts: list[list[list[int]]]
+                    ) -> tuple[list[frozenset], list[list[frozenset]]]:
+    """Each piece's candidates and each sample's, as sets of ids shared by equal strings."""
+    ids: dict[str, int] = {}
+    pieces = [frozenset(ids.setdefault(t, len(ids)) for t in r["texts"]) for r in records]
+    samples = [[frozenset(ids[r["texts"][i]] for i in p) for p in ps]
+               for r, ps in zip(records, parts, strict=True)]
+    return pieces, samples
 
 
 class HeadEncoder:
@@ -156,8 +190,11 @@ def validation_score(encoder: HeadEncoder, tasks: list, val: list[dict], max_val
 
 def _epoch(head: torch.nn.Linear, scale: torch.nn.Parameter, opt: torch.optim.Optimizer,
            music: torch.Tensor, texts: torch.Tensor, weights: np.ndarray, batch_size: int,
-           rng: np.random.Generator, anchor: tuple[float, torch.Tensor] = (0.0, None)) -> float:
-    """One pass: batches of distinct pieces drawn by weight, one cached text of each."""
+           rng: np.random.Generator, anchor: tuple[float, torch.Tensor] = (0.0, None),
+           positives=None) -> float:
+    """One pass: batches of distinct pieces drawn by weight, one cached text of each. Each text's
+    targets are its own piece or, with ``positives(idx, which)``, every piece it describes (and
+    each piece's, every text that describes it), shared evenly."""
     n, k = texts.shape[:2]
     steps = max(1, int(round(weights.sum() / batch_size)))
     p = weights / weights.sum()
@@ -167,9 +204,9 @@ def _epoch(head: torch.nn.Linear, scale: torch.nn.Parameter, opt: torch.optim.Op
         which = rng.integers(k, size=len(idx))
         t = torch.nn.functional.normalize(head(texts[idx, which]), dim=-1)
         logits = scale.exp() * t @ music[idx].T
-        target = torch.arange(len(idx))
-        loss = (torch.nn.functional.cross_entropy(logits, target)
-                + torch.nn.functional.cross_entropy(logits.T, target)) / 2
+        pos = (torch.eye(len(idx)) if positives is None
+               else torch.from_numpy(positives(idx, which).astype(np.float32)))
+        loss = (_soft_cross_entropy(logits, pos) + _soft_cross_entropy(logits.T, pos.T)) / 2
         if anchor[0]:
             loss = loss + anchor[0] * (head.weight - anchor[1]).pow(2).sum()
         opt.zero_grad()
@@ -179,6 +216,13 @@ def _epoch(head: torch.nn.Linear, scale: torch.nn.Parameter, opt: torch.optim.Op
             scale.clamp_(0.0, MAX_LOG_SCALE)
         losses.append(float(loss.detach()))
     return float(np.mean(losses))
+
+
+def _soft_cross_entropy(logits: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy against targets spread evenly over each row's positives (with one positive
+    a row, the usual contrastive loss)."""
+    target = pos / pos.sum(1, keepdim=True)
+    return -(target * logits.log_softmax(1)).sum(1).mean()
 
 
 def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
@@ -204,8 +248,8 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
     table = cached_rows(cache / f"music-{_sha(tag)}.npz", abcs,
                         lambda todo: l2_normalise(encode_abc(model, todo, batch_size=32)))
     by_abc = dict(zip(abcs, table, strict=True))
-    samples = sample_texts(train, cfg)
-    flat = [t for texts in samples for t in texts]
+    parts = sample_parts(train, cfg)
+    flat = [t for texts in sample_texts(train, cfg, parts) for t in texts]
     log.info("text encoder features of %d sampled texts", len(flat))
     pooled = cached_rows(cache / f"texts-{_sha(model.config.text_package or '')}.npz", flat,
                          lambda todo: pooled_texts(model, todo))
@@ -213,6 +257,13 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
     music = torch.from_numpy(np.stack([by_abc[r["abc"]] for r in train]))
     weights = np.array([float((repeats or {}).get(r["labels"].get("collection"), 1))
                         for r in train])
+    positives = None
+    if cfg.shared_positives:
+        piece_sets, sample_sets = _candidate_sets(train, parts)
+
+        def positives(idx: np.ndarray, which: np.ndarray) -> np.ndarray:
+            return described([sample_sets[i][w] for i, w in zip(idx, which, strict=True)],
+                             [piece_sets[i] for i in idx])
 
     head, scale = model.text_proj, model.logit_scale
     head.requires_grad_(True)
@@ -235,7 +286,7 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
     start = best_state
     for epoch in range(1, cfg.epochs + 1):
         loss = _epoch(head, scale, opt, music, texts, weights, cfg.batch_size, rng,
-                      (cfg.anchor, start["weight"]))
+                      (cfg.anchor, start["weight"]), positives)
         with torch.no_grad():
             row = {"epoch": epoch, "loss": round(loss, 4),
                    **validation_score(encoder, tasks, val, cfg.max_val)}

@@ -13,7 +13,13 @@ from clamp_core.datasets.records import load_records
 from clamp_core.model.checkpoint import load_model, resolve_model_folder
 from clamp_core.runtime.encoder import l2_normalise
 from clamp_core.runtime.torch_encoder import encode_abc, encode_texts
-from clamp_core.training.text_head import TextHeadConfig, sample_texts, tune_text_head
+from clamp_core.training.text_head import (
+    TextHeadConfig,
+    described,
+    sample_parts,
+    sample_texts,
+    tune_text_head,
+)
 
 
 def _top1(folder, records) -> float:
@@ -102,3 +108,25 @@ def test_an_anchor_keeps_the_head_near_the_one_given(titled_pairs, tmp_path):
 
     free, held = moved(0.0), moved(1.0)
     assert free > 0 and held < free / 4
+
+
+def test_a_text_is_a_positive_of_every_piece_whose_own_texts_hold_all_its_parts():
+    minor, triple, reel, title = 0, 1, 2, 3  # candidate ids: equal strings, equal ids
+    pieces = [frozenset({minor, triple, title}), frozenset({minor, reel}), frozenset({triple})]
+    samples = [frozenset({minor}), frozenset({minor, triple}), frozenset({title}),
+               frozenset({reel})]
+    got = described(samples, pieces)
+    assert got.tolist() == [[True, True, False],    # "in a minor key": both minor pieces
+                            [True, False, False],   # a joined text: only where both parts are
+                            [True, False, False],   # a title: its own piece alone
+                            [False, True, False]]
+
+
+def test_sample_parts_name_the_candidates_the_sampled_texts_join():
+    recs = [{"id": f"t{n}", "texts": ["a reel", "in D major", "for fiddle", "Irish"]}
+            for n in range(4)]
+    cfg = TextHeadConfig(texts_per_work=5, single_share=0.5, seed=3)
+    parts = sample_parts(recs, cfg)
+    assert sample_texts(recs, cfg) == [[". ".join(r["texts"][i] for i in p) for p in ps]
+                                       for r, ps in zip(recs, parts, strict=True)]
+    assert all(len(set(p)) == len(p) >= 1 for ps in parts for p in ps)
