@@ -97,7 +97,12 @@ def transposed_tables(records: list[dict], seed: int, variants: bool) -> Transpo
 def text_dropout(candidates: list[str], rng: np.random.Generator, keep_prob: float = 0.5,
                  sep: str = ". ") -> str:
     """CLaMP text dropout: keep each candidate with ``keep_prob`` (at least one), shuffle, join."""
-    return sep.join(candidates[i] for i in dropout_indices(len(candidates), rng, keep_prob))
+    return join_candidates(candidates, dropout_indices(len(candidates), rng, keep_prob), sep)
+
+
+def join_candidates(candidates: list[str], indices: list[int], sep: str = ". ") -> str:
+    """The text that joins these candidates, as text dropout joins what it keeps."""
+    return sep.join(candidates[i] for i in indices)
 
 
 def dropout_indices(n: int, rng: np.random.Generator, keep_prob: float = 0.5) -> list[int]:

@@ -35,7 +35,7 @@ from clamp_core.model.modelling import ClampModel
 from clamp_core.runtime.batching import encode_text_batches
 from clamp_core.runtime.encoder import l2_normalise
 from clamp_core.runtime.torch_encoder import encode_abc
-from clamp_core.training.contrastive import dropout_indices
+from clamp_core.training.contrastive import dropout_indices, join_candidates
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def sample_texts(records: list[dict], cfg: TextHeadConfig,
     """The texts of :func:`sample_parts` (or of ``parts`` drawn by it), joined as CLaMP text
     dropout joins them."""
     parts = sample_parts(records, cfg) if parts is None else parts
-    return [[". ".join(r["texts"][i] for i in p) for p in samples]
+    return [[join_candidates(r["texts"], p) for p in samples]
             for r, samples in zip(records, parts, strict=True)]
 
 
@@ -206,7 +206,10 @@ def _epoch(head: torch.nn.Linear, scale: torch.nn.Parameter, opt: torch.optim.Op
         logits = scale.exp() * t @ music[idx].T
         pos = (torch.eye(len(idx)) if positives is None
                else torch.from_numpy(positives(idx, which).astype(np.float32)))
-        loss = (_soft_cross_entropy(logits, pos) + _soft_cross_entropy(logits.T, pos.T)) / 2
+        # targets spread evenly over each row's positives (one a row: the usual loss)
+        loss = (torch.nn.functional.cross_entropy(logits, pos / pos.sum(1, keepdim=True))
+                + torch.nn.functional.cross_entropy(logits.T, pos.T / pos.T.sum(1, keepdim=True))
+                ) / 2
         if anchor[0]:
             loss = loss + anchor[0] * (head.weight - anchor[1]).pow(2).sum()
         opt.zero_grad()
@@ -216,13 +219,6 @@ def _epoch(head: torch.nn.Linear, scale: torch.nn.Parameter, opt: torch.optim.Op
             scale.clamp_(0.0, MAX_LOG_SCALE)
         losses.append(float(loss.detach()))
     return float(np.mean(losses))
-
-
-def _soft_cross_entropy(logits: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy against targets spread evenly over each row's positives (with one positive
-    a row, the usual contrastive loss)."""
-    target = pos / pos.sum(1, keepdim=True)
-    return -(target * logits.log_softmax(1)).sum(1).mean()
 
 
 def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
