@@ -56,19 +56,23 @@ def write_test_groups(records: list[dict], path: str | Path, frozen: set[str]) -
     return len(groups)
 
 
-def _cheap_first_interleaved(todo: list[WorkItem]) -> list[WorkItem]:
-    """Each collection's works cheapest first, the collections taken in turn: a build stopped
-    early (or cut with --cached-only) then holds some of every collection, not only the one
-    with the smallest files."""
+def _cheap_first_fair(todo: list[WorkItem]) -> list[WorkItem]:
+    """Each collection's works cheapest first, every collection given an equal share of the
+    estimated conversion time (not of works): a build stopped early (or cut with --cached-only)
+    holds some of every collection, and a collection of small tunes is not held back one tune
+    per large opera of another (taking the collections in turn did that: 521 Essen tunes of
+    0.03 s each waited behind 200 Polish scores of up to 90 s)."""
     shares = Counter(it.path for it in todo)  # a tune of a 300-tune ABC file costs 1/300 of it
     by_coll: dict[str, list[WorkItem]] = defaultdict(list)
     for it in sorted(todo, key=lambda it: it.cost / shares[it.path]):
         by_coll[it.collection].append(it)
-    queues = list(by_coll.values())
-    out: list[WorkItem] = []
-    for i in range(max((len(q) for q in queues), default=0)):
-        out.extend(q[i] for q in queues if i < len(q))
-    return out
+    keyed: list[tuple[float, str, int, WorkItem]] = []
+    for coll, items in by_coll.items():
+        spent = 0.0  # the collection's estimated time before this work starts
+        for i, it in enumerate(items):
+            keyed.append((spent, coll, i, it))
+            spent += it.cost / shares[it.path]
+    return [it for *_, it in sorted(keyed, key=lambda k: k[:3])]
 
 
 def _worker(args: tuple[WorkItem, int]) -> tuple[str, dict]:
@@ -87,7 +91,7 @@ def _convert_all(todo: list[WorkItem], workers: int, timeout: int, cache_dir: Pa
     from tqdm import tqdm
 
     results: dict[str, dict] = {}
-    todo = _cheap_first_interleaved(todo)
+    todo = _cheap_first_fair(todo)
     bar = tqdm(total=len(todo), desc="converting scores", unit="work", file=sys.stderr,
                disable=not progress or not todo, smoothing=0.05)
     args = [(it, timeout) for it in todo]

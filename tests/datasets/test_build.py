@@ -169,3 +169,23 @@ def test_cli_dataset_build(tmp_path):
     assert summary["works"] == 2 and summary["failures"] == 1
     bad = CliRunner().invoke(cli, ["dataset", "build", "--out", str(out), "--meta", "x.tsv"])
     assert bad.exit_code == 1 and "--folder" in bad.output
+
+
+def test_build_order_gives_each_collection_equal_time_not_equal_works():
+    """Real music21 corpus works: small Essen tunes (one 250 kB file of 500+ tunes) against
+    Beethoven movements (MusicXML files of 100 kB+). Every collection starts at once, and the
+    tunes are not held back one per large movement: most of them come before the
+    movements' tail."""
+    from clamp_core.datasets.build import _cheap_first_fair
+
+    tunes = [it for it in music21_items(["essen"]) if it.path.endswith("han1.abc")]
+    movements = music21_items(["beethoven"])
+    assert len(tunes) > 500 and len(movements) > 10
+    order = _cheap_first_fair(movements + tunes)
+    assert sorted(id(it) for it in order) == sorted(id(it) for it in movements + tunes)
+    assert {it.collection for it in order[:2]} == {"essen", "beethoven"}
+    last_movement = max(i for i, it in enumerate(order) if it.collection == "beethoven")
+    tunes_before_tail = sum(it.collection == "essen" for it in order[:last_movement])
+    assert tunes_before_tail == len(tunes)  # a tune costs ~1/500 of its file: all fit earlier
+    beethoven = [it for it in order if it.collection == "beethoven"]
+    assert [it.cost for it in beethoven] == sorted(it.cost for it in beethoven)
