@@ -1,25 +1,34 @@
 #!/usr/bin/env bash
-# Music of a kind the default model never saw in training, for measuring its novelty flag
-# (`clamp calibrate --ood` / `clamp evaluate --ood`): lead sheets (jazz and pop standards with
-# chord symbols) from the WikiMT set beside the project (../shared/data/wikimt, MIT, from the
-# official CLaMP feature caches in microsoft/muzic); every 10th of the 1,010, as ABC files.
-# (POP909 and Hauptstimme served here until the corpus took them in for training.)
-# Usage: bash scripts/build_ood_sets.sh [OUT] [WIKIMT_JSONL]
+# Music the default model never trained on, for measuring its novelty flag (`clamp calibrate
+# --ood` / `clamp evaluate --ood`): the works music21 ships outside the collections the corpus
+# takes (clamp_core/datasets/sources.py MUSIC21_COLLECTIONS): atonal Schoenberg and Webern,
+# ragtime, a Hawaiian song, an American hymn and parlour songs, a Handel aria, Corelli, C.P.E.
+# Bach, Verdi, Weber, Clara Schumann, a Renaissance madrigal and a Gloria (not Robert
+# Schumann's: his quartet is a kind reserved for independent evaluation, his Dichterliebe is
+# among the Lieder trained on).
+# Lead sheets from WikiMT served here before: WikiMT comes from Wikifonia, which is reserved for
+# independent evaluation, so nothing of it is measured on any more.
+# Usage: bash scripts/build_ood_sets.sh [OUT] [PYTHON]
 set -euo pipefail
 OUT=${1:-.cache/ood}
-WIKIMT=${2:-../shared/data/wikimt/wikimt_abc.jsonl}
-mkdir -p "$OUT/leadsheets"
-python3 - "$WIKIMT" "$OUT/leadsheets" <<'PY'
-import json, re, sys
+PY=${2:-.venv/bin/python}
+mkdir -p "$OUT/unseen"
+"$PY" - "$OUT/unseen" <<'PY'
+import shutil, sys
 from pathlib import Path
-src, out = sys.argv[1], Path(sys.argv[2])
-for n, line in enumerate(open(src, encoding="utf-8")):
-    if n % 10:
-        continue
-    rec = json.loads(line)
-    abc = rec["abc"] if rec["abc"].lstrip().startswith("X:") else "X:1\n" + rec["abc"]
-    if not re.search(r"^T:", abc, re.M):
-        abc = abc.replace("X:1\n", f"X:1\nT:{rec['title']}\n", 1)
-    (out / f"wikimt_{n:04d}.abc").write_text(abc, encoding="utf-8")
+from music21 import corpus
+
+out = Path(sys.argv[1])
+root = Path(corpus.getComposer("bach")[0]).parents[1]  # music21's corpus folder
+picked = ["schoenberg/opus19", "webern", "joplin", "johnson_j_r", "liliuokalani", "beach",
+          "leadSheet", "handel/rinaldo", "corelli/opus3no1", "cpebach", "verdi", "weber",
+          "schumann_clara", "lusitano", "luca"]
+n = 0
+for rel in picked:
+    for p in sorted((root / rel).rglob("*")):
+        if p.suffix.lower() in (".mxl", ".xml", ".musicxml"):
+            name = p.relative_to(root).as_posix().replace("/", "__")
+            shutil.copyfile(p, out / name)
+            n += 1
+print(f"{n} scores in {out}")
 PY
-echo "$(ls "$OUT/leadsheets" | wc -l) lead sheets in $OUT/leadsheets"

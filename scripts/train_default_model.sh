@@ -118,9 +118,9 @@ $CLAMP evaluate "$WORK/text3" --data "$DATA3" --out bench/results/quality.json -
 #    the val split only. The novelty flag's rate is recorded on music absent from training
 #    (scripts/build_ood_sets.sh), then the test split is read once with it.
 OOD=${OOD:-.cache/ood}
-$CLAMP calibrate clamp_core/resources/default_model --data "$DATA3" --ood "$OOD/leadsheets"
+$CLAMP calibrate clamp_core/resources/default_model --data "$DATA3" --ood "$OOD/unseen"
 $CLAMP evaluate clamp_core/resources/default_model --data "$DATA3" --out bench/results/calibration.json \
-  --max-probe 1000 --ood "$OOD/leadsheets"
+  --max-probe 1000 --ood "$OOD/unseen"
 # 11. The mixed-library search check (plain phrases over several kinds of music, precision@10).
 .venv/bin/python bench/mixed_library.py --model clamp_core/resources/default_model --data "$DATA3" \
   --out bench/results/mixed_library
