@@ -65,9 +65,9 @@ $CLAMP train "$DATA" --init "$WORK/paired1" --out "$WORK/paired2" "${COMMON[@]}"
 $CLAMP train "$DATA" --init "$WORK/paired2" --out "$WORK/paired3" "${COMMON[@]}" --seed 8 --time-budget 10
 $CLAMP train "$DATA" --init "$WORK/paired3" --out "$WORK/paired4" "${COMMON[@]}" --seed 9 --time-budget 9 \
   --paired-weight 8
-# 6. The broader corpus: 28,000 works of the music21 corpus, OpenScore Lieder and seven public
+# 6. The broader corpus: 28,129 works of the music21 corpus, OpenScore Lieder and eight public
 #    corpora (Polish Humdrum scores, Chopin first editions, Cantopop, Nottingham, CRE, Hauptstimme,
-#    POP909), each with texts from its own records and from its score's facets. About 2 hours on
+#    POP909, Open Hymnal), each with texts from its own records and from its score's facets. About 2 hours on
 #    2 cores (cached by content hash afterwards); this run was cut with --cached-only after the
 #    time it had, which leaves out the largest scores (see the data card's failures column).
 #      SRC=$SRC bash scripts/clone_corpora.sh
@@ -80,7 +80,8 @@ $CLAMP train "$DATA" --init "$WORK/paired3" --out "$WORK/paired4" "${COMMON[@]}"
 #        --corpus nottingham=$SRC/jukedeck+nottingham-dataset \
 #        --corpus cre=$SRC/polifonia-project+folk_ngram_analysis \
 #        --corpus hauptstimme=$SRC/MarkGotham+Hauptstimme \
-#        --corpus pop909=$SRC/music-x-lab+POP909-Dataset [--cached-only]
+#        --corpus pop909=$SRC/music-x-lab+POP909-Dataset \
+#        --corpus hymns=$SRC/mzealey+openhymnal [--cached-only]
 #      python -m clamp_core.datasets.data_card "$DATA2.summary.json" \
 #        --lock scripts/corpora.lock --out docs/data_card.md
 # 7. The v1 model continued on the broader corpus, on 2 CPU cores within a time budget: the

@@ -199,6 +199,63 @@ def cre_items(root: Path) -> list[WorkItem]:
     return out
 
 
+# ---------------------------------------------------------------- hymns
+_OH_FIELD = re.compile(r"^%OH([A-Z]+)\s+(.*?)\s*$")
+_LIFE = re.compile(r"\((?:[a-z. ]*)?(\d{4})\??\s*-\s*(?:[a-z. ]*)?(\d{4})?\??\)")
+_CLAIM = re.compile(r"copyright\s*(?:\(c\)|©)?\s*\d{4}", re.I)
+
+
+def open_hymnal_row(text: str) -> dict[str, str] | None:
+    """A metadata row from an Open Hymnal ABC file (its %OH records, T: and C: lines), or None
+    when the file does not state that its music is in the public domain (a few carry a
+    copyright on their words or setting: those stay out)."""
+    rights = " ".join(ln for ln in text.splitlines() if ln.startswith("C:")).lower()
+    if "public domain" not in rights or _CLAIM.search(rights):
+        return None
+    oh: dict[str, str] = {}
+    title = None
+    for line in text.splitlines():
+        m = _OH_FIELD.match(line)
+        if m and m.group(2) and m.group(1) not in oh:
+            oh[m.group(1)] = m.group(2)
+        elif title is None and line.startswith("T:"):
+            title = line[2:].strip()
+    row = {"genre": "hymn", "sacred": "yes"}
+    if title:
+        row["title"] = title
+    composer = oh.get("COMPOSER", "")
+    name = re.sub(r"\(.*?\)", "", composer).strip(" ,")
+    # "from <a hymnal>, 1599" names a source, not a composer
+    if name and not re.match(r"(none|unknown|traditional|anonymous|from)\b", name, re.I):
+        row["composer"] = composer_name(name)
+        life = _LIFE.search(composer)
+        if life:
+            row["composer_born"] = life.group(1)
+            if life.group(2):
+                row["composer_died"] = life.group(2)
+    if oh.get("CATEGORY"):
+        row["category"] = oh["CATEGORY"].lower()
+    return row
+
+
+def hymns_items(root: Path) -> list[WorkItem]:
+    """Open Hymnal ABC files (Complete/ and Choir/), public-domain ones only."""
+    folders = [root / sub for sub in ("Complete", "Choir") if (root / sub).is_dir()]
+    folders = folders or [_folder(root, "Complete", "openhymnal")]  # neither: one-line error
+    out = []
+    for folder in folders:
+        for p in sorted(folder.rglob("*.abc")):
+            raw = p.read_bytes()
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:  # the older files are Latin-1
+                text = raw.decode("latin-1")
+            row = open_hymnal_row(text)
+            if row is not None:
+                out.extend(_item("hymns", root, p, dict(row), n) for n in abc_numbers(p))
+    return out
+
+
 # ---------------------------------------------------------------- orchestral and pop
 def hauptstimme_items(root: Path) -> list[WorkItem]:
     """Full scores (.mxl, not the *_melody extracts): data/<Surname,_First>/<Work>/<NN>/."""
@@ -271,6 +328,10 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
            "github.com/polifonia-project/folk_ngram_analysis", "Unlicense",
            "title and tune type from the file name (reel, jig, hornpipe, polka, slide ...)",
            cre_items),
+    Corpus("hymns", "The Open Hymnal Project (ABC, four-part hymns with words)",
+           "github.com/mzealey/openhymnal", "public domain (each file's C: line; files "
+           "claiming a copyright are left out)",
+           "title, composer and dates (era); hymn, sacred; choir", hymns_items),
     Corpus("hauptstimme", "Hauptstimme orchestral scores",
            "github.com/MarkGotham/Hauptstimme", "CC0 (scores)",
            "composer, work and movement; orchestra", hauptstimme_items),

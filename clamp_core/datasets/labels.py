@@ -67,7 +67,7 @@ COLLECTION_ERA = {"essen": "folk", "ryans": "folk", "oneills": "folk", "bach": "
                   "cre": "folk", "josquin": "renaissance", "chopin": "romantic"}
 COLLECTION_GENRE = {"ryans": "fiddle tune", "oneills": "fiddle tune", "bach": "chorale",
                     "palestrina": "mass", "monteverdi": "madrigal", "lieder": "lied",
-                    "pop909": "pop song", "cantopop": "cantopop"}
+                    "pop909": "pop song", "cantopop": "cantopop", "hymns": "hymn"}
 
 TUNE_TYPES = ("reel", "jig", "double jig", "single jig", "slip jig", "hornpipe", "strathspey",
               "polka", "clog", "highland fling", "air", "march", "waltz", "set dance", "slide",
@@ -268,7 +268,7 @@ ANONYMOUS = re.compile(r"^\s*(anonim|anon|anonymous|anonyme|unknown|nieznany)\b"
 # the ensemble of collections whose files name no parts (or name them "Part 1")
 _COLLECTION_ENSEMBLE = {"lieder": "voice and piano", "hauptstimme": "orchestra",
                         "palestrina": "choir", "monteverdi": "choir", "josquin": "choir",
-                        "trecento": "choir", "bach": "choir",
+                        "trecento": "choir", "bach": "choir", "hymns": "choir",
                         "pop909": "solo piano"}  # melody, bridge, accompaniment: all piano
 
 

@@ -104,3 +104,42 @@ def test_data_card_names_every_source_its_licence_and_commit(tmp_path):
     assert "OpenEWLD" in card  # the reserved evaluation sets are named
     cut = data_card(summary, None, {"polish": 1})  # a --cached-only cut: not reached, not failed
     assert "| 3 | 0 | 0 | 0 | 1 |" in cut and "0 recorded failures, 1 works not converted" in cut
+
+
+HYMNS = Path(__file__).parent.parent / "fixtures" / "corpora" / "hymns"
+
+
+def test_open_hymnal_rows_and_rights(tmp_path):
+    """Real Open Hymnal files (one Latin-1): title, composer and dates from %OHCOMPOSER, a
+    hymnal named as the source is no composer; a file whose words or setting claim a copyright
+    stays out."""
+    from clamp_core.datasets.corpora import hymns_items, open_hymnal_row
+
+    rows = {it.extra["row"]["title"]: it.extra["row"] for it in corpus_items(f"hymns={HYMNS}")}
+    king = rows["A Child of The King"]
+    assert (king["composer"], king["composer_born"], king["composer_died"]) == (
+        "John Bunnell Sumner", "1838", "1918")
+    assert king["genre"] == "hymn" and king["category"] == "justification"
+    wonder = rows["A Great and Mighty Wonder"]
+    assert "composer" not in wonder and wonder["category"] == "christmas"
+    text = (HYMNS / "Complete/A_Child_of_The_King/A_Child_of_The_King-Binghamton.abc").read_text()
+    claimed = text.replace("C: copyright: public domain.",
+                           "C: copyright: music public domain. Words: Copyright 2009, A. Poet.")
+    assert open_hymnal_row(claimed) is None
+    assert open_hymnal_row(text.replace("public domain", "freely reproduced")) is None
+    (tmp_path / "Complete").mkdir()
+    (tmp_path / "Complete" / "claimed.abc").write_text(claimed)
+    assert hymns_items(tmp_path) == []
+
+
+def test_build_hymns_as_four_part_choir_music(tmp_path):
+    summary = build_dataset(corpus_items(f"hymns={HYMNS}"), tmp_path / "d.jsonl",
+                            cache_dir=tmp_path / "cache", workers=1, progress=False,
+                            test_groups=None)
+    assert summary["works"] == 2, summary
+    recs = {r["labels"].get("composer"): r for r in load_records(tmp_path / "d.jsonl")}
+    king = recs["john bunnell sumner"]
+    assert king["labels"]["form"] == "hymn" and king["labels"]["ensemble_class"] == "choir"
+    assert king["labels"]["era"] == "romantic" and king["labels"]["metre_family"] == "triple"
+    assert any("hymn" in t for t in king["texts"])
+    assert all("V:" in r["abc"] for r in recs.values())  # all four voices kept
