@@ -175,7 +175,7 @@ def pretrain_music_cmd(data: str, decoder_layers: int, max_decoded: int | None, 
               help="Draw a collection's pieces N times as often (repeatable).")
 @click.option("--anchor", default=0.0, show_default=True,
               help="Weight of the squared distance to the given projection (keeps what it knew).")
-@click.option("--positives", default="own", show_default=True,
+@click.option("--positives", default="described", show_default=True,
               type=click.Choice(["described", "own"]),
               help="A text's positives: every piece in the batch it describes (all its parts "
                    "are among the piece's own texts), or its own piece alone.")

@@ -53,7 +53,7 @@ class TextHeadConfig:
     seed: int = 0
     max_val: int = 1000  # validation queries (title-free descriptions)
     anchor: float = 0.0  # weight of the squared distance to the given head (keeps what it knew)
-    shared_positives: bool = False  # a text is a positive of every piece it truly describes
+    shared_positives: bool = True  # a text is a positive of every piece it truly describes
 
 
 def _sha(s: str) -> str:
