@@ -72,7 +72,9 @@ def pending_counts(failures_file: str | Path | None) -> dict[str, int]:
 
 
 def data_card(summary: dict, lock: dict[str, tuple[str, str]] | None = None,
-              pending: dict[str, int] | None = None) -> str:
+              pending: dict[str, int] | None = None, note: str = "") -> str:
+    """The card of a build (its summary JSON); ``note`` says which cut of it each stage of
+    the shipped model read, where that is not the whole build."""
     lock, pending = lock or {}, pending or {}
     rows = ["| collection | source | licence | texts it gives | commit | train | val | test "
             "| failed | not converted yet |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -96,6 +98,7 @@ def data_card(summary: dict, lock: dict[str, tuple[str, str]] | None = None,
            "--cached-only; a rerun converts them, the cache keeps what is done)"
            if pending else "") + ". Built with:", "",
         f"    {summary.get('command') or 'clamp dataset build ...'}", "",
+        *([note, ""] if note else []),
         "Splits are 90/5/5 by a hash of each work's group (a normalised title, a mass or "
         "quartet, a Polish source's shelfmark, a Chopin work), so movements of one work and "
         "one tune in two collections never straddle splits; groups listed in "
@@ -118,10 +121,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("summary")
     ap.add_argument("--lock", default=None)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--note", default="", help="which cut of this build each model stage read")
     a = ap.parse_args(argv)
     summary = json.loads(Path(a.summary).read_text(encoding="utf-8"))
     text = data_card(summary, read_lock(Path(a.lock)) if a.lock else None,
-                     pending_counts(summary.get("failures_file")))
+                     pending_counts(summary.get("failures_file")), a.note)
     if a.out:
         Path(a.out).write_text(text, encoding="utf-8")
     else:

@@ -104,6 +104,8 @@ def test_data_card_names_every_source_its_licence_and_commit(tmp_path):
     assert "OpenEWLD" in card  # the reserved evaluation sets are named
     cut = data_card(summary, None, {"polish": 1})  # a --cached-only cut: not reached, not failed
     assert "| 3 | 0 | 0 | 0 | 1 |" in cut and "0 recorded failures, 1 works not converted" in cut
+    noted = data_card(summary, None, None, "The text side read a 4-work cut.").splitlines()
+    assert noted[noted.index("The text side read a 4-work cut.") - 2].startswith("    clamp")
 
 
 HYMNS = Path(__file__).parent.parent / "fixtures" / "corpora" / "hymns"
