@@ -153,16 +153,27 @@ def _model_sentence(stated: dict[str, tuple[str, float]], unsure: list[str]) -> 
 
 
 # genres of the genre facet whose pieces the tune-type facet (reel, jig, air, waltz ...) can
-# describe; its threshold is calibrated on folk tunes alone, so elsewhere its answer means nothing
-# (the genre facet comes first in FACETS, so its statement is known when tune types are asked)
+# describe; its threshold is calibrated on folk tunes alone, so elsewhere its answer means nothing.
+# The model's best genre decides, stated or not: a chorale heard at 0.60, short of the genre
+# threshold, is still no march (the genre facet comes first in FACETS, so it is known by then)
 TUNE_GENRES = frozenset({"folk song", "fiddle tune", "dance music", "march", "waltz", "mazurka",
                          "polonaise", "lullaby", "children's song"})
 
 
 def _tune_genre(genre: tuple[str, float] | None) -> bool:
-    """Whether a tune type may describe a piece: the genre the caption states is one it applies
-    to, or no genre is stated."""
+    """Whether a tune type may describe a piece: the model's best genre is one it applies to, or
+    the genre facet was not asked."""
     return genre is None or genre[0] in TUNE_GENRES
+
+
+def _best_genre(ranked: dict, stated: dict, cal) -> tuple[str, float] | None:
+    """The genre that gates tune types: the stated one, else (for a calibrated model, whose
+    ranking means something) the best ranked; None when the genre facet was not asked."""
+    if "genres" in stated:
+        return stated["genres"]
+    if ranked.get("genres") and cal.facet_threshold("genres") is not None:
+        return ranked["genres"][0]
+    return None
 
 
 def _join(items: list[str]) -> str:
@@ -184,7 +195,7 @@ def caption(clamp, score: Any, facets: tuple[str, ...] = FACETS, top: int = 3) -
     for name in facets:
         if name == "ensembles" and parts_name_ensemble(loaded.meta.parts):
             continue  # the score says what plays: the facts answer, the model is not asked
-        if name == "tune_types" and not _tune_genre(stated.get("genres")):
+        if name == "tune_types" and not _tune_genre(_best_genre(ranked, stated, cal)):
             continue  # a fiddle dance type is no form of a chorale: the model is not asked
         ls = load_label_set(name)
         ranked[name] = clamp.rank_labels(music, ls.labels, ls.templates, ls.prompts)[:top]
