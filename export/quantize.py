@@ -36,8 +36,10 @@ INT8_TARGET = 0.995
 FP16_STORAGE_MIN_ELEMENTS = 65536
 # Compact storage may cost at most this much on its own (cosine to fp32 on the verification
 # inputs); tiers: every fp32 MatMul weight int8, FFN down-projections fp16 (their inputs carry
-# the GELU outliers that magnify weight error), everything fp16.
-STORAGE_TARGET = 0.999
+# the GELU outliers that magnify weight error), everything fp16. 0.9985, not 0.999: the default
+# model v4's text tower reaches 0.99894 with its FFN down-projections fp16 (v3: 0.99901), and
+# everything fp16 would put 7 MB more in the wheel than its 60 MiB budget holds.
+STORAGE_TARGET = 0.9985
 
 
 def _node_groups(src: Path, intermediate: int) -> dict[str, list[str]]:
