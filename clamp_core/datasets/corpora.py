@@ -12,6 +12,7 @@ from pathlib import Path
 
 from clamp_core.datasets.sources import WorkItem, abc_numbers
 from clamp_core.errors import ClampError
+from clamp_core.scores.formats import decode_abc
 
 
 @dataclass(frozen=True)
@@ -201,20 +202,21 @@ def cre_items(root: Path) -> list[WorkItem]:
 
 # ---------------------------------------------------------------- hymns
 _OH_FIELD = re.compile(r"^%OH([A-Z]+)\s+(.*?)\s*$")
-_LIFE = re.compile(r"\((?:[a-z. ]*)?(\d{4})\??\s*-\s*(?:[a-z. ]*)?(\d{4})?\??\)")
 _CLAIM = re.compile(r"copyright\s*(?:\(c\)|©)?\s*\d{4}", re.I)
+_NOT_A_COMPOSER = re.compile(r"(none|traditional|from)\b", re.I)  # "from <a hymnal>, 1599"
 
 
 def open_hymnal_row(text: str) -> dict[str, str] | None:
     """A metadata row from an Open Hymnal ABC file (its %OH records, T: and C: lines), or None
     when the file does not state that its music is in the public domain (a few carry a
     copyright on their words or setting: those stay out)."""
-    rights = " ".join(ln for ln in text.splitlines() if ln.startswith("C:")).lower()
+    lines = text.splitlines()
+    rights = " ".join(ln for ln in lines if ln.startswith("C:")).lower()
     if "public domain" not in rights or _CLAIM.search(rights):
         return None
     oh: dict[str, str] = {}
     title = None
-    for line in text.splitlines():
+    for line in lines:
         m = _OH_FIELD.match(line)
         if m and m.group(2) and m.group(1) not in oh:
             oh[m.group(1)] = m.group(2)
@@ -223,16 +225,16 @@ def open_hymnal_row(text: str) -> dict[str, str] | None:
     row = {"genre": "hymn", "sacred": "yes"}
     if title:
         row["title"] = title
-    composer = oh.get("COMPOSER", "")
+    composer = oh.get("COMPOSER", "")  # "Sumner, John Bunnell (1838-1918)"
     name = re.sub(r"\(.*?\)", "", composer).strip(" ,")
-    # "from <a hymnal>, 1599" names a source, not a composer
-    if name and not re.match(r"(none|unknown|traditional|anonymous|from)\b", name, re.I):
+    life = composer.partition("(")[2]  # the first parenthesis holds the composer's years
+    if name and not _NOT_A_COMPOSER.match(name):  # "Anonymous" is dropped by the record builder
         row["composer"] = composer_name(name)
-        life = _LIFE.search(composer)
-        if life:
-            row["composer_born"] = life.group(1)
-            if life.group(2):
-                row["composer_died"] = life.group(2)
+        born, died = composer_dates(life)
+        if born:
+            row["composer_born"] = str(born)
+        if died:
+            row["composer_died"] = str(died)
     if oh.get("CATEGORY"):
         row["category"] = oh["CATEGORY"].lower()
     return row
@@ -245,12 +247,7 @@ def hymns_items(root: Path) -> list[WorkItem]:
     out = []
     for folder in folders:
         for p in sorted(folder.rglob("*.abc")):
-            raw = p.read_bytes()
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:  # the older files are Latin-1
-                text = raw.decode("latin-1")
-            row = open_hymnal_row(text)
+            row = open_hymnal_row(decode_abc(p.read_bytes()))  # the older files are Latin-1
             if row is not None:
                 out.extend(_item("hymns", root, p, dict(row), n) for n in abc_numbers(p))
     return out
