@@ -25,7 +25,7 @@ from clamp_core.datasets.convert import (
     write_cache,
 )
 from clamp_core.datasets.records import make_record
-from clamp_core.datasets.sources import WorkItem
+from clamp_core.datasets.sources import WorkItem, file_cost
 from clamp_core.files import file_sha256
 
 log = logging.getLogger(__name__)
@@ -63,15 +63,16 @@ def _cheap_first_fair(todo: list[WorkItem]) -> list[WorkItem]:
     per large opera of another (taking the collections in turn did that: 521 Essen tunes of
     0.03 s each waited behind 200 Polish scores of up to 90 s)."""
     shares = Counter(it.path for it in todo)  # a tune of a 300-tune ABC file costs 1/300 of it
-    by_coll: dict[str, list[WorkItem]] = defaultdict(list)
-    for it in sorted(todo, key=lambda it: it.cost / shares[it.path]):
-        by_coll[it.collection].append(it)
+    costs = {path: file_cost(path) for path in shares}  # one stat a file, not one a tune
+    by_coll: dict[str, list[tuple[float, WorkItem]]] = defaultdict(list)
+    for it in todo:
+        by_coll[it.collection].append((costs[it.path] / shares[it.path], it))
     keyed: list[tuple[float, str, int, WorkItem]] = []
     for coll, items in by_coll.items():
         spent = 0.0  # the collection's estimated time before this work starts
-        for i, it in enumerate(items):
+        for i, (cost, it) in enumerate(sorted(items, key=lambda c: c[0])):
             keyed.append((spent, coll, i, it))
-            spent += it.cost / shares[it.path]
+            spent += cost
     return [it for *_, it in sorted(keyed, key=lambda k: k[:3])]
 
 

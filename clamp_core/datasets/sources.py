@@ -48,11 +48,16 @@ class WorkItem:
 
     @property
     def cost(self) -> int:
-        try:
-            size = os.path.getsize(self.path)
-        except OSError:
-            size = 0
-        return size * _COST.get(Path(self.path).suffix.lower(), 5)
+        return file_cost(self.path)
+
+
+def file_cost(path: str) -> int:
+    """Rough parse cost of a whole file: its size weighted by its type."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = 0
+    return size * _COST.get(Path(path).suffix.lower(), 5)
 
 
 def music21_corpus_root() -> Path:
