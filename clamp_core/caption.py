@@ -160,20 +160,14 @@ TUNE_GENRES = frozenset({"folk song", "fiddle tune", "dance music", "march", "wa
                          "polonaise", "lullaby", "children's song"})
 
 
-def _tune_genre(genre: tuple[str, float] | None) -> bool:
-    """Whether a tune type may describe a piece: the model's best genre is one it applies to, or
-    the genre facet was not asked."""
-    return genre is None or genre[0] in TUNE_GENRES
-
-
-def _best_genre(ranked: dict, stated: dict, cal) -> tuple[str, float] | None:
-    """The genre that gates tune types: the stated one, else (for a calibrated model, whose
-    ranking means something) the best ranked; None when the genre facet was not asked."""
-    if "genres" in stated:
-        return stated["genres"]
-    if ranked.get("genres") and cal.facet_threshold("genres") is not None:
-        return ranked["genres"][0]
-    return None
+def _tune_types_apply(ranked: dict, cal) -> bool:
+    """Whether a tune type may describe a piece: the model's best genre (stated or not; a
+    stated genre is always the best ranked) is one it applies to. Asked regardless when the
+    genre facet was not asked or the model has no genre calibration (its ranking means little)."""
+    genres = ranked.get("genres")
+    if not genres or cal.facet_threshold("genres") is None:
+        return True
+    return genres[0][0] in TUNE_GENRES
 
 
 def _join(items: list[str]) -> str:
@@ -195,7 +189,7 @@ def caption(clamp, score: Any, facets: tuple[str, ...] = FACETS, top: int = 3) -
     for name in facets:
         if name == "ensembles" and parts_name_ensemble(loaded.meta.parts):
             continue  # the score says what plays: the facts answer, the model is not asked
-        if name == "tune_types" and not _tune_genre(_best_genre(ranked, stated, cal)):
+        if name == "tune_types" and not _tune_types_apply(ranked, cal):
             continue  # a fiddle dance type is no form of a chorale: the model is not asked
         ls = load_label_set(name)
         ranked[name] = clamp.rank_labels(music, ls.labels, ls.templates, ls.prompts)[:top]
