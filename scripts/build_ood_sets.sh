@@ -16,10 +16,10 @@ mkdir -p "$OUT/unseen"
 "$PY" - "$OUT/unseen" <<'PY'
 import shutil, sys
 from pathlib import Path
-from music21 import corpus
+from clamp_core.datasets.sources import music21_corpus_root
 
 out = Path(sys.argv[1])
-root = Path(corpus.getComposer("bach")[0]).parents[1]  # music21's corpus folder
+root = music21_corpus_root()
 picked = ["schoenberg/opus19", "webern", "joplin", "johnson_j_r", "liliuokalani", "beach",
           "leadSheet", "handel/rinaldo", "corelli/opus3no1", "cpebach", "verdi", "weber",
           "schumann_clara", "lusitano", "luca"]
