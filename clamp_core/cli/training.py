@@ -157,7 +157,9 @@ def pretrain_music_cmd(data: str, decoder_layers: int, max_decoded: int | None, 
                            **_common(kw)))
 
 
-@click.command("tune-text", short_help="Tune the text side of a model alone (music unchanged).")
+@click.command("tune-text",
+               short_help="Tune a model's text head (--music-head: music head too) on cached "
+                          "features.")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--init", required=True, type=click.Path(file_okay=False),
               help="The trained model folder whose text projection is tuned.")
@@ -182,14 +184,18 @@ def pretrain_music_cmd(data: str, decoder_layers: int, max_decoded: int | None, 
 @click.option("--features", "features_dir", default=None, type=click.Path(file_okay=False),
               help="Where encoded pieces and texts are kept (default: OUT/features); runs that "
                    "share it encode each piece and text once.")
+@click.option("--music-head", is_flag=True,
+              help="Tune the music projection too (music vectors change; both encoders stay "
+                   "locked, their pooled states cached).")
 @click.option("--seed", default=0, show_default=True)
 def tune_text(data: str, init: str, output_dir: str, epochs: int, batch_size: int, lr: float,
               texts_per_work: int, single_share: float, repeat: tuple[str, ...],
-              anchor: float, positives: str, features_dir: str | None, seed: int) -> None:
+              anchor: float, positives: str, features_dir: str | None, music_head: bool,
+              seed: int) -> None:
     """Tune a trained model's text projection and temperature against its music space, which
-    stays as it is (an index still re-encodes: the model's fingerprint changes). Every piece and
-    sampled text is encoded once; the epoch kept is the best on the val split (zero-shot tasks
-    and description MRR)."""
+    stays as it is unless --music-head tunes its projection too (an index re-encodes either
+    way: the model's fingerprint changes). Every piece and sampled text is encoded once; the
+    epoch kept is the best on the val split (zero-shot tasks and description MRR)."""
     from clamp_core.training.text_head import TextHeadConfig, tune_text_head
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -197,7 +203,8 @@ def tune_text(data: str, init: str, output_dir: str, epochs: int, batch_size: in
         raise ClampError("--out must be another folder than --init (the tuned model is new)")
     cfg = TextHeadConfig(epochs=epochs, batch_size=batch_size, lr=lr,
                          texts_per_work=texts_per_work, single_share=single_share, seed=seed,
-                         anchor=anchor, shared_positives=positives == "described")
+                         anchor=anchor, shared_positives=positives == "described",
+                         music_head=music_head)
     metrics = tune_text_head(data, init, output_dir, cfg, repeats=_parse_repeats(repeat),
                              cache_dir=features_dir)
     _report({"best": metrics["best"], "seconds": metrics["seconds"], "out": output_dir})

@@ -1,12 +1,15 @@
-"""Tune the text side of a trained model alone: its projection (``text_proj``) and temperature,
-against the music space the model already has.
+"""Tune the heads of a trained model: its text projection (``text_proj``) and temperature,
+against the music space the model already has, and optionally the music projection
+(``music_proj``) too.
 
-The music encoder is not touched, so music vectors stay exactly as they are (an index still
-re-encodes on its next update: the model fingerprint covers the text side too). The text
-encoder is locked too, so each piece is encoded once and each sampled text once; an epoch is
+Both encoders are locked, so each piece is encoded once and each sampled text once; an epoch is
 then a few matrix products, seconds on a CPU where a full training step takes one and a half.
-What it mends: a music space that holds a fact (a linear probe reads the ensemble at 0.96) while
-the text side does not point at it (zero-shot 0.56).
+With the text head alone, music vectors stay exactly as they are (an index still re-encodes on
+its next update: the model fingerprint covers the text side too). What it mends: a music space
+that holds a fact (a linear probe reads the ensemble at 0.96) while the text side does not point
+at it (zero-shot 0.56). Tuning ``music_proj`` as well lets the space itself weigh the directions
+that hold a fact (a folk song's region, a song's composer) which cosine similarity otherwise
+drowns in the directions that vary most; the music encoder's pooled states are cached instead.
 
 Model selection reads the validation split through the evaluation's own zero-shot tasks and
 title-free description queries, so the epoch kept is the one a user's phrases work best with.
@@ -54,6 +57,7 @@ class TextHeadConfig:
     max_val: int = 1000  # validation queries (title-free descriptions)
     anchor: float = 0.0  # weight of the squared distance to the given head (keeps what it knew)
     shared_positives: bool = True  # a text is a positive of every piece it truly describes
+    music_head: bool = False  # tune music_proj too (music vectors change; encoder stays locked)
 
 
 def _sha(s: str) -> str:
@@ -76,6 +80,31 @@ def cached_rows(path: Path, items: Sequence[str], compute) -> np.ndarray:
         np.savez(tmp, keys=np.array(list(have)), rows=np.stack(list(have.values())))
         tmp.replace(path)
     return np.stack([have[k] for k in keys])
+
+
+def music_encoder_tag(model: ClampModel) -> str:
+    """What the pooled music features depend on: the config and the music encoder's weights
+    (not ``music_proj``, which a head tuning may change)."""
+    h = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True, default=str).encode())
+    for name, tensor in sorted(model.music_enc.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()[:24]
+
+
+def pooled_music(model: ClampModel, abcs: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    """The locked music encoder's mean patch state of each piece (before ``music_proj``), long
+    pieces averaged over their windows as the runtime averages them (the projection is affine,
+    so projecting this equals the runtime's projected average)."""
+    identity = torch.nn.Linear(model.music_proj.in_features, model.music_proj.in_features)
+    with torch.no_grad():
+        identity.weight.copy_(torch.eye(identity.in_features))
+        identity.bias.zero_()
+    saved, model.music_proj = model.music_proj, identity
+    try:
+        return encode_abc(model, abcs, batch_size=batch_size)
+    finally:
+        model.music_proj = saved
 
 
 @torch.inference_mode()
@@ -137,14 +166,16 @@ def _candidate_sets(records: list[dict], parts: list[list[list[int]]]
 
 
 class HeadEncoder:
-    """An Encoder over cached features: music looked up by its ABC, texts through the locked
-    text encoder and the head being tuned. The evaluation's own tasks run on it unchanged."""
+    """An Encoder over cached features: music looked up by its ABC (projected vectors, or with
+    ``project`` the pooled states through the ``music_proj`` being tuned), texts through the
+    locked text encoder and the head being tuned. The evaluation's own tasks run on it
+    unchanged."""
 
     backend, device, precision, folder = "torch", "cpu", "fp32", None
 
-    def __init__(self, model: ClampModel, music: dict[str, np.ndarray]):
+    def __init__(self, model: ClampModel, music: dict[str, np.ndarray], project: bool = False):
         self.model, self.config, self.name = model, model.config, "text-head"
-        self._music = music
+        self._music, self._project = music, project
         self._pooled: dict[str, np.ndarray] = {}
 
     @property
@@ -162,8 +193,13 @@ class HeadEncoder:
     def encode_abc(self, abcs: Sequence[str], batch_size: int = 16) -> np.ndarray:
         missing = [a for a in abcs if a not in self._music]
         if missing:
-            self._music.update(zip(missing, encode_abc(self.model, missing), strict=True))
-        return np.stack([self._music[a] for a in abcs])
+            encode = pooled_music if self._project else encode_abc
+            self._music.update(zip(missing, encode(self.model, missing), strict=True))
+        rows = np.stack([self._music[a] for a in abcs])
+        if not self._project:
+            return rows
+        with torch.inference_mode():
+            return self.model.music_proj(torch.from_numpy(rows)).numpy()
 
     @torch.inference_mode()
     def encode_texts(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
@@ -189,12 +225,13 @@ def validation_score(encoder: HeadEncoder, tasks: list, val: list[dict], max_val
 
 
 def _epoch(head: torch.nn.Linear, scale: torch.nn.Parameter, opt: torch.optim.Optimizer,
-           music: torch.Tensor, texts: torch.Tensor, weights: np.ndarray, batch_size: int,
-           rng: np.random.Generator, anchor: tuple[float, torch.Tensor] = (0.0, None),
+           music, texts: torch.Tensor, weights: np.ndarray, batch_size: int,
+           rng: np.random.Generator, anchor: tuple[float, list] = (0.0, []),
            positives=None) -> float:
-    """One pass: batches of distinct pieces drawn by weight, one cached text of each. Each text's
-    targets are its own piece or, with ``positives(idx, which)``, every piece it describes (and
-    each piece's, every text that describes it), shared evenly."""
+    """One pass: batches of distinct pieces drawn by weight, one cached text of each. ``music``
+    maps piece indices to their normalised vectors. Each text's targets are its own piece or,
+    with ``positives(idx, which)``, every piece it describes (and each piece's, every text that
+    describes it), shared evenly. ``anchor``: a weight and (tensor, its start) pairs."""
     n, k = texts.shape[:2]
     steps = max(1, int(round(weights.sum() / batch_size)))
     p = weights / weights.sum()
@@ -203,7 +240,7 @@ def _epoch(head: torch.nn.Linear, scale: torch.nn.Parameter, opt: torch.optim.Op
         idx = rng.choice(n, size=min(batch_size, n), replace=False, p=p)
         which = rng.integers(k, size=len(idx))
         t = torch.nn.functional.normalize(head(texts[idx, which]), dim=-1)
-        logits = scale.exp() * t @ music[idx].T
+        logits = scale.exp() * t @ music(idx).T
         pos = (torch.eye(len(idx)) if positives is None
                else torch.from_numpy(positives(idx, which).astype(np.float32)))
         # targets spread evenly over each row's positives (one a row: the usual loss)
@@ -211,7 +248,7 @@ def _epoch(head: torch.nn.Linear, scale: torch.nn.Parameter, opt: torch.optim.Op
                 + torch.nn.functional.cross_entropy(logits.T, pos.T / pos.T.sum(1, keepdim=True))
                 ) / 2
         if anchor[0]:
-            loss = loss + anchor[0] * (head.weight - anchor[1]).pow(2).sum()
+            loss = loss + anchor[0] * sum((w - w0).pow(2).sum() for w, w0 in anchor[1])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -237,12 +274,16 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
     model.requires_grad_(False)
     cache = Path(cache_dir or Path(out) / "features")
     abcs = list(dict.fromkeys(r["abc"] for r in train + val))
-    tag = json.dumps(model.config.to_dict(), sort_keys=True, default=str)
-    music_side = model.music_proj.weight.detach().numpy().tobytes()
-    tag += hashlib.sha256(music_side).hexdigest()
     log.info("encoding %d pieces (cached in %s)", len(abcs), cache)
-    table = cached_rows(cache / f"music-{_sha(tag)}.npz", abcs,
-                        lambda todo: l2_normalise(encode_abc(model, todo, batch_size=32)))
+    if cfg.music_head:
+        table = cached_rows(cache / f"pooled-{music_encoder_tag(model)}.npz", abcs,
+                            lambda todo: pooled_music(model, todo))
+    else:
+        tag = json.dumps(model.config.to_dict(), sort_keys=True, default=str)
+        music_side = model.music_proj.weight.detach().numpy().tobytes()
+        tag += hashlib.sha256(music_side).hexdigest()
+        table = cached_rows(cache / f"music-{_sha(tag)}.npz", abcs,
+                            lambda todo: l2_normalise(encode_abc(model, todo, batch_size=32)))
     by_abc = dict(zip(abcs, table, strict=True))
     parts = sample_parts(train, cfg)
     flat = [t for texts in sample_texts(train, cfg, parts) for t in texts]
@@ -250,7 +291,13 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
     pooled = cached_rows(cache / f"texts-{_sha(model.config.text_package or '')}.npz", flat,
                          lambda todo: pooled_texts(model, todo))
     texts = torch.from_numpy(pooled).view(len(train), cfg.texts_per_work, -1)
-    music = torch.from_numpy(np.stack([by_abc[r["abc"]] for r in train]))
+    rows = torch.from_numpy(np.stack([by_abc[r["abc"]] for r in train]))
+    if cfg.music_head:
+        def music(idx: np.ndarray) -> torch.Tensor:
+            return torch.nn.functional.normalize(model.music_proj(rows[idx]), dim=-1)
+    else:
+        def music(idx: np.ndarray) -> torch.Tensor:
+            return rows[idx]
     weights = np.array([float((repeats or {}).get(r["labels"].get("collection"), 1))
                         for r in train])
     positives = None
@@ -262,27 +309,29 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
                              [piece_sets[i] for i in idx])
 
     head, scale = model.text_proj, model.logit_scale
-    head.requires_grad_(True)
+    heads = [head, model.music_proj] if cfg.music_head else [head]
+    for h in heads:
+        h.requires_grad_(True)
     if isinstance(scale, torch.nn.Parameter):
         scale.requires_grad_(True)
-    params = [p for p in (*head.parameters(), scale) if p.requires_grad]
+    params = [p for p in (*(q for h in heads for q in h.parameters()), scale) if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
-    encoder = HeadEncoder(model, dict(by_abc))
+    encoder = HeadEncoder(model, dict(by_abc), project=cfg.music_head)
     tasks = task_sets([{**r, "split": "test"} for r in val] + train)  # val scored as a test split
     rng = np.random.default_rng(cfg.seed)
 
-    def snapshot() -> dict:
-        return {k: v.detach().clone() for k, v in
-                (("weight", head.weight), ("bias", head.bias), ("scale", scale))}
+    def snapshot() -> dict[str, torch.Tensor]:
+        return {name: t.detach().clone() for name, t in model.named_parameters()
+                if t.requires_grad}
 
     with torch.no_grad():
         history = [{"epoch": 0, **validation_score(encoder, tasks, val, cfg.max_val)}]
     log.info("epoch 0 (as given): %s", history[-1])
     best, best_state = history[0], snapshot()
-    start = best_state
+    anchored = [(h.weight, h.weight.detach().clone()) for h in heads]
     for epoch in range(1, cfg.epochs + 1):
         loss = _epoch(head, scale, opt, music, texts, weights, cfg.batch_size, rng,
-                      (cfg.anchor, start["weight"]), positives)
+                      (cfg.anchor, anchored), positives)
         with torch.no_grad():
             row = {"epoch": epoch, "loss": round(loss, 4),
                    **validation_score(encoder, tasks, val, cfg.max_val)}
@@ -292,9 +341,10 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
         if row["score"] > best["score"]:
             best, best_state = row, snapshot()
     with torch.no_grad():
-        head.weight.copy_(best_state["weight"])
-        head.bias.copy_(best_state["bias"])
-        scale.copy_(best_state["scale"])
+        params = dict(model.named_parameters())
+        for name, value in best_state.items():
+            params[name].copy_(value)
+    model.requires_grad_(False)
     save_model(model, out)
     metrics = {"best": best, "history": history, "config": asdict(cfg), "init": str(init),
                "data": str(data), "train_pieces": len(train), "seconds": round(time.time() - t0)}

@@ -16,6 +16,7 @@ from clamp_core.runtime.torch_encoder import encode_abc, encode_texts
 from clamp_core.training.text_head import (
     TextHeadConfig,
     described,
+    pooled_music,
     sample_parts,
     sample_texts,
     tune_text_head,
@@ -130,3 +131,33 @@ def test_sample_parts_name_the_candidates_the_sampled_texts_join():
     assert sample_texts(recs, cfg) == [[". ".join(r["texts"][i] for i in p) for p in ps]
                                        for r, ps in zip(recs, parts, strict=True)]
     assert all(len(set(p)) == len(p) >= 1 for ps in parts for p in ps)
+
+
+def test_tuning_the_music_head_too_moves_both_projections_and_nothing_else(titled_pairs,
+                                                                          tmp_path):
+    out = tmp_path / "both"
+    cfg = TextHeadConfig(epochs=40, batch_size=32, lr=3e-3, texts_per_work=4, single_share=0.5,
+                         music_head=True)
+    tune_text_head(titled_pairs, DEFAULT, out, cfg)
+
+    before, after = load_file(DEFAULT / "model.safetensors"), load_file(
+        out / "model.safetensors")
+    locked = [k for k in before if k.startswith(("music_enc.", "text_enc."))]
+    assert locked and all(torch.equal(before[k], after[k]) for k in locked)
+    for key in ("music_proj.weight", "text_proj.weight"):
+        assert not torch.equal(before[key], after[key])
+    assert _top1(out, load_records(titled_pairs, "train")) > 0.8
+    assert any(p.name.startswith("pooled-") for p in (out / "features").iterdir())
+
+
+def test_projecting_pooled_states_gives_the_runtime_music_vectors(wikimt):
+    """What the music head is tuned on (pooled states, then music_proj) is what the runtime
+    computes, a long piece's windows included."""
+    model = load_model(DEFAULT).eval()
+    head, body = wikimt[0]["abc"].split("\nK:", 1)
+    key_line, tune = body.split("\n", 1)
+    long = f"{head}\nK:{key_line}\n" + tune * 40  # hundreds of bars: several windows
+    abcs = [wikimt[1]["abc"], long]
+    with torch.inference_mode():
+        projected = model.music_proj(torch.from_numpy(pooled_music(model, abcs))).numpy()
+    np.testing.assert_allclose(projected, encode_abc(model, abcs), rtol=1e-4, atol=1e-4)
