@@ -23,9 +23,13 @@ import click
 @click.option("--ood", "ood_folders", multiple=True, type=click.Path(file_okay=False, exists=True),
               help="A folder of music unlike the training data: report how often the novelty "
                    "flag fires on it (repeatable).")
+@click.option("--features", "features_dir", default=None, type=click.Path(file_okay=False),
+              help="Keep encoded music here between runs: models that share a music encoder "
+                   "(tune-text's outputs) encode each piece once; tune-text's --features "
+                   "folder may be given.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def evaluate(model_name: str, data: str, out: str | None, max_probe: int, split: str,
-             ood_folders: tuple[str, ...], as_json: bool) -> None:
+             ood_folders: tuple[str, ...], features_dir: str | None, as_json: bool) -> None:
     """Zero-shot accuracy / macro-F1 and text->music retrieval on the test split, with
     baselines: printed as a Markdown table (--json: JSON); --out keeps them in files."""
     from clamp_core.evaluation.report import evaluate as run
@@ -34,7 +38,8 @@ def evaluate(model_name: str, data: str, out: str | None, max_probe: int, split:
 
     encoder = load_encoder(model_name, precision="fp32")
     results = {"model": model_name, "backend": encoder.backend,
-               **run(encoder, data, max_probe=max_probe, split=split, ood_folders=ood_folders)}
+               **run(encoder, data, max_probe=max_probe, split=split, ood_folders=ood_folders,
+                     features=features_dir)}
     if out:
         write_results(results, out)
     click.echo(json.dumps(results, indent=2) if as_json else markdown_table(results), nl=False)
@@ -49,9 +54,13 @@ def evaluate(model_name: str, data: str, out: str | None, max_probe: int, split:
 @click.option("--ood", "ood_folders", multiple=True, type=click.Path(file_okay=False, exists=True),
               help="A folder of music unlike the training data: record the flag's rate on it.")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--features", "features_dir", default=None, type=click.Path(file_okay=False),
+              help="Keep encoded music here between runs: models that share a music encoder "
+                   "(tune-text's outputs) encode each piece once; tune-text's --features "
+                   "folder may be given.")
 @click.option("--json", "as_json", is_flag=True, help="Print the fitted values as JSON.")
 def calibrate(model_name: str, data: str, out_dir: str | None, ood_folders: tuple[str, ...],
-              seed: int, as_json: bool) -> None:
+              seed: int, features_dir: str | None, as_json: bool) -> None:
     """Fit a model's calibration on the val split: the temperature of its probabilities, the
     confidence from which captions state each facet, the novelty reference and threshold, and
     the relevance scale of search. Re-run whenever the model changes."""
@@ -71,7 +80,7 @@ def calibrate(model_name: str, data: str, out_dir: str | None, ood_folders: tupl
     if not val:
         raise ClampError(f"{data}: no val split; build the dataset with `clamp dataset build`")
     try:
-        cal = fit(encoder, train, val, seed=seed)
+        cal = fit(encoder, train, val, seed=seed, features=features_dir)
     except ValueError as e:
         raise ClampError(f"{data}: {e}") from e
     cal.report["data"] = str(data)

@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from clamp_core.datasets.texts import title_free
 from clamp_core.evaluation.tasks import TASKS, task_classes, task_records
 from clamp_core.labels import load_label_set
 from clamp_core.runtime.encoder import Encoder, l2_normalise
+from clamp_core.runtime.feature_cache import music_lookup
 from clamp_core.zero_shot import label_prompts, label_prototypes, softmax
 
 log = logging.getLogger(__name__)
@@ -264,25 +266,13 @@ def _bank(train: list[dict], rng: np.random.Generator, size: int) -> tuple[list[
     return texts, sources
 
 
-def cached_music(encoder: Encoder) -> Callable[[list[dict]], np.ndarray]:
-    """Music features of records by id, each work encoded once however many tasks ask."""
-    cache: dict[str, np.ndarray] = {}
-
-    def music(recs: list[dict]) -> np.ndarray:
-        todo = [r for r in recs if r["id"] not in cache]
-        if todo:
-            for r, v in zip(todo, encoder.encode_abc([r["abc"] for r in todo]), strict=True):
-                cache[r["id"]] = v
-        return np.stack([cache[r["id"]] for r in recs])
-
-    return music
-
-
 def fit(encoder: Encoder, train: list[dict], val: list[dict], seed: int = 0,
-        reference_size: int = REFERENCE_SIZE, bank_size: int = BANK_SIZE) -> Calibration:
-    """Fit every part of a model's calibration from the train and val splits."""
+        reference_size: int = REFERENCE_SIZE, bank_size: int = BANK_SIZE,
+        features: str | Path | None = None) -> Calibration:
+    """Fit every part of a model's calibration from the train and val splits (``features``: a
+    folder where music features are kept between runs)."""
     rng = np.random.default_rng(seed)
-    music = cached_music(encoder)
+    music = music_lookup(encoder, features)
 
     log.info("calibration: zero-shot tasks on %d val works", len(val))
     tasks = zero_shot_scores(encoder, train, val, music)
@@ -333,10 +323,10 @@ def fit(encoder: Encoder, train: list[dict], val: list[dict], seed: int = 0,
 
 
 def measure(encoder: Encoder, calibration: Calibration, train: list[dict], split: list[dict],
-            ) -> dict:
+            music: Callable[[list[dict]], np.ndarray] | None = None) -> dict:
     """Calibration error (raw and calibrated), the stated caption facets' precision and
     coverage, and the novelty flag's rate, on one split (the test split in `clamp evaluate`)."""
-    music = cached_music(encoder)  # each work encoded once for every task and the novelty rate
+    music = music or music_lookup(encoder)  # each work encoded once for every task
     tasks = zero_shot_scores(encoder, train, split, music)
     scale = encoder.logit_scale
     out: dict = {"temperature": calibration.temperature,
@@ -363,8 +353,6 @@ def measure(encoder: Encoder, calibration: Calibration, train: list[dict], split
 def novelty_rate(encoder: Encoder, calibration: Calibration, folder: str) -> dict:
     """How often the novelty flag fires on the readable scores of a folder (music of kinds the
     model was not trained on: the rate should be high)."""
-    from pathlib import Path
-
     from clamp_core.errors import ClampError
     from clamp_core.notation import score_to_abc
     from clamp_core.scores import SUPPORTED_EXTENSIONS, load_score

@@ -16,6 +16,7 @@ from clamp_core.datasets.texts import title_free
 from clamp_core.evaluation import metrics as M
 from clamp_core.evaluation.tasks import TASKS, Task, task_classes, task_records, task_sets
 from clamp_core.runtime.encoder import Encoder, l2_normalise
+from clamp_core.runtime.feature_cache import music_lookup
 from clamp_core.zero_shot import label_prototypes, nearest_labels
 
 Music = Callable[[list[dict]], np.ndarray]
@@ -27,22 +28,6 @@ def zero_shot(encoder: Encoder, music: np.ndarray,
     classes = list(class_prompts)
     protos = label_prototypes(encoder.encode_texts, [class_prompts[c] for c in classes])
     return [classes[i] for i in nearest_labels(music, protos)]
-
-
-def music_features(encoder: Encoder) -> Music:
-    """Music features of records, each ABC encoded once however many tasks ask for it (the
-    broad benchmark's ensemble, mode, metre and tempo tasks all score the whole test split)."""
-    cache: dict[str, np.ndarray] = {}
-
-    def music(recs: list[dict]) -> np.ndarray:
-        todo = list(dict.fromkeys(r["abc"] for r in recs if r["abc"] not in cache))
-        if todo:
-            cache.update(zip(todo, encoder.encode_abc(todo), strict=True))
-        if not recs:
-            return np.zeros((0, encoder.dim), dtype=np.float32)
-        return np.stack([cache[r["abc"]] for r in recs])
-
-    return music
 
 
 def zero_shot_accuracy(encoder: Encoder, records: list[dict]) -> dict:
@@ -114,7 +99,7 @@ def title_free_description(rec: dict, rng: np.random.Generator) -> str | None:
 
 
 def evaluate_retrieval(encoder: Encoder, test: list[dict], max_n: int = 1000,
-                       seed: int = 0) -> dict:
+                       seed: int = 0, music: Music | None = None) -> dict:
     """Text->music ranking among the test works with two kinds of title-free query: one candidate
     (often generic: "a solo melody" fits hundreds of works) and the joined description. A single
     phrase is also scored against every work it describes (one of that work's own title-free
@@ -125,8 +110,9 @@ def evaluate_retrieval(encoder: Encoder, test: list[dict], max_n: int = 1000,
         recs = [recs[i] for i in sorted(rng.choice(len(recs), max_n, replace=False))]
     single = [title_free_text(r, rng) for r in recs]
     described = [title_free_description(r, rng) for r in recs]
-    music = l2_normalise(encoder.encode_abc([r["abc"] for r in recs]))
-    sims = {name: l2_normalise(encoder.encode_texts(queries)) @ music.T
+    music = music or (lambda rs: encoder.encode_abc([r["abc"] for r in rs]))
+    vectors = l2_normalise(music(recs))
+    sims = {name: l2_normalise(encoder.encode_texts(queries)) @ vectors.T
             for name, queries in (("single", single), ("described", described))}
     own = [set(title_free(r["texts"], r.get("meta", {}).get("title"))) for r in recs]
     relevant = np.array([[q in texts for texts in own] for q in single])
@@ -139,25 +125,28 @@ def evaluate_retrieval(encoder: Encoder, test: list[dict], max_n: int = 1000,
 
 
 def evaluate(model: Encoder | str | Path, data: str | Path, max_probe: int = 3000, seed: int = 0,
-             split: str = "test", ood_folders: tuple[str, ...] = ()) -> dict:
+             split: str = "test", ood_folders: tuple[str, ...] = (),
+             features: str | Path | None = None) -> dict:
     """All tasks on the test split of a dataset JSONL (or on ``split="val"``, for choices made
     before the test split is looked at). ``model``: an Encoder, a torch ClampModel, or what
-    `Clamp.load` takes (a model folder, "default", an ONNX bundle)."""
+    `Clamp.load` takes (a model folder, "default", an ONNX bundle). ``features``: a folder
+    where music features are kept between runs (see clamp_core.runtime.feature_cache)."""
     encoder = as_encoder(model)
     train, test = load_records(data, "train"), load_records(data, split)
     results = {"data": str(data), "split": split, "n_test": len(test), "tasks": {}}
-    music = music_features(encoder)
+    music = music_lookup(encoder, features)
     for task in TASKS:
         out = evaluate_task(encoder, task, train, test, max_probe, seed, music)
         if out is not None:
             results["tasks"][task.name] = out
-    results["retrieval"] = evaluate_retrieval(encoder, test, seed=seed)
-    results["calibration"] = evaluate_calibration(encoder, train, test, ood_folders)
+    results["retrieval"] = evaluate_retrieval(encoder, test, seed=seed, music=music)
+    results["calibration"] = evaluate_calibration(encoder, train, test, ood_folders, music)
     return results
 
 
 def evaluate_calibration(encoder: Encoder, train: list[dict], test: list[dict],
-                         ood_folders: tuple[str, ...] = ()) -> dict | None:
+                         ood_folders: tuple[str, ...] = (), music: Music | None = None
+                         ) -> dict | None:
     """Calibration error, stated caption facets and the novelty flag with the calibration the
     model carries (None for a model that was never calibrated)."""
     from clamp_core.calibration import Calibration
@@ -166,7 +155,7 @@ def evaluate_calibration(encoder: Encoder, train: list[dict], test: list[dict],
     cal = Calibration.load(getattr(encoder, "folder", None), encoder.fingerprint)
     if not cal.fitted:
         return None
-    out = measure(encoder, cal, train, test)
+    out = measure(encoder, cal, train, test, music)
     out["ood_sets"] = [novelty_rate(encoder, cal, f) for f in ood_folders]
     return out
 

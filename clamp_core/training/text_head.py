@@ -37,6 +37,7 @@ from clamp_core.model.checkpoint import load_model, save_model
 from clamp_core.model.modelling import ClampModel
 from clamp_core.runtime.batching import encode_text_batches
 from clamp_core.runtime.encoder import l2_normalise
+from clamp_core.runtime.feature_cache import cached_rows, item_key, pooled_music, pooled_table
 from clamp_core.runtime.torch_encoder import encode_abc
 from clamp_core.training.contrastive import dropout_indices, join_candidates
 
@@ -60,53 +61,6 @@ class TextHeadConfig:
     music_head: bool = False  # tune music_proj too (music vectors change; encoder stays locked)
 
 
-def _sha(s: str) -> str:
-    return hashlib.sha256(s.encode()).hexdigest()[:24]
-
-
-def cached_rows(path: Path, items: Sequence[str], compute) -> np.ndarray:
-    """Feature rows of ``items`` (strings), kept in ``path`` by each item's hash: a rerun with
-    other settings, or on a larger cut of the same corpus, computes only the rows it lacks."""
-    keys = [_sha(s) for s in items]
-    have: dict[str, np.ndarray] = {}
-    if path.is_file():
-        with np.load(path) as z:
-            have = dict(zip(z["keys"].tolist(), z["rows"], strict=True))
-    todo = list(dict.fromkeys(i for i, k in zip(items, keys, strict=True) if k not in have))
-    if todo:
-        have.update(zip((_sha(s) for s in todo), compute(todo), strict=True))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.stem + ".tmp.npz")
-        np.savez(tmp, keys=np.array(list(have)), rows=np.stack(list(have.values())))
-        tmp.replace(path)
-    return np.stack([have[k] for k in keys])
-
-
-def music_encoder_tag(model: ClampModel) -> str:
-    """What the pooled music features depend on: the config and the music encoder's weights
-    (not ``music_proj``, which a head tuning may change)."""
-    h = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True, default=str).encode())
-    for name, tensor in sorted(model.music_enc.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().float().cpu().numpy().tobytes())
-    return h.hexdigest()[:24]
-
-
-def pooled_music(model: ClampModel, abcs: Sequence[str], batch_size: int = 32) -> np.ndarray:
-    """The locked music encoder's mean patch state of each piece (before ``music_proj``), long
-    pieces averaged over their windows as the runtime averages them (the projection is affine,
-    so projecting this equals the runtime's projected average)."""
-    identity = torch.nn.Linear(model.music_proj.in_features, model.music_proj.in_features)
-    with torch.no_grad():
-        identity.weight.copy_(torch.eye(identity.in_features))
-        identity.bias.zero_()
-    saved, model.music_proj = model.music_proj, identity
-    try:
-        return encode_abc(model, abcs, batch_size=batch_size)
-    finally:
-        model.music_proj = saved
-
-
 @torch.inference_mode()
 def pooled_texts(model: ClampModel, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
     """The locked text encoder's features of each text (before ``text_proj``), in the runtime's
@@ -124,7 +78,7 @@ def sample_parts(records: list[dict], cfg: TextHeadConfig) -> list[list[list[int
     records it shares: CLaMP text dropout, and a share of single candidates."""
     out = []
     for n, r in enumerate(records):
-        rng = np.random.default_rng([cfg.seed, 7, int(_sha(str(r.get("id", n)))[:12], 16)])
+        rng = np.random.default_rng([cfg.seed, 7, int(item_key(str(r.get("id", n)))[:12], 16)])
         k = len(r["texts"])
         out.append([[int(rng.integers(k))] if rng.random() < cfg.single_share
                     else dropout_indices(k, rng, cfg.keep_prob)
@@ -276,19 +230,19 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
     abcs = list(dict.fromkeys(r["abc"] for r in train + val))
     log.info("encoding %d pieces (cached in %s)", len(abcs), cache)
     if cfg.music_head:
-        table = cached_rows(cache / f"pooled-{music_encoder_tag(model)}.npz", abcs,
+        table = cached_rows(pooled_table(model, cache), abcs,
                             lambda todo: pooled_music(model, todo))
     else:
         tag = json.dumps(model.config.to_dict(), sort_keys=True, default=str)
         music_side = model.music_proj.weight.detach().numpy().tobytes()
         tag += hashlib.sha256(music_side).hexdigest()
-        table = cached_rows(cache / f"music-{_sha(tag)}.npz", abcs,
+        table = cached_rows(cache / f"music-{item_key(tag)}.npz", abcs,
                             lambda todo: l2_normalise(encode_abc(model, todo, batch_size=32)))
     by_abc = dict(zip(abcs, table, strict=True))
     parts = sample_parts(train, cfg)
     flat = [t for texts in sample_texts(train, cfg, parts) for t in texts]
     log.info("text encoder features of %d sampled texts", len(flat))
-    pooled = cached_rows(cache / f"texts-{_sha(model.config.text_package or '')}.npz", flat,
+    pooled = cached_rows(cache / f"texts-{item_key(model.config.text_package or '')}.npz", flat,
                          lambda todo: pooled_texts(model, todo))
     texts = torch.from_numpy(pooled).view(len(train), cfg.texts_per_work, -1)
     rows = torch.from_numpy(np.stack([by_abc[r["abc"]] for r in train]))

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from clamp_core.evaluation.tasks import TASKS, person_name, task_sets
+from clamp_core.runtime.feature_cache import music_lookup
 
 NEW_LABELS = ("ensemble_class", "era", "form", "mode_class", "metre_family", "tempo")
 NEW_TASKS = {"ensemble", "era", "form", "mode", "metre", "tempo", "polish_composer",
@@ -159,5 +160,5 @@ def test_evaluate_reports_the_new_tasks(tmp_path, records):
     # calibration fits over the same tasks
     train = [r for r in records if r["split"] == "train"]
     test = [r for r in records if r["split"] == "test"]
-    scores = C.zero_shot_scores(encoder, train, test, C.cached_music(encoder))
+    scores = C.zero_shot_scores(encoder, train, test, music_lookup(encoder))
     assert {t.name for t in scores} >= NEW_TASKS

@@ -12,11 +12,11 @@ from safetensors.torch import load_file
 from clamp_core.datasets.records import load_records
 from clamp_core.model.checkpoint import load_model, resolve_model_folder
 from clamp_core.runtime.encoder import l2_normalise
+from clamp_core.runtime.feature_cache import pooled_music
 from clamp_core.runtime.torch_encoder import encode_abc, encode_texts
 from clamp_core.training.text_head import (
     TextHeadConfig,
     described,
-    pooled_music,
     sample_parts,
     sample_texts,
     tune_text_head,

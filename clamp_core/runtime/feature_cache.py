@@ -1,0 +1,115 @@
+"""Music features kept on disk between runs: tuning, evaluation and calibration of models that
+share a music encoder encode each piece once.
+
+Two kinds of table, each a ``.npz`` of rows keyed by a hash of the item (an ABC string or a
+text): the locked music encoder's pooled states (before ``music_proj``), shared by every model
+with the same music encoder whatever its heads; and, for encoders that are not a torch model in
+fp32 (an ONNX bundle, bf16), their projected vectors, keyed by the encoder's fingerprint,
+backend and precision."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # torch is the train extra's; an ONNX bundle is evaluated without it
+    from clamp_core.model.modelling import ClampModel
+
+
+def item_key(s: str) -> str:
+    return hashlib.sha256(s.encode()).hexdigest()[:24]
+
+
+def cached_rows(path: Path, items: Sequence[str], compute) -> np.ndarray:
+    """Feature rows of ``items`` (strings), kept in ``path`` by each item's hash: a rerun with
+    other settings, or on a larger cut of the same corpus, computes only the rows it lacks."""
+    keys = [item_key(s) for s in items]
+    have: dict[str, np.ndarray] = {}
+    if path.is_file():
+        with np.load(path) as z:
+            have = dict(zip(z["keys"].tolist(), z["rows"], strict=True))
+    todo = list(dict.fromkeys(i for i, k in zip(items, keys, strict=True) if k not in have))
+    if todo:
+        have.update(zip((item_key(s) for s in todo), compute(todo), strict=True))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.stem + ".tmp.npz")
+        np.savez(tmp, keys=np.array(list(have)), rows=np.stack(list(have.values())))
+        tmp.replace(path)
+    return np.stack([have[k] for k in keys])
+
+
+def music_encoder_tag(model: ClampModel) -> str:
+    """What the pooled music features depend on: the config and the music encoder's weights
+    (not ``music_proj``, which a head tuning may change)."""
+    h = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True, default=str).encode())
+    for name, tensor in sorted(model.music_enc.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()[:24]
+
+
+def pooled_music(model: ClampModel, abcs: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    """The locked music encoder's mean patch state of each piece (before ``music_proj``), long
+    pieces averaged over their windows as the runtime averages them (the projection is affine,
+    so projecting this equals the runtime's projected average)."""
+    import torch
+
+    from clamp_core.runtime.torch_encoder import encode_abc
+
+    identity = torch.nn.Linear(model.music_proj.in_features, model.music_proj.in_features)
+    with torch.no_grad():
+        identity.weight.copy_(torch.eye(identity.in_features))
+        identity.bias.zero_()
+    saved, model.music_proj = model.music_proj, identity
+    try:
+        return encode_abc(model, abcs, batch_size=batch_size)
+    finally:
+        model.music_proj = saved
+
+
+def pooled_table(model: ClampModel, folder: Path) -> Path:
+    return Path(folder) / f"pooled-{music_encoder_tag(model)}.npz"
+
+
+def music_lookup(encoder, folder: str | Path | None = None
+                 ) -> Callable[[list[dict]], np.ndarray]:
+    """Projected music features of records, each ABC encoded once however many tasks ask for
+    it; with ``folder``, also kept there for later runs (pooled states for a torch model in
+    fp32, whose projection is applied here; the encoder's own vectors otherwise)."""
+    memory: dict[str, np.ndarray] = {}
+    model = getattr(encoder, "model", None)
+    pooled = (folder is not None and hasattr(model, "music_proj")
+              and getattr(encoder, "precision", "fp32") == "fp32")
+    if pooled:
+        import torch
+
+        table = pooled_table(model, Path(folder))
+
+        def compute(abcs: list[str]) -> np.ndarray:
+            rows = cached_rows(table, abcs, lambda todo: pooled_music(model, todo))
+            with torch.inference_mode():
+                return model.music_proj(torch.from_numpy(rows)).numpy()
+    elif folder is not None:
+        table = Path(folder) / (f"music-{encoder.fingerprint}-{encoder.backend}-"
+                                f"{encoder.precision}.npz")
+
+        def compute(abcs: list[str]) -> np.ndarray:
+            return cached_rows(table, abcs, encoder.encode_abc)
+    else:
+        def compute(abcs: list[str]) -> np.ndarray:
+            return encoder.encode_abc(abcs)
+
+    def music(recs: list[dict]) -> np.ndarray:
+        todo = list(dict.fromkeys(r["abc"] for r in recs if r["abc"] not in memory))
+        if todo:
+            memory.update(zip(todo, compute(todo), strict=True))
+        if not recs:
+            return np.zeros((0, encoder.dim), dtype=np.float32)
+        return np.stack([memory[r["abc"]] for r in recs])
+
+    return music
