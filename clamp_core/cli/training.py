@@ -158,8 +158,7 @@ def pretrain_music_cmd(data: str, decoder_layers: int, max_decoded: int | None, 
 
 
 @click.command("tune-text",
-               short_help="Tune a model's text head (--music-head: music head too) on cached "
-                          "features.")
+               short_help="Tune a model's projection heads on cached features.")
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--init", required=True, type=click.Path(file_okay=False),
               help="The trained model folder whose text projection is tuned.")
