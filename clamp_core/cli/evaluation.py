@@ -8,6 +8,13 @@ import logging
 
 import click
 
+# models tune-text makes from one music encoder share what this folder keeps
+FEATURES_OPTION = click.option(
+    "--features", "features_dir", default=None, type=click.Path(file_okay=False),
+    help="Keep encoded music here between runs: models that share a music encoder "
+         "(tune-text's outputs) encode each piece once; tune-text's --features folder may be "
+         "given.")
+
 
 @click.command(short_help="Quality report of a model on a dataset's test or val split.")
 @click.argument("model_name", type=click.Path())
@@ -23,10 +30,7 @@ import click
 @click.option("--ood", "ood_folders", multiple=True, type=click.Path(file_okay=False, exists=True),
               help="A folder of music unlike the training data: report how often the novelty "
                    "flag fires on it (repeatable).")
-@click.option("--features", "features_dir", default=None, type=click.Path(file_okay=False),
-              help="Keep encoded music here between runs: models that share a music encoder "
-                   "(tune-text's outputs) encode each piece once; tune-text's --features "
-                   "folder may be given.")
+@FEATURES_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def evaluate(model_name: str, data: str, out: str | None, max_probe: int, split: str,
              ood_folders: tuple[str, ...], features_dir: str | None, as_json: bool) -> None:
@@ -54,10 +58,7 @@ def evaluate(model_name: str, data: str, out: str | None, max_probe: int, split:
 @click.option("--ood", "ood_folders", multiple=True, type=click.Path(file_okay=False, exists=True),
               help="A folder of music unlike the training data: record the flag's rate on it.")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--features", "features_dir", default=None, type=click.Path(file_okay=False),
-              help="Keep encoded music here between runs: models that share a music encoder "
-                   "(tune-text's outputs) encode each piece once; tune-text's --features "
-                   "folder may be given.")
+@FEATURES_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the fitted values as JSON.")
 def calibrate(model_name: str, data: str, out_dir: str | None, ood_folders: tuple[str, ...],
               seed: int, features_dir: str | None, as_json: bool) -> None:

@@ -108,10 +108,14 @@ class ClampModel(nn.Module):
             self.text_enc.eval()
         return self
 
+    def pool_music(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Patches [B, P, 64] + patch mask [B, P] -> the music encoder's mean patch state [B, H]
+        (what ``music_proj`` maps into the shared space)."""
+        return masked_mean(self.music_enc(ids, mask), mask)
+
     def encode_music(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Patches [B, P, 64] + patch mask [B, P] -> projected music features [B, D]."""
-        hidden = self.music_enc(ids, mask)
-        return self.music_proj(masked_mean(hidden, mask))
+        return self.music_proj(self.pool_music(ids, mask))
 
     def pool_text(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Token ids [B, T] + attention mask -> the text encoder's mean token state [B, H]

@@ -59,17 +59,16 @@ def pooled_music(model: ClampModel, abcs: Sequence[str], batch_size: int = 32) -
     so projecting this equals the runtime's projected average)."""
     import torch
 
-    from clamp_core.runtime.torch_encoder import encode_abc
+    from clamp_core.runtime.batching import encode_music_batches
 
-    identity = torch.nn.Linear(model.music_proj.in_features, model.music_proj.in_features)
-    with torch.no_grad():
-        identity.weight.copy_(torch.eye(identity.in_features))
-        identity.bias.zero_()
-    saved, model.music_proj = model.music_proj, identity
-    try:
-        return encode_abc(model, abcs, batch_size=batch_size)
-    finally:
-        model.music_proj = saved
+    device = next(model.parameters()).device
+
+    @torch.inference_mode()
+    def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        out = model.pool_music(torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
+        return out.float().cpu().numpy()
+
+    return encode_music_batches(model.config, abcs, run, batch_size)
 
 
 def pooled_table(model: ClampModel, folder: Path) -> Path:
