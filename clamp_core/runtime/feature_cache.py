@@ -25,22 +25,36 @@ def item_key(s: str) -> str:
     return hashlib.sha256(s.encode()).hexdigest()[:24]
 
 
+class FeatureTable:
+    """Feature rows kept in ``path`` by each item's hash, read from disk once and written back
+    whenever rows are added: a rerun with other settings, or on a larger cut of the same
+    corpus, computes only the rows it lacks."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._have: dict[str, np.ndarray] | None = None
+
+    def rows(self, items: Sequence[str], compute) -> np.ndarray:
+        if self._have is None:
+            self._have = {}
+            if self.path.is_file():
+                with np.load(self.path) as z:
+                    self._have = dict(zip(z["keys"].tolist(), z["rows"], strict=True))
+        have = self._have
+        keys = [item_key(s) for s in items]
+        todo = list(dict.fromkeys(i for i, k in zip(items, keys, strict=True) if k not in have))
+        if todo:
+            have.update(zip((item_key(s) for s in todo), compute(todo), strict=True))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(self.path.stem + ".tmp.npz")
+            np.savez(tmp, keys=np.array(list(have)), rows=np.stack(list(have.values())))
+            tmp.replace(self.path)
+        return np.stack([have[k] for k in keys])
+
+
 def cached_rows(path: Path, items: Sequence[str], compute) -> np.ndarray:
-    """Feature rows of ``items`` (strings), kept in ``path`` by each item's hash: a rerun with
-    other settings, or on a larger cut of the same corpus, computes only the rows it lacks."""
-    keys = [item_key(s) for s in items]
-    have: dict[str, np.ndarray] = {}
-    if path.is_file():
-        with np.load(path) as z:
-            have = dict(zip(z["keys"].tolist(), z["rows"], strict=True))
-    todo = list(dict.fromkeys(i for i, k in zip(items, keys, strict=True) if k not in have))
-    if todo:
-        have.update(zip((item_key(s) for s in todo), compute(todo), strict=True))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.stem + ".tmp.npz")
-        np.savez(tmp, keys=np.array(list(have)), rows=np.stack(list(have.values())))
-        tmp.replace(path)
-    return np.stack([have[k] for k in keys])
+    """The rows of ``items`` from the table at ``path``, computing the ones it lacks."""
+    return FeatureTable(path).rows(items, compute)
 
 
 def music_encoder_tag(model: ClampModel) -> str:
@@ -87,18 +101,18 @@ def music_lookup(encoder, folder: str | Path | None = None
     if pooled:
         import torch
 
-        table = pooled_table(model, Path(folder))
+        table = FeatureTable(pooled_table(model, Path(folder)))
 
         def compute(abcs: list[str]) -> np.ndarray:
-            rows = cached_rows(table, abcs, lambda todo: pooled_music(model, todo))
+            rows = table.rows(abcs, lambda todo: pooled_music(model, todo))
             with torch.inference_mode():
                 return model.music_proj(torch.from_numpy(rows)).numpy()
     elif folder is not None:
-        table = Path(folder) / (f"music-{encoder.fingerprint}-{encoder.backend}-"
-                                f"{encoder.precision}.npz")
+        table = FeatureTable(Path(folder) / (f"music-{encoder.fingerprint}-{encoder.backend}-"
+                                             f"{encoder.precision}.npz"))
 
         def compute(abcs: list[str]) -> np.ndarray:
-            return cached_rows(table, abcs, encoder.encode_abc)
+            return table.rows(abcs, encoder.encode_abc)
     else:
         def compute(abcs: list[str]) -> np.ndarray:
             return encoder.encode_abc(abcs)
