@@ -40,6 +40,7 @@ from clamp_core.runtime.encoder import l2_normalise
 from clamp_core.runtime.feature_cache import cached_rows, item_key, pooled_music, pooled_table
 from clamp_core.runtime.torch_encoder import encode_abc
 from clamp_core.training.contrastive import dropout_indices, join_candidates
+from clamp_core.training.head_pairs import variant_pairs
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ class TextHeadConfig:
     anchor: float = 0.0  # weight of the squared distance to the given head (keeps what it knew)
     shared_positives: bool = True  # a text is a positive of every piece it truly describes
     music_head: bool = False  # tune music_proj too (music vectors change; encoder stays locked)
+    paired_weight: float = 0.0  # with music_head: x the cosine distance of a piece's two writings
+    paired_pieces: int = 4000  # training pieces whose plain re-beamed variant is encoded
+    max_val_pairs: int = 500  # val pieces whose variant cosine is reported (with music_head)
 
 
 @torch.inference_mode()
@@ -181,11 +185,12 @@ def validation_score(encoder: HeadEncoder, tasks: list, val: list[dict], max_val
 def _epoch(head: torch.nn.Linear, scale: torch.nn.Parameter, opt: torch.optim.Optimizer,
            music, texts: torch.Tensor, weights: np.ndarray, batch_size: int,
            rng: np.random.Generator, anchor: tuple[float, list] = (0.0, []),
-           positives=None) -> float:
+           positives=None, paired=None) -> float:
     """One pass: batches of distinct pieces drawn by weight, one cached text of each. ``music``
     maps piece indices to their normalised vectors. Each text's targets are its own piece or,
     with ``positives(idx, which)``, every piece it describes (and each piece's, every text that
-    describes it), shared evenly. ``anchor``: a weight and (tensor, its start) pairs."""
+    describes it), shared evenly. ``anchor``: a weight and (tensor, its start) pairs.
+    ``paired(rng)``: a further loss term, drawn afresh each step."""
     n, k = texts.shape[:2]
     steps = max(1, int(round(weights.sum() / batch_size)))
     p = weights / weights.sum()
@@ -203,6 +208,8 @@ def _epoch(head: torch.nn.Linear, scale: torch.nn.Parameter, opt: torch.optim.Op
                 ) / 2
         if anchor[0]:
             loss = loss + anchor[0] * sum((w - w0).pow(2).sum() for w, w0 in anchor[1])
+        if paired is not None:
+            loss = loss + paired(rng)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -262,6 +269,30 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
             return described([sample_sets[i][w] for i, w in zip(idx, which, strict=True)],
                              [piece_sets[i] for i in idx])
 
+    paired, val_pairs = None, None
+    if cfg.music_head:
+        states = pooled_table(model, cache)
+        val_pairs = variant_pairs(model, [r["abc"] for r in val[:cfg.max_val_pairs]],
+                                  [by_abc[r["abc"]] for r in val[:cfg.max_val_pairs]], states,
+                                  cfg.seed, range(min(len(val), cfg.max_val_pairs)))
+    if cfg.music_head and cfg.paired_weight > 0:
+        chosen = np.sort(np.random.default_rng([cfg.seed, 11]).choice(
+            len(train), size=min(cfg.paired_pieces, len(train)), replace=False))
+        log.info("encoding the plain re-beamed variants of %d training pieces", len(chosen))
+        pairs = variant_pairs(model, [train[i]["abc"] for i in chosen], rows[chosen].numpy(),
+                              states, cfg.seed, chosen.tolist())
+
+        def paired(step_rng: np.random.Generator) -> torch.Tensor:
+            idx = step_rng.choice(len(pairs), size=min(cfg.batch_size, len(pairs)),
+                                  replace=False)
+            return cfg.paired_weight * pairs.distance(model.music_proj, idx)
+
+    def score() -> dict:
+        row = validation_score(encoder, tasks, val, cfg.max_val)
+        if val_pairs is not None:
+            row["variant_cosine"] = round(1 - float(val_pairs.distance(model.music_proj)), 4)
+        return row
+
     head, scale = model.text_proj, model.logit_scale
     heads = [head, model.music_proj] if cfg.music_head else [head]
     for h in heads:
@@ -279,19 +310,18 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
                 if t.requires_grad}
 
     with torch.no_grad():
-        history = [{"epoch": 0, **validation_score(encoder, tasks, val, cfg.max_val)}]
+        history = [{"epoch": 0, **score()}]
     log.info("epoch 0 (as given): %s", history[-1])
     best, best_state = history[0], snapshot()
     anchored = [(h.weight, h.weight.detach().clone()) for h in heads]
     for epoch in range(1, cfg.epochs + 1):
         loss = _epoch(head, scale, opt, music, texts, weights, cfg.batch_size, rng,
-                      (cfg.anchor, anchored), positives)
+                      (cfg.anchor, anchored), positives, paired)
         with torch.no_grad():
-            row = {"epoch": epoch, "loss": round(loss, 4),
-                   **validation_score(encoder, tasks, val, cfg.max_val)}
+            row = {"epoch": epoch, "loss": round(loss, 4), **score()}
         history.append(row)
-        log.info("epoch %d: loss %.4f, val score %.4f (mrr %.4f)", epoch, loss, row["score"],
-                 row["description_mrr"])
+        log.info("epoch %d: loss %.4f, val score %.4f (mrr %.4f, variant cosine %s)", epoch,
+                 loss, row["score"], row["description_mrr"], row.get("variant_cosine", "-"))
         if row["score"] > best["score"]:
             best, best_state = row, snapshot()
     with torch.no_grad():

@@ -14,6 +14,7 @@ from clamp_core.model.checkpoint import load_model, resolve_model_folder
 from clamp_core.runtime.encoder import l2_normalise
 from clamp_core.runtime.feature_cache import pooled_music
 from clamp_core.runtime.torch_encoder import encode_abc, encode_texts
+from clamp_core.training.head_pairs import variant_abc
 from clamp_core.training.text_head import (
     TextHeadConfig,
     described,
@@ -161,3 +162,33 @@ def test_projecting_pooled_states_gives_the_runtime_music_vectors(wikimt):
     with torch.inference_mode():
         projected = model.music_proj(torch.from_numpy(pooled_music(model, abcs))).numpy()
     np.testing.assert_allclose(projected, encode_abc(model, abcs), rtol=1e-4, atol=1e-4)
+
+
+def _variant_cosine(folder, records) -> float:
+    """Mean cosine of each piece's vector and its plain re-beamed writing's."""
+    model = load_model(folder).eval()
+    written = l2_normalise(encode_abc(model, [r["abc"] for r in records]))
+    plain = l2_normalise(encode_abc(model, [variant_abc(r["abc"], 0, n)
+                                            for n, r in enumerate(records)]))
+    return float(np.mean(np.sum(written * plain, axis=1)))
+
+
+def test_the_paired_term_holds_a_piece_and_its_plain_writing_together(titled_pairs, tmp_path):
+    """Tuning music_proj on texts alone spreads a piece's two writings apart; the paired term
+    keeps them closer, and each epoch's val row reports how close."""
+    cfg = dict(epochs=40, batch_size=32, lr=3e-3, texts_per_work=4, single_share=0.5,
+               music_head=True, paired_pieces=32)
+    free = tune_text_head(titled_pairs, DEFAULT, tmp_path / "free", TextHeadConfig(**cfg))
+    held = tune_text_head(titled_pairs, DEFAULT, tmp_path / "held",
+                          TextHeadConfig(**cfg, paired_weight=4.0))
+    assert all(0 < row["variant_cosine"] <= 1 for row in held["history"])
+    train = load_records(titled_pairs, "train")
+    assert _variant_cosine(tmp_path / "held", train) > _variant_cosine(tmp_path / "free", train)
+    assert _top1(tmp_path / "held", train) > 0.8
+
+
+def test_the_paired_term_needs_the_music_head(pairs_dataset, tiny_model_dir, run_clamp,
+                                              tmp_path):
+    res = run_clamp("tune-text", str(pairs_dataset), "--init", str(tiny_model_dir), "--out",
+                    str(tmp_path / "out"), "--paired-weight", "4", check=False)
+    assert res.returncode == 1 and "add --music-head" in res.stderr

@@ -1,0 +1,54 @@
+"""Writing variants for tuning the music head: each piece's pooled state as written and as
+plain notes re-beamed (what MuseScore 4's cursor walk or a MIDI file gives of the same score).
+
+Tuning ``music_proj`` on texts alone spreads the whole music space, so two writings of one song
+drift apart although the locked encoder still holds them close; the paired term (the same one
+full training's stage 8 uses) pulls each variant's vector back to its piece's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from clamp_core.model.modelling import ClampModel
+from clamp_core.notation.variants import plain_abc, rebeam_abc
+from clamp_core.runtime.feature_cache import cached_rows, pooled_music
+
+
+def variant_abc(abc: str, seed: int, n: int) -> str:
+    """Piece ``n``'s plain notes, re-beamed as full training's first variant is (fixed per
+    seed and piece)."""
+    return rebeam_abc(plain_abc(abc), np.random.default_rng([seed, 0, n]))
+
+
+@dataclass
+class VariantPairs:
+    """Pooled states of pieces as written (row i) and of their variants (row i)."""
+
+    written: torch.Tensor
+    variant: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.written)
+
+    def distance(self, project: Callable[[torch.Tensor], torch.Tensor],
+                 idx: np.ndarray | None = None) -> torch.Tensor:
+        """Mean cosine distance between the projected writings of the pieces ``idx`` (all)."""
+        w, v = ((self.written, self.variant) if idx is None
+                else (self.written[idx], self.variant[idx]))
+        return (1 - torch.nn.functional.cosine_similarity(project(w), project(v), dim=-1)).mean()
+
+
+def variant_pairs(model: ClampModel, abcs: Sequence[str], written: np.ndarray, table: Path,
+                  seed: int, numbers: Sequence[int]) -> VariantPairs:
+    """The pairs of ``abcs`` (their pooled states ``written``; ``numbers``: each piece's index
+    in its split, which seeds its re-beaming). Variant states are cached in ``table``."""
+    variants = [variant_abc(a, seed, n) for a, n in zip(abcs, numbers, strict=True)]
+    rows = cached_rows(table, variants, lambda todo: pooled_music(model, todo))
+    return VariantPairs(torch.from_numpy(np.asarray(written, np.float32)),
+                        torch.from_numpy(np.asarray(rows, np.float32)))
