@@ -230,8 +230,20 @@ def build_texts(info: WorkInfo) -> list[str]:
     return texts
 
 
+# What the pieces of a traditional collection are, said of every one of them (a tune type,
+# where known, does not say it: "a reel" alone never taught the model what a fiddle tune is)
+_TRADITIONS = {
+    "oneills": ["an Irish fiddle tune", "a traditional Irish fiddle tune", "Irish fiddle music"],
+    "ryans": ["an American fiddle tune", "a fiddle tune", "a traditional fiddle tune"],
+    "cre": ["an Irish dance tune", "an Irish fiddle tune", "Irish traditional dance music"],
+    "nottingham": ["a British folk dance tune", "a traditional folk tune", "a folk tune"],
+    "airds": ["a traditional air", "an old folk melody", "an eighteenth-century folk tune"],
+    "miscfolk": ["a traditional folk tune", "a folk melody"],
+}
+
+
 def _kind_phrases(info: WorkInfo, rng: random.Random) -> list[str]:
-    """Tune type, genre and region phrases."""
+    """Tune type, tradition, genre and region phrases."""
     lab, c = info.labels, info.collection
     out: list[str] = []
     tt = lab.get("tune_type")
@@ -239,6 +251,8 @@ def _kind_phrases(info: WorkInfo, rng: random.Random) -> list[str]:
         nat = "Irish" if c == "oneills" else ("American" if c == "ryans" else "")
         out.append(rng.choice([_an(f"{nat} {tt}".strip()), _an(f"{tt}") + " for fiddle",
                                f"fiddle tune: {tt}"]))
+    if c in _TRADITIONS:
+        out.append(rng.choice(_TRADITIONS[c]))
     if c == "essen":
         ge = genre_english(lab.get("genre"))
         place = place_name(lab["region_detail"]) if lab.get("region_detail") else None
@@ -248,6 +262,9 @@ def _kind_phrases(info: WorkInfo, rng: random.Random) -> list[str]:
                                    + (f", {ge}" if ge else ""), f"{place}: {what}"]))
         elif ge:
             out.append(_an(f"folk {ge}" if "song" not in ge else ge))
+        if not any("folk" in phrase for phrase in out):  # "a ballad from Germany" is one too
+            out.append(rng.choice(["a folk song", "a traditional folk song"]
+                                  + ([f"a folk song from {place}"] if place else [])))
     genre = lab.get("genre")
     if c == "bach":
         out.append(rng.choice(["a four-part chorale harmonisation", "a Lutheran chorale setting",

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from clamp_core.cli.root import cli
 from clamp_core.datasets.build import build_dataset, read_test_groups
 from clamp_core.datasets.labels import (
+    WorkInfo,
     era_from_dates,
     essen_genre,
     essen_region,
@@ -21,7 +22,7 @@ from clamp_core.datasets.labels import (
 )
 from clamp_core.datasets.records import load_records, split_of
 from clamp_core.datasets.sources import abc_items, folder_items, music21_items
-from clamp_core.datasets.texts import key_words, title_free
+from clamp_core.datasets.texts import build_texts, key_words, title_free
 
 FIX = Path(__file__).parents[1] / "fixtures" / "dataset"
 LABEL_KEYS = {"collection", "tune_type", "tune_type_coarse", "region", "region_detail",
@@ -189,3 +190,22 @@ def test_build_order_gives_each_collection_equal_time_not_equal_works():
     assert tunes_before_tail == len(tunes)  # a tune costs ~1/500 of its file: all fit earlier
     beethoven = [it for it in order if it.collection == "beethoven"]
     assert [it.cost for it in beethoven] == sorted(it.cost for it in beethoven)
+
+
+@pytest.mark.parametrize("collection, labels, word", [
+    ("oneills", {"genre": "fiddle tune"}, ("fiddle", "irish")),  # no tune type known
+    ("ryans", {"genre": "fiddle tune", "tune_type": "strathspey"}, ("fiddle",)),
+    ("cre", {"tune_type": "reel"}, ("irish",)),
+    ("nottingham", {"tune_type": "jig"}, ("folk",)),
+    ("essen", {"genre": "romanze, ballade, lied",
+               "region_detail": "europa, mitteleuropa, deutschland"}, ("folk song",)),
+])
+def test_every_traditional_tune_is_said_to_be_one(collection, labels, word):
+    """A tune type or a ballad's region alone never says what kind of music the piece is; each
+    piece of a folk collection gets a phrase that does, whichever random choices are drawn."""
+    for n in range(12):
+        lab = {"collection": collection, "mode": "major", **labels}
+        info = WorkInfo(id=f"{collection}-{n}", collection=collection, title=f"Tune {n}",
+                        labels=lab, region_detail=labels.get("region_detail"))
+        texts = [t.lower() for t in build_texts(info)]
+        assert all(any(w in t for t in texts) for w in word), texts

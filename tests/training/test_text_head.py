@@ -178,7 +178,7 @@ def test_the_paired_term_holds_a_piece_and_its_plain_writing_together(titled_pai
     keeps them closer, and each epoch's val row reports how close."""
     cfg = dict(epochs=40, batch_size=32, lr=3e-3, texts_per_work=4, single_share=0.5,
                music_head=True, paired_pieces=32)
-    free = tune_text_head(titled_pairs, DEFAULT, tmp_path / "free", TextHeadConfig(**cfg))
+    tune_text_head(titled_pairs, DEFAULT, tmp_path / "free", TextHeadConfig(**cfg))
     held = tune_text_head(titled_pairs, DEFAULT, tmp_path / "held",
                           TextHeadConfig(**cfg, paired_weight=4.0))
     assert all(0 < row["variant_cosine"] <= 1 for row in held["history"])
