@@ -320,10 +320,11 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("nottingham", "Nottingham Music Database (cleaned ABC)",
            "github.com/jukedeck/nottingham-dataset", "GPL-3.0",
            "title, tune type from the book (jig, reel, hornpipe, waltz, slip jig, morris, "
-           "country dance, carol)", nottingham_items),
+           "country dance, carol); folk dance tune", nottingham_items),
     Corpus("cre", "Ceol Rince na hEireann (MIDI, cre_corpus)",
            "github.com/polifonia-project/folk_ngram_analysis", "Unlicense",
-           "title and tune type from the file name (reel, jig, hornpipe, polka, slide ...)",
+           "title and tune type from the file name (reel, jig, hornpipe, polka, slide ...); "
+           "Irish dance tune",
            cre_items),
     Corpus("hymns", "The Open Hymnal Project (ABC, four-part hymns with words)",
            "github.com/mzealey/openhymnal", "public domain (each file's C: line; files "

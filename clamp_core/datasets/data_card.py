@@ -21,13 +21,13 @@ OTHER_SOURCES: dict[str, tuple[str, str, str]] = {  # collection -> (source, lic
               "UNCLEAR: music21's note says the legal status of the Essen database is unclear, "
               "as many people encoded it; Ewa Dahlig-Turek permitted non-commercial "
               "distribution and use in music21 (music21/corpus/essenFolksong/license.txt)",
-              "title, region (O:), song genre (R:), lyrics"),
+              "title, region (O:), song genre (R:), lyrics; folk song"),
     "ryans": ("Ryan's Mammoth Collection (1883), " + _MUSIC21[0], _MUSIC21[1],
-              "title, tune type (R:)"),
+              "title, tune type (R:); American fiddle tune"),
     "oneills": ("O'Neill's Music of Ireland (1850), " + _MUSIC21[0], _MUSIC21[1],
-                "title, tune type (R:)"),
-    "airds": ("Aird's Airs, " + _MUSIC21[0], _MUSIC21[1], "title"),
-    "miscfolk": ("miscellaneous folk tunes, " + _MUSIC21[0], _MUSIC21[1], "title"),
+                "title, tune type (R:); Irish fiddle tune"),
+    "airds": ("Aird's Airs, " + _MUSIC21[0], _MUSIC21[1], "title; traditional air"),
+    "miscfolk": ("miscellaneous folk tunes, " + _MUSIC21[0], _MUSIC21[1], "title; folk tune"),
     "bach": ("Bach chorales, " + _MUSIC21[0], _MUSIC21[1], "BWV, title, lyrics"),
     "palestrina": ("Palestrina masses, " + _MUSIC21[0], _MUSIC21[1], "mass and movement"),
     "monteverdi": ("Monteverdi madrigals, " + _MUSIC21[0], _MUSIC21[1], "title"),
