@@ -1,0 +1,192 @@
+"""HNSW recall on the model's own embeddings: what a PostgreSQL store's approximate search finds
+of the true top 10, for pgvector's build settings (m, ef_construction) and search depth
+(ef_search), with the queries a library gets.
+
+Library: the music vectors of a dataset's train and val works (the default model, cached pooled
+states through its projection). Beyond the corpus's distinct works, rows are its vectors moved
+slightly (each a real vector plus Gaussian noise scaled so that its cosine to the original is
+the corpus's median nearest-neighbour cosine): the density around each work stays that of real
+music, not of random points (bench/scale_out.py measures those). Queries: title-free
+descriptions of test works (text -> music search) and test works' own vectors (similar).
+
+    python bench/hnsw_recall.py --data corpus.jsonl --features DIR [--rows 100000]
+        [--m 16 32] [--ef-construction 64 128] [--ef-search 40 100 200 400]
+
+Writes bench/results/hnsw_recall.{json,md}. The server is pgserver's (PostgreSQL 16 + pgvector
+0.6.2) on a unix socket, on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def corpus_vectors(data: str, features: str | None, model: str, queries: int, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Library vectors (train + val works), description and music query vectors (test works),
+    and the descriptions."""
+    from clamp_core.api import Clamp
+    from clamp_core.datasets.records import load_records
+    from clamp_core.datasets.texts import title_free
+    from clamp_core.runtime.encoder import l2_normalise
+    from clamp_core.runtime.feature_cache import music_lookup
+
+    encoder = Clamp.load(model, precision="fp32").encoder
+    music = music_lookup(encoder, features)
+    library = load_records(data, "train") + load_records(data, "val")
+    library = list({r["abc"]: r for r in library}.values())
+    rng = np.random.default_rng(seed)
+    test = load_records(data, "test")
+    picked = [test[int(i)] for i in rng.choice(len(test), min(queries, len(test)), replace=False)]
+    texts = []
+    for r in picked:
+        free = sorted(title_free(r["texts"], r.get("meta", {}).get("title")))
+        texts.append(free[int(rng.integers(len(free)))] if free else r["texts"][0])
+    return (l2_normalise(music(library)), l2_normalise(encoder.encode_texts(texts)),
+            l2_normalise(music(picked)), texts)
+
+
+def grow(real: np.ndarray, rows: int, seed: int = 1) -> tuple[np.ndarray, float]:
+    """``rows`` vectors: the real ones, then real ones moved to the median nearest-neighbour
+    cosine of the real set; also returns that cosine."""
+    rng = np.random.default_rng(seed)
+    sample = real[rng.choice(len(real), min(2000, len(real)), replace=False)]
+    sims = sample @ real.T
+    sims[sims > 0.99999] = -1  # a vector itself (and exact duplicates)
+    target = float(np.median(sims.max(1)))
+    extra = rows - len(real)
+    if extra <= 0:
+        return real[:rows], target
+    base = real[rng.integers(0, len(real), extra)]
+    # noise orthogonal-ish in high dimension: cos = 1 / sqrt(1 + sigma^2 * dim)
+    sigma = np.sqrt((1 / target**2 - 1) / real.shape[1])
+    moved = base + sigma * rng.standard_normal(base.shape).astype(np.float32)
+    moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+    return np.concatenate([real, moved]).astype(np.float32), target
+
+
+def measure(server, data: np.ndarray, query_sets: dict[str, np.ndarray], ms: list[int],
+            efcs: list[int], efs: list[int], work_mem_gb: int) -> list[dict]:
+    import psycopg
+
+    from clamp_core.index.pgstore import vector_text
+
+    server.psql("DROP DATABASE IF EXISTS ann; CREATE DATABASE ann;")
+    url = server.get_uri().replace("/postgres?", "/ann?")
+    truth = {k: [set(np.argsort(-(data @ q))[:10].tolist()) for q in qs]
+             for k, qs in query_sets.items()}
+    out = []
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        c.execute(f"CREATE TABLE v(id int PRIMARY KEY, e vector({data.shape[1]}))")
+        with c.cursor().copy("COPY v (id, e) FROM STDIN") as cp:
+            for i, v in enumerate(data):
+                cp.write_row((i, vector_text(v)))
+        c.execute(f"SET maintenance_work_mem = '{work_mem_gb}GB'")
+        sql = "SELECT id FROM v ORDER BY e <=> %s::vector LIMIT 10"
+        for m in ms:
+            for efc in efcs:
+                c.execute("DROP INDEX IF EXISTS v_hnsw")
+                t0 = time.perf_counter()
+                c.execute(f"CREATE INDEX v_hnsw ON v USING hnsw (e vector_cosine_ops) "
+                          f"WITH (m = {m}, ef_construction = {efc})")
+                build = time.perf_counter() - t0
+                row = {"m": m, "ef_construction": efc, "build_s": round(build, 1),
+                       "searches": []}
+                for ef in efs:
+                    with c.transaction():
+                        c.execute(f"SET LOCAL hnsw.ef_search = {ef}")
+                        plan = " ".join(r[0] for r in c.execute(
+                            "EXPLAIN " + sql, (vector_text(data[0]),)).fetchall())
+                        for kind, qs in query_sets.items():
+                            times, recall = [], []
+                            for q, want in zip(qs, truth[kind], strict=True):
+                                t0 = time.perf_counter()
+                                got = {r[0] for r in c.execute(sql, (vector_text(q),))}
+                                times.append(time.perf_counter() - t0)
+                                recall.append(len(got & want) / 10)
+                            row["searches"].append({
+                                "ef_search": ef, "queries": kind,
+                                "recall@10": round(float(np.mean(recall)), 4),
+                                "p50_ms": round(1000 * float(np.median(times)), 2),
+                                "p99_ms": round(1000 * float(np.percentile(times, 99)), 2),
+                                "index_scan": "Index Scan" in plan})
+                print(json.dumps(row), file=sys.stderr, flush=True)
+                out.append(row)
+    return out
+
+
+def markdown(report: dict) -> str:
+    lines = ["# HNSW recall on the model's own embeddings", "",
+             f"Model `{report['model']}`; library {report['rows']:,} rows "
+             f"({report['real_rows']:,} real music vectors of `{report['data']}` train + val, "
+             f"the rest moved copies at cosine {report['moved_cosine']:.3f}, the real set's "
+             f"median nearest-neighbour cosine); {report['queries']} queries of each kind from "
+             f"the test split; maintenance_work_mem {report['work_mem_gb']} GB; "
+             f"{report['machine']}. Recall against numpy's exact top 10.", "",
+             "| m | ef_construction | build s | ef_search | description recall@10 | "
+             "similar-work recall@10 | p50 ms | p99 ms |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in report["builds"]:
+        by = {}
+        for s in row["searches"]:
+            by.setdefault(s["ef_search"], {})[s["queries"]] = s
+        for ef, kinds in by.items():
+            d, w = kinds["descriptions"], kinds["similar"]
+            lines.append(f"| {row['m']} | {row['ef_construction']} | {row['build_s']} | {ef} | "
+                         f"{d['recall@10']} | {w['recall@10']} | "
+                         f"{max(d['p50_ms'], w['p50_ms'])} | {max(d['p99_ms'], w['p99_ms'])} |")
+    lines += ["", f"Command: `{report['command']}`", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True, help="dataset JSONL (train + val: library)")
+    ap.add_argument("--features", default=None, help="tune-text / evaluate features folder")
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--m", type=int, nargs="+", default=[16, 32])
+    ap.add_argument("--ef-construction", type=int, nargs="+", default=[64, 128])
+    ap.add_argument("--ef-search", type=int, nargs="+", default=[40, 100, 200, 400])
+    ap.add_argument("--work-mem-gb", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "hnsw_recall")
+    args = ap.parse_args()
+    import pgserver
+
+    real, texts_q, music_q, _ = corpus_vectors(args.data, args.features, args.model,
+                                               args.queries)
+    data, moved = grow(real, args.rows)
+    tmp = Path(tempfile.mkdtemp(prefix="clamp-hnsw-"))
+    server = pgserver.get_server(str(tmp / "pg"), cleanup_mode="stop")
+    try:
+        builds = measure(server, data, {"descriptions": texts_q, "similar": music_q}, args.m,
+                         args.ef_construction, args.ef_search, args.work_mem_gb)
+    finally:
+        server.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+    report = {"model": args.model, "data": args.data, "rows": len(data),
+              "real_rows": min(len(real), len(data)), "moved_cosine": moved,
+              "queries": args.queries, "work_mem_gb": args.work_mem_gb,
+              "machine": f"{os.cpu_count()} cores", "builds": builds,
+              "command": "python bench/hnsw_recall.py " + " ".join(sys.argv[1:])}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    args.out.with_suffix(".md").write_text(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
