@@ -67,7 +67,8 @@ def test_the_store_answers_as_the_local_index(tmp_path, clamp, url):
         assert (len(store), store.count("passage")) == (len(local), len(local.passages()))
         built = dict(store.conn.execute("SELECT indexname, indexdef FROM pg_indexes "
                                         "WHERE schemaname = 'clamp'").fetchall())
-        assert {"clamp_rows_work_hnsw", "clamp_rows_passage_hnsw"} <= set(built)  # after a bulk load
+        # both built after a bulk load
+        assert {"clamp_rows_work_hnsw", "clamp_rows_passage_hnsw"} <= set(built)
         # the graph is built deeper than pgvector's default (text queries lose their way in it)
         assert "ef_construction='128'" in built["clamp_rows_work_hnsw"].replace(" ", "")
         queries = clamp.encode_texts(["a song", "a jig", "a slow air"])
