@@ -80,6 +80,7 @@ def grow(real: np.ndarray, rows: int, seed: int = 1) -> tuple[np.ndarray, float]
 def measure(server, data: np.ndarray, query_sets: dict[str, np.ndarray], ms: list[int],
             efcs: list[int], efs: list[int], work_mem_gb: int) -> list[dict]:
     import psycopg
+    from scale_out import vector_table
 
     from clamp_core.index.pgstore import vector_text
 
@@ -89,11 +90,7 @@ def measure(server, data: np.ndarray, query_sets: dict[str, np.ndarray], ms: lis
              for k, qs in query_sets.items()}
     out = []
     with psycopg.connect(url, autocommit=True) as c:
-        c.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        c.execute(f"CREATE TABLE v(id int PRIMARY KEY, e vector({data.shape[1]}))")
-        with c.cursor().copy("COPY v (id, e) FROM STDIN") as cp:
-            for i, v in enumerate(data):
-                cp.write_row((i, vector_text(v)))
+        vector_table(c, data)
         c.execute(f"SET maintenance_work_mem = '{work_mem_gb}GB'")
         sql = "SELECT id FROM v ORDER BY e <=> %s::vector LIMIT 10"
         for m in ms:

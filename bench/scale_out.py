@@ -119,6 +119,17 @@ def write_rate(server, dim: int = 384, rows: int = 20_000, ann: bool = False) ->
             "bytes_per_row": round(size / rows)}
 
 
+def vector_table(conn, data: np.ndarray) -> None:
+    """Table ``v(id, e)`` holding ``data``'s rows (ids 0..n-1), loaded by COPY."""
+    from clamp_core.index.pgstore import vector_text
+
+    conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    conn.execute(f"CREATE TABLE v(id int PRIMARY KEY, e vector({data.shape[1]}))")
+    with conn.cursor().copy("COPY v (id, e) FROM STDIN") as cp:
+        for i, v in enumerate(data):
+            cp.write_row((i, vector_text(v)))
+
+
 def hnsw(server, rows: int, dim: int = 384, queries: int = 100, work_mem_gb: int = 1) -> dict:
     import psycopg
 
@@ -134,11 +145,7 @@ def hnsw(server, rows: int, dim: int = 384, queries: int = 100, work_mem_gb: int
         (rows, dim)).astype(np.float32)
     data /= np.linalg.norm(data, axis=1, keepdims=True)
     with psycopg.connect(url, autocommit=True) as c:
-        c.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        c.execute(f"CREATE TABLE v(id int PRIMARY KEY, e vector({dim}))")
-        with c.cursor().copy("COPY v (id, e) FROM STDIN") as cp:
-            for i, v in enumerate(data):
-                cp.write_row((i, vector_text(v)))
+        vector_table(c, data)
         c.execute(f"SET maintenance_work_mem = '{work_mem_gb}GB'")
         t0 = time.perf_counter()
         c.execute("CREATE INDEX ON v USING hnsw (e vector_cosine_ops)")
