@@ -56,15 +56,20 @@ def _patch_table(abcs: list[str]) -> list[np.ndarray]:
     return out
 
 
+def plain_variant_abc(abc: str, seed: int, n: int, kind: int = 0) -> str:
+    """Record ``n``'s first training variant: its plain notes, re-beamed as fixed per
+    (seed, kind, record); what MIDI or MuseScore 4's cursor walk give of the score."""
+    return rebeam_abc(plain_abc(abc), np.random.default_rng([seed, kind, n]))
+
+
 def _variant_tables(records: list[dict], seed: int, kinds: tuple[int, int] = (0, 1),
                     ) -> list[list[np.ndarray]]:
     """Two variants of each training piece, fixed per (seed, record): its plain notes re-beamed,
     and its full text re-beamed (``kinds`` seed the re-beaming of each)."""
-    def rng(kind: int, n: int) -> np.random.Generator:
-        return np.random.default_rng([seed, kind, n])
-    return [_patch_table([rebeam_abc(plain_abc(r["abc"]), rng(kinds[0], n))
+    return [_patch_table([plain_variant_abc(r["abc"], seed, n, kinds[0])
                           for n, r in enumerate(records)]),
-            _patch_table([rebeam_abc(r["abc"], rng(kinds[1], n)) for n, r in enumerate(records)])]
+            _patch_table([rebeam_abc(r["abc"], np.random.default_rng([seed, kinds[1], n]))
+                          for n, r in enumerate(records)])]
 
 
 @dataclass

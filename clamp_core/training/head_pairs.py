@@ -10,20 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from clamp_core.model.modelling import ClampModel
-from clamp_core.notation.variants import plain_abc, rebeam_abc
-from clamp_core.runtime.feature_cache import cached_rows, pooled_music
-
-
-def variant_abc(abc: str, seed: int, n: int) -> str:
-    """Piece ``n``'s plain notes, re-beamed as full training's first variant is (fixed per
-    seed and piece)."""
-    return rebeam_abc(plain_abc(abc), np.random.default_rng([seed, 0, n]))
+from clamp_core.runtime.feature_cache import FeatureTable, pooled_music
+from clamp_core.training.contrastive import plain_variant_abc
 
 
 @dataclass
@@ -44,11 +37,11 @@ class VariantPairs:
         return (1 - torch.nn.functional.cosine_similarity(project(w), project(v), dim=-1)).mean()
 
 
-def variant_pairs(model: ClampModel, abcs: Sequence[str], written: np.ndarray, table: Path,
-                  seed: int, numbers: Sequence[int]) -> VariantPairs:
+def variant_pairs(model: ClampModel, abcs: Sequence[str], written: np.ndarray,
+                  table: FeatureTable, seed: int, numbers: Sequence[int]) -> VariantPairs:
     """The pairs of ``abcs`` (their pooled states ``written``; ``numbers``: each piece's index
-    in its split, which seeds its re-beaming). Variant states are cached in ``table``."""
-    variants = [variant_abc(a, seed, n) for a, n in zip(abcs, numbers, strict=True)]
-    rows = cached_rows(table, variants, lambda todo: pooled_music(model, todo))
+    in its split, which seeds its re-beaming). Variant states are kept in the pooled ``table``."""
+    variants = [plain_variant_abc(a, seed, n) for a, n in zip(abcs, numbers, strict=True)]
+    rows = table.rows(variants, lambda todo: pooled_music(model, todo))
     return VariantPairs(torch.from_numpy(np.asarray(written, np.float32)),
                         torch.from_numpy(np.asarray(rows, np.float32)))

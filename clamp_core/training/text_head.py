@@ -37,7 +37,13 @@ from clamp_core.model.checkpoint import load_model, save_model
 from clamp_core.model.modelling import ClampModel
 from clamp_core.runtime.batching import encode_text_batches
 from clamp_core.runtime.encoder import l2_normalise
-from clamp_core.runtime.feature_cache import cached_rows, item_key, pooled_music, pooled_table
+from clamp_core.runtime.feature_cache import (
+    FeatureTable,
+    cached_rows,
+    item_key,
+    pooled_music,
+    pooled_table,
+)
 from clamp_core.runtime.torch_encoder import encode_abc
 from clamp_core.training.contrastive import dropout_indices, join_candidates
 from clamp_core.training.head_pairs import variant_pairs
@@ -236,9 +242,9 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
     cache = Path(cache_dir or Path(out) / "features")
     abcs = list(dict.fromkeys(r["abc"] for r in train + val))
     log.info("encoding %d pieces (cached in %s)", len(abcs), cache)
-    if cfg.music_head:
-        table = cached_rows(pooled_table(model, cache), abcs,
-                            lambda todo: pooled_music(model, todo))
+    if cfg.music_head:  # one table for the pieces and their variants, read from disk once
+        states = FeatureTable(pooled_table(model, cache))
+        table = states.rows(abcs, lambda todo: pooled_music(model, todo))
     else:
         tag = json.dumps(model.config.to_dict(), sort_keys=True, default=str)
         music_side = model.music_proj.weight.detach().numpy().tobytes()
@@ -271,7 +277,6 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
 
     paired, val_pairs = None, None
     if cfg.music_head:
-        states = pooled_table(model, cache)
         val_pairs = variant_pairs(model, [r["abc"] for r in val[:cfg.max_val_pairs]],
                                   [by_abc[r["abc"]] for r in val[:cfg.max_val_pairs]], states,
                                   cfg.seed, range(min(len(val), cfg.max_val_pairs)))

@@ -14,7 +14,7 @@ from clamp_core.model.checkpoint import load_model, resolve_model_folder
 from clamp_core.runtime.encoder import l2_normalise
 from clamp_core.runtime.feature_cache import pooled_music
 from clamp_core.runtime.torch_encoder import encode_abc, encode_texts
-from clamp_core.training.head_pairs import variant_abc
+from clamp_core.training.contrastive import plain_variant_abc
 from clamp_core.training.text_head import (
     TextHeadConfig,
     described,
@@ -168,7 +168,7 @@ def _variant_cosine(folder, records) -> float:
     """Mean cosine of each piece's vector and its plain re-beamed writing's."""
     model = load_model(folder).eval()
     written = l2_normalise(encode_abc(model, [r["abc"] for r in records]))
-    plain = l2_normalise(encode_abc(model, [variant_abc(r["abc"], 0, n)
+    plain = l2_normalise(encode_abc(model, [plain_variant_abc(r["abc"], 0, n)
                                             for n, r in enumerate(records)]))
     return float(np.mean(np.sum(written * plain, axis=1)))
 
