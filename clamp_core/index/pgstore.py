@@ -32,13 +32,12 @@ log = logging.getLogger(__name__)
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-EF_SEARCH_MAX = 1000  # HNSW candidates pgvector returns at most; deeper searches scan exactly
-# HNSW candidates a search looks at however few it asks for. On the model's own vectors (100k
-# rows, bench/results/hnsw_recall.md) a similar-work query finds the true top 10 at any depth,
-# but a text query lies off the music vectors' surface, where the graph walk gets lost (with the
-# build below): 0.48 of its top 10 at pgvector's default 40, 0.72 at 200, 0.95 at 1000 (p50 18 ms;
-# a scan takes 48 ms, scale_out.md), so every search looks at the most candidates pgvector returns
-EF_SEARCH_MIN = EF_SEARCH_MAX
+# HNSW candidates every search looks at: the most pgvector returns (deeper searches scan
+# exactly). On the model's own vectors (100k rows, bench/results/hnsw_recall.md) a similar-work
+# query finds the true top 10 at any depth, but a text query lies off the music vectors' surface,
+# where the graph walk gets lost (with the build below): 0.48 of its top 10 at pgvector's default
+# 40, 0.72 at 200, 0.95 at 1000 (p50 18 ms; a scan takes 48 ms, scale_out.md)
+EF_SEARCH = 1000
 # Graph build: ef_construction 128 (pgvector's default 64) lifts a text query's recall at depth
 # 1000 from 0.85 to 0.95 for a 1.5 times longer build; m 32 gained less and cost more
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 128
@@ -352,7 +351,7 @@ class PgIndex:
         excluded = set(exclude_paths or ())
         want = k + 16 if conditions or excluded else k
         while True:  # several keys (q.ndim 2): each row by its best match, scanned exactly
-            exact_now = bool(exact) or want > EF_SEARCH_MAX or q.ndim == 2
+            exact_now = bool(exact) or want > EF_SEARCH or q.ndim == 2
             rows = self._nearest(q, want, kind, exact_now)
             hits = self._hits(rows, k, conditions, excluded)
             if len(hits) >= k or len(rows) < want or exact_now:
@@ -383,8 +382,7 @@ class PgIndex:
         order = f"{dist} + 0" if exact else dist
         with self.conn.transaction():
             if not exact:
-                ef = max(EF_SEARCH_MIN, min(n, EF_SEARCH_MAX))
-                self.conn.execute(f"SET LOCAL hnsw.ef_search = {ef}")
+                self.conn.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
             return self.conn.execute(
                 f"SELECT id, path, tune, title, composer, meta, 1 - ({dist}) "
                 f"FROM {s}.clamp_rows WHERE kind = %s ORDER BY {order} LIMIT %s",
