@@ -83,10 +83,11 @@ def measure(server, data: np.ndarray, query_sets: dict[str, np.ndarray], ms: lis
     from scale_out import vector_table
 
     from clamp_core.index.pgstore import vector_text
+    from clamp_core.index.search import exact_topk
 
     server.psql("DROP DATABASE IF EXISTS ann; CREATE DATABASE ann;")
     url = server.get_uri().replace("/postgres?", "/ann?")
-    truth = {k: [set(np.argsort(-(data @ q))[:10].tolist()) for q in qs]
+    truth = {k: [set(exact_topk(data, q, 10)[0].tolist()) for q in qs]
              for k, qs in query_sets.items()}
     out = []
     with psycopg.connect(url, autocommit=True) as c:
