@@ -205,13 +205,13 @@ def tune_text(data: str, init: str, output_dir: str, epochs: int, batch_size: in
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if Path(output_dir).resolve() == Path(init).resolve():
         raise ClampError("--out must be another folder than --init (the tuned model is new)")
+    if paired_weight and not music_head:
+        raise ClampError("--paired-weight tunes the music projection: add --music-head")
     cfg = TextHeadConfig(epochs=epochs, batch_size=batch_size, lr=lr,
                          texts_per_work=texts_per_work, single_share=single_share, seed=seed,
                          anchor=anchor, shared_positives=positives == "described",
                          music_head=music_head, paired_weight=paired_weight,
                          paired_pieces=paired_pieces)
-    if paired_weight and not music_head:
-        raise ClampError("--paired-weight tunes the music projection: add --music-head")
     metrics = tune_text_head(data, init, output_dir, cfg, repeats=_parse_repeats(repeat),
                              cache_dir=features_dir)
     _report({"best": metrics["best"], "seconds": metrics["seconds"], "out": output_dir})
