@@ -3,6 +3,7 @@ classify, caption and find similar scores, readable in a terminal. Cached after 
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 import time
@@ -15,7 +16,7 @@ QUERIES = ("a lively reel for the fiddle", "a solemn chorale in a minor key",
 
 
 def corpus_slice(dest: Path) -> list[Path]:
-    """Copy a mixed slice of the music21 corpus (fiddle tunes, chorales, folk songs) once."""
+    """Copy a mixed slice of the music21 corpus (fiddle tunes, chorales, folk songs, airs) once."""
     import shutil
 
     from music21 import corpus
@@ -26,14 +27,18 @@ def corpus_slice(dest: Path) -> list[Path]:
     bach = sorted(p for p in corpus.getComposer("bach") if p.suffix == ".mxl")[:40]
     picks += [(p, "bach") for p in bach]
     out = []
-    for name in ("han1", "altdeu10"):  # Chinese and German songs: the first 40 of each file
-        target = dest / "essen" / f"{name}_first40.abc"
+    # Chinese and German songs, and Aird's book 5 from tune 41 (slow airs, minuets, marches):
+    # (folder, corpus work, first tune, file name); 40 tunes each
+    slices = (("essen", "essenFolksong/han1", 0, "han1_first40.abc"),
+              ("essen", "essenFolksong/altdeu10", 0, "altdeu10_first40.abc"),
+              ("airds", "airdsAirs/book5", 40, "book5_41-80.abc"))
+    for group, work, first, name in slices:
+        target = dest / group / name
         if not target.exists():
-            source = Path(corpus.getWork(f"essenFolksong/{name}.abc"))
-            text = source.read_text(encoding="utf-8", errors="replace")
-            tunes = text.split("\nX:")
+            text = Path(corpus.getWork(f"{work}.abc")).read_text(encoding="utf-8", errors="replace")
+            head, *tunes = re.split(r"(?m)^(?=X:)", text)  # file header, then one tune each
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text("\nX:".join(tunes[:41]) + "\n", encoding="utf-8")
+            target.write_text(head + "".join(tunes[first:first + 40]), encoding="utf-8")
         out.append(target)
     for path, group in picks:
         target = dest / group / Path(path).name
