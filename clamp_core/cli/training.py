@@ -191,11 +191,14 @@ def pretrain_music_cmd(data: str, decoder_layers: int, max_decoded: int | None, 
                    "and its plain re-beamed writing's (keeps MuseScore's and MIDI's close).")
 @click.option("--paired-pieces", default=4000, show_default=True,
               help="Training pieces whose plain re-beamed writing is encoded for that term.")
+@click.option("--paired-floor", default=1.0, show_default=True, type=click.FloatRange(-1, 1),
+              help="Pull only pairs whose cosine is below this (1: every pair).")
 @click.option("--seed", default=0, show_default=True)
 def tune_text(data: str, init: str, output_dir: str, epochs: int, batch_size: int, lr: float,
               texts_per_work: int, single_share: float, repeat: tuple[str, ...],
               anchor: float, positives: str, features_dir: str | None, music_head: bool,
-              paired_weight: float, paired_pieces: int, seed: int) -> None:
+              paired_weight: float, paired_pieces: int, paired_floor: float,
+              seed: int) -> None:
     """Tune a trained model's text projection and temperature against its music space, which
     stays as it is unless --music-head tunes its projection too (an index re-encodes either
     way: the model's fingerprint changes). Every piece and sampled text is encoded once; the
@@ -207,11 +210,13 @@ def tune_text(data: str, init: str, output_dir: str, epochs: int, batch_size: in
         raise ClampError("--out must be another folder than --init (the tuned model is new)")
     if paired_weight and not music_head:
         raise ClampError("--paired-weight tunes the music projection: add --music-head")
+    if paired_floor < 1 and not paired_weight:
+        raise ClampError("--paired-floor shapes the paired term: add --paired-weight")
     cfg = TextHeadConfig(epochs=epochs, batch_size=batch_size, lr=lr,
                          texts_per_work=texts_per_work, single_share=single_share, seed=seed,
                          anchor=anchor, shared_positives=positives == "described",
                          music_head=music_head, paired_weight=paired_weight,
-                         paired_pieces=paired_pieces)
+                         paired_pieces=paired_pieces, paired_floor=paired_floor)
     metrics = tune_text_head(data, init, output_dir, cfg, repeats=_parse_repeats(repeat),
                              cache_dir=features_dir)
     _report({"best": metrics["best"], "seconds": metrics["seconds"], "out": output_dir})

@@ -30,11 +30,15 @@ class VariantPairs:
         return len(self.written)
 
     def distance(self, project: Callable[[torch.Tensor], torch.Tensor],
-                 idx: np.ndarray | None = None) -> torch.Tensor:
-        """Mean cosine distance between the projected writings of the pieces ``idx`` (all)."""
+                 idx: np.ndarray | None = None, floor: float = 1.0) -> torch.Tensor:
+        """Mean shortfall of the projected writings' cosine below ``floor``, over the pieces
+        ``idx`` (all). At floor 1 that is the mean cosine distance: every pair is pulled
+        together. A lower floor leaves pairs already that close free, so only the far tail
+        (the songs whose two writings drift apart) constrains the head."""
         w, v = ((self.written, self.variant) if idx is None
                 else (self.written[idx], self.variant[idx]))
-        return (1 - torch.nn.functional.cosine_similarity(project(w), project(v), dim=-1)).mean()
+        cosine = torch.nn.functional.cosine_similarity(project(w), project(v), dim=-1)
+        return torch.relu(floor - cosine).mean()
 
 
 def variant_pairs(model: ClampModel, abcs: Sequence[str], written: np.ndarray,

@@ -68,6 +68,7 @@ class TextHeadConfig:
     music_head: bool = False  # tune music_proj too (music vectors change; encoder stays locked)
     paired_weight: float = 0.0  # with music_head: x the cosine distance of a piece's two writings
     paired_pieces: int = 4000  # training pieces whose plain re-beamed variant is encoded
+    paired_floor: float = 1.0  # pairs whose cosine is at least this are not pulled (1: all are)
     max_val_pairs: int = 500  # val pieces whose variant cosine is reported (with music_head)
 
 
@@ -290,7 +291,7 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
         def paired(step_rng: np.random.Generator) -> torch.Tensor:
             idx = step_rng.choice(len(pairs), size=min(cfg.batch_size, len(pairs)),
                                   replace=False)
-            return cfg.paired_weight * pairs.distance(model.music_proj, idx)
+            return cfg.paired_weight * pairs.distance(model.music_proj, idx, cfg.paired_floor)
 
     def score() -> dict:
         row = validation_score(encoder, tasks, val, cfg.max_val)

@@ -15,6 +15,7 @@ from clamp_core.runtime.encoder import l2_normalise
 from clamp_core.runtime.feature_cache import pooled_music
 from clamp_core.runtime.torch_encoder import encode_abc, encode_texts
 from clamp_core.training.contrastive import plain_variant_abc
+from clamp_core.training.head_pairs import VariantPairs
 from clamp_core.training.text_head import (
     TextHeadConfig,
     described,
@@ -187,8 +188,33 @@ def test_the_paired_term_holds_a_piece_and_its_plain_writing_together(titled_pai
     assert _top1(tmp_path / "held", train) > 0.8
 
 
+def test_pairs_above_the_floor_are_left_free(wikimt):
+    """The paired term with a floor pulls only the pairs whose cosine is below it; at floor 1
+    it is the mean cosine distance of every pair."""
+    model = load_model(DEFAULT).eval()
+    abcs = [r["abc"] for r in wikimt[:12]]
+    written = torch.from_numpy(pooled_music(model, abcs))
+    variant = torch.from_numpy(pooled_music(model, [plain_variant_abc(a, 0, n)
+                                                    for n, a in enumerate(abcs)]))
+    variant.requires_grad_(True)
+    pairs = VariantPairs(written, variant)
+    with torch.no_grad():
+        cosine = torch.nn.functional.cosine_similarity(model.music_proj(written),
+                                                       model.music_proj(variant), dim=-1)
+        assert float(pairs.distance(model.music_proj)) == pytest.approx(
+            float((1 - cosine).mean()), abs=1e-6)
+        assert float(pairs.distance(model.music_proj, floor=float(cosine.min()) - 1e-3)) == 0
+    floor = float(cosine.median())
+    pairs.distance(model.music_proj, floor=floor).backward()
+    moved = variant.grad.abs().sum(1) > 0
+    assert moved.tolist() == (cosine < floor).tolist() and 0 < int(moved.sum()) < len(abcs)
+
+
 def test_the_paired_term_needs_the_music_head(pairs_dataset, tiny_model_dir, run_clamp,
                                               tmp_path):
     res = run_clamp("tune-text", str(pairs_dataset), "--init", str(tiny_model_dir), "--out",
                     str(tmp_path / "out"), "--paired-weight", "4", check=False)
     assert res.returncode == 1 and "add --music-head" in res.stderr
+    res = run_clamp("tune-text", str(pairs_dataset), "--init", str(tiny_model_dir), "--out",
+                    str(tmp_path / "out"), "--music-head", "--paired-floor", "0.9", check=False)
+    assert res.returncode == 1 and "add --paired-weight" in res.stderr
