@@ -17,7 +17,6 @@ title-free description queries, so the epoch kept is the one a user's phrases wo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -243,15 +242,13 @@ def tune_text_head(data: str | Path, init: str | Path, out: str | Path,
     cache = Path(cache_dir or Path(out) / "features")
     abcs = list(dict.fromkeys(r["abc"] for r in train + val))
     log.info("encoding %d pieces (cached in %s)", len(abcs), cache)
-    if cfg.music_head:  # one table for the pieces and their variants, read from disk once
-        states = FeatureTable(pooled_table(model, cache))
-        table = states.rows(abcs, lambda todo: pooled_music(model, todo))
-    else:
-        tag = json.dumps(model.config.to_dict(), sort_keys=True, default=str)
-        music_side = model.music_proj.weight.detach().numpy().tobytes()
-        tag += hashlib.sha256(music_side).hexdigest()
-        table = cached_rows(cache / f"music-{item_key(tag)}.npz", abcs,
-                            lambda todo: l2_normalise(encode_abc(model, todo, batch_size=32)))
+    # one table of pooled states for the pieces (and their variants), read from disk once and
+    # shared with every model of the same music encoder (evaluate --features uses it too)
+    states = FeatureTable(pooled_table(model, cache))
+    table = states.rows(abcs, lambda todo: pooled_music(model, todo))
+    if not cfg.music_head:  # music vectors stay as given: project them once
+        with torch.no_grad():
+            table = l2_normalise(model.music_proj(torch.from_numpy(table)).numpy())
     by_abc = dict(zip(abcs, table, strict=True))
     parts = sample_parts(train, cfg)
     flat = [t for texts in sample_texts(train, cfg, parts) for t in texts]
