@@ -209,3 +209,15 @@ def test_every_traditional_tune_is_said_to_be_one(collection, labels, word):
                         labels=lab, region_detail=labels.get("region_detail"))
         texts = [t.lower() for t in build_texts(info)]
         assert all(any(w in t for t in texts) for w in word), texts
+
+
+def test_an_essen_songs_folk_phrase_names_its_place():
+    """A bare "a folk song" would be the positive of every Essen song in a batch and pull them
+    all one way; with a known place the phrase says where the song is from."""
+    for n in range(24):
+        lab = {"collection": "essen", "mode": "minor", "genre": "romanze, ballade, lied",
+               "region_detail": "europa, mitteleuropa, deutschland"}
+        info = WorkInfo(id=f"essen-{n}", collection="essen", title=f"Lied {n}", labels=lab,
+                        region_detail=lab["region_detail"])
+        folk = [t for t in build_texts(info) if "folk song" in t.lower()]
+        assert folk and all("Germany" in t for t in folk), folk
