@@ -3,7 +3,8 @@ folder (``calibration.json`` + ``calibration.npz``, written by `clamp calibrate`
 
 - temperatures that turn label cosines into probabilities that are right as often as they say:
   one per built-in label set the validation labels can check, one for any other labels;
-- per facet, the calibrated confidence from which a caption states it (>= 0.8 precision on val);
+- per facet, the calibrated confidence from which a caption states it (>= 0.85 precision on
+  val), and for each answer the model gave often enough on val, a threshold of its own;
 - a sample of training music embeddings and the nearest-neighbour cosine below which a score is
   "unlike anything this model was trained on";
 - a logistic map from a text -> music cosine to the chance that the work fits the query, and the
@@ -64,6 +65,9 @@ class Calibration:
     # built-in label sets with a temperature of their own: name -> {"labels", "temperature"}
     label_set_temperatures: dict[str, dict[str, Any]] = field(default_factory=dict)
     facet_thresholds: dict[str, float | None] = field(default_factory=dict)  # None: never stated
+    # facet -> label -> its own threshold, for labels the model answered often enough on val
+    # (None: that answer never reached the precision); other labels use the facet's
+    label_thresholds: dict[str, dict[str, float | None]] = field(default_factory=dict)
     ood_threshold: float | None = None  # nearest training cosine below which a score is flagged
     relevance: dict[str, float] | None = None  # {"slope", "intercept", "no_match"}
     report: dict[str, Any] = field(default_factory=dict)  # what it was fitted on, val figures
@@ -105,6 +109,7 @@ class Calibration:
             fingerprint=data.get("fingerprint"), temperature=float(data.get("temperature", 1.0)),
             label_set_temperatures=dict(data.get("label_set_temperatures", {})),
             facet_thresholds=dict(data.get("facet_thresholds", {})),
+            label_thresholds={k: dict(v) for k, v in data.get("label_thresholds", {}).items()},
             ood_threshold=data.get("ood_threshold"), relevance=data.get("relevance"),
             report=data.get("report", {}),
             reference=_unit(arrays["reference"]) if "reference" in arrays else None,
@@ -126,6 +131,7 @@ class Calibration:
                 "temperature": self.temperature,
                 "label_set_temperatures": self.label_set_temperatures,
                 "facet_thresholds": self.facet_thresholds,
+                "label_thresholds": self.label_thresholds,
                 "ood_threshold": self.ood_threshold, "relevance": self.relevance,
                 "report": self.report,
                 "bank": {"texts": self.bank_texts, "sources": self.bank_sources}}
@@ -172,9 +178,13 @@ class Calibration:
         """Relevance below which a query's best match counts as no good match."""
         return (self.relevance or {}).get("no_match")
 
-    def facet_threshold(self, facet: str) -> float | None:
-        """Calibrated confidence from which a caption states ``facet``; None: never (the model
-        was not shown to reach 0.8 precision on it, or it was not measured)."""
+    def facet_threshold(self, facet: str, label: str | None = None) -> float | None:
+        """Calibrated confidence from which a caption states ``facet`` (answered ``label``,
+        where that answer has a threshold of its own); None: never (the model was not shown to
+        reach 0.8 precision on it, or it was not measured)."""
+        own = self.label_thresholds.get(facet, {})
+        if label is not None and label in own:
+            return own[label]
         return self.facet_thresholds.get(facet)
 
     def summary(self) -> dict[str, Any]:

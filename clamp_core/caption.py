@@ -194,7 +194,7 @@ def caption(clamp, score: Any, facets: tuple[str, ...] = FACETS, top: int = 3) -
         ls = load_label_set(name)
         ranked[name] = clamp.rank_labels(music, ls.labels, ls.templates, ls.prompts)[:top]
         label, p = ranked[name][0]
-        threshold = cal.facet_threshold(name)
+        threshold = cal.facet_threshold(name, label)
         if novelty.unfamiliar:
             continue
         if threshold is not None and p >= threshold:

@@ -101,6 +101,10 @@ def calibrate(model_name: str, data: str, out_dir: str | None, ood_folders: tupl
         click.echo(f"  caption facet {facet}: " + (f"stated from {t:.2f}" if t is not None
                                                    else "never stated (no threshold reaches "
                                                         "the precision target on val)"))
+        own = cal.label_thresholds.get(facet, {})
+        if own:
+            click.echo("    answers with their own threshold: " + ", ".join(
+                f"{label} {'never' if v is None else f'{v:.2f}'}" for label, v in own.items()))
     for o in r["ood_sets"]:
         if o["rate"] is not None:
             click.echo(f"  novelty flag on {o['folder']}: {o['rate']:.1%} of {o['n']}")

@@ -190,13 +190,28 @@ def facet_threshold(confidence: np.ndarray, correct: np.ndarray,
     return float(confidence[order][last])
 
 
-def stated_precision(confidence: np.ndarray, correct: np.ndarray, threshold: float | None,
-                     ) -> dict:
-    """Precision and coverage of the answers a caption states at ``threshold``."""
-    if threshold is None or not len(confidence):
-        return {"threshold": threshold, "coverage": 0.0, "precision": None, "n": len(confidence)}
-    m = confidence >= threshold
-    return {"threshold": round(threshold, 4), "coverage": float(m.mean()),
+def label_thresholds(classes: list[str], confidence: np.ndarray, answer: np.ndarray,
+                     truth: np.ndarray, min_stated: int = MIN_STATED) -> dict[str, float | None]:
+    """A threshold of its own for each answer the model gave at least ``min_stated`` times on
+    val: one facet-wide threshold lets a reliable answer ("fiddle tune") pay for an unreliable
+    one ("art song" said of folk songs), so the caption either withholds both or states both."""
+    out: dict[str, float | None] = {}
+    for k in np.unique(answer):
+        given = answer == k
+        if given.sum() >= min_stated:
+            out[classes[int(k)]] = facet_threshold(confidence[given], truth[given] == k,
+                                                   min_stated=min_stated)
+    return out
+
+
+def stated_precision(confidence: np.ndarray, correct: np.ndarray,
+                     thresholds: float | np.ndarray | None) -> dict:
+    """Precision and coverage of the answers a caption states: ``thresholds`` is the facet's,
+    or one for each answer (NaN: that answer is never stated)."""
+    bar = np.broadcast_to(np.asarray(np.nan if thresholds is None else thresholds, np.float64),
+                          confidence.shape)
+    m = confidence >= bar  # NaN compares False: never stated
+    return {"coverage": float(m.mean()) if len(m) else 0.0,
             "precision": float(correct[m].mean()) if m.any() else None, "n": len(confidence)}
 
 
@@ -294,7 +309,9 @@ def fit(encoder: Encoder, train: list[dict], val: list[dict], seed: int = 0,
     for t in tasks:
         if t.name.startswith("facet:"):
             p = _probs(t.cosines, scale / task_temperature(cal, t))
-            thresholds[t.name[6:]] = facet_threshold(p.max(1), p.argmax(1) == t.truth)
+            conf, pred = p.max(1), p.argmax(1)
+            thresholds[t.name[6:]] = facet_threshold(conf, pred == t.truth)
+            cal.label_thresholds[t.name[6:]] = label_thresholds(t.classes, conf, pred, t.truth)
     cal.facet_thresholds = thresholds
     log.info("calibration: novelty reference from %d training works", reference_size)
     ref_recs = _reference(train, rng, reference_size)
@@ -341,8 +358,11 @@ def measure(encoder: Encoder, calibration: Calibration, train: list[dict], split
         out["per_task_ece"][t.name] = round(reliability(conf, correct)["ece"], 4)
         if t.name.startswith("facet:"):
             facet = t.name[6:]
-            out["facets"][facet] = stated_precision(conf, correct,
-                                                    calibration.facet_threshold(facet))
+            bars = [calibration.facet_threshold(facet, t.classes[k]) for k in p.argmax(1)]
+            out["facets"][facet] = {
+                "threshold": calibration.facet_threshold(facet),
+                **stated_precision(conf, correct,
+                                   np.array([np.nan if b is None else b for b in bars]))}
     if calibration.reference is not None:
         near = calibration.nearest(music(split))
         out["ood_flagged_in_domain"] = {"rate": float((near < calibration.ood_threshold).mean()),

@@ -229,7 +229,8 @@ def calibration_table(cal: dict | None) -> list[str]:
     lines += [f"| {b['bin']} | {b['n']} | {b['confidence']:.3f} | {b['accuracy']:.3f} |"
               for b in fit["table"]]
     if cal.get("facets"):
-        lines += ["", "| caption facet | threshold | coverage | precision of stated | n |",
+        lines += ["", "| caption facet | facet threshold (frequent answers: their own) | "
+                  "coverage | precision of stated | n |",
                   "|---|---|---|---|---|"]
         for name, f in cal["facets"].items():
             prec = "-" if f["precision"] is None else f"{f['precision']:.3f}"

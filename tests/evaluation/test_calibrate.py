@@ -101,6 +101,31 @@ def test_reliability_and_facet_threshold_on_known_values():
     assert C.facet_threshold(conf, correct, target=0.8, min_stated=9) is None
     stated = C.stated_precision(conf, correct, 0.8)
     assert stated["coverage"] == 0.5 and stated["precision"] == 1.0
+    # one bar for each answer; NaN: that answer is never stated
+    stated = C.stated_precision(conf, correct, np.array([0.9] * 4 + [np.nan] * 4))
+    assert stated["coverage"] == 0.25 and stated["precision"] == 1.0
+
+
+def test_each_frequent_answer_gets_its_own_threshold():
+    """A reliable answer is stated from a lower confidence than the facet's single threshold
+    allows; an answer that is mostly wrong is never stated; a rare one keeps the facet's."""
+    rng = np.random.default_rng(0)
+    classes = ["fiddle tune", "art song", "mazurka"]
+    answer = np.array([0] * 40 + [1] * 40 + [2] * 5)
+    truth = answer.copy()
+    truth[40:70] = 0  # "art song" said of 30 fiddle tunes: right 10 times in 40
+    confidence = np.concatenate([rng.uniform(0.3, 0.6, 40), rng.uniform(0.6, 0.9, 40),
+                                 rng.uniform(0.3, 0.9, 5)])
+    own = C.label_thresholds(classes, confidence, answer, truth, min_stated=20)
+    assert set(own) == {"fiddle tune", "art song"}  # the mazurka was answered 5 times
+    assert own["fiddle tune"] == pytest.approx(confidence[:40].min())  # always right
+    assert own["art song"] is None
+    facet = C.facet_threshold(confidence, answer == truth, min_stated=20)
+    assert facet is None or facet > own["fiddle tune"]
+    cal = Calibration(facet_thresholds={"genres": 0.7}, label_thresholds={"genres": own})
+    assert cal.facet_threshold("genres", "fiddle tune") == own["fiddle tune"]
+    assert cal.facet_threshold("genres", "art song") is None
+    assert cal.facet_threshold("genres", "mazurka") == cal.facet_threshold("genres") == 0.7
 
 
 def test_relevance_fit_is_increasing_in_cosine():
@@ -123,6 +148,8 @@ def test_saved_calibration_is_used_by_clamp(fitted, tmp_path):
     assert data["fingerprint"] == clamp.fingerprint and data["temperature"] == cal.temperature
     calibrated = Clamp.load(str(folder), precision="fp32")
     assert calibrated.calibration.fitted and calibrated.calibration.temperature == cal.temperature
+    assert set(cal.label_thresholds) == set(cal.facet_thresholds)  # every facet was looked at
+    assert calibrated.calibration.label_thresholds == cal.label_thresholds
     tune = recs[3]["abc"]
     labels = ["reel", "jig", "hornpipe"]
     music = clamp.encode_abc([tune])[0]

@@ -283,12 +283,13 @@ def test_caption_widget_states_facets_names_doubts_and_quotes_a_training_text(
     cal = calibrated_clamp.calibration
     assert w.stated, "a reel like the training reels: its form is stated"
     for facet, v in w.stated.items():
-        assert v["probability"] >= cal.facet_threshold(facet)
+        assert v["probability"] >= cal.facet_threshold(facet, v["label"])
         assert v["label"] == w.caption["facets"][facet][0]["label"]  # the top candidate
     assert set(w.stated).isdisjoint(w.unsure) and w.unsure, "some facet stays below its bar"
     for facet in w.unsure:  # unsure: no threshold, or its best label falls short of it
-        bar = cal.facet_threshold(facet)
-        assert bar is None or w.caption["facets"][facet][0]["probability"] < bar
+        best = w.caption["facets"][facet][0]
+        bar = cal.facet_threshold(facet, best["label"])
+        assert bar is None or best["probability"] < bar
     assert set(w.stated) | set(w.unsure) == set(w.caption["facets"])
     assert w.caption["sentence"]["text"] in cal.bank_texts  # a real training text
     assert "Closest description among the training texts" in w.text
