@@ -26,7 +26,8 @@ writing variants, then a short stage with the paired term. Then (v5) both projec
 temperature retrained on the locked encoders' cached features (clamp tune-text --music-head) on \
 the 28,076 works of the corpus summarised below, a sampled text counting as a positive of every \
 piece in its batch whose own texts hold all its parts (\"in a minor key\" fits every minor piece), \
-with a paired term that keeps each piece's plain, re-beamed writing close to its own vector; \
+with a paired term that keeps each piece's plain, re-beamed writing close to its own vector \
+(v6: the same on texts where an Essen song's folk-song phrase names its place); \
 the 24,388 works the music encoder learnt from and the whole build are in docs/data_card.md."
 
 # 0. The data (about 20 min on 2 cores; cached by content hash afterwards):
@@ -111,7 +112,9 @@ $CLAMP train "$DATA2" --init "$WORK/broad1" --out "$WORK/broad2" --epochs 1 --lr
 #    training pieces' plain re-beamed writings to their own vectors) against 2 and 8: val score
 #    0.759 / 0.757 / 0.752, MuseScore 4 cursor-walk cosine 0.902 / 0.922 / 0.943, 4 kept for
 #    the walk check's margin; the epoch kept by the val split's zero-shot tasks and description
-#    MRR (bench/results/text_head.md).
+#    MRR (bench/results/text_head.md). (v6) The same run on the texts of commit ee5e2a5, where an
+#    Essen song's folk-song phrase names its place: val score 0.757 -> 0.769, Essen region 0.819
+#    -> 0.952, walk 0.922; --paired-floor 0.97 with weight 8 read 0.768 (walk 0.928), not kept.
 #    (This run started from the shipped fp16 copy of broad2, clamp_core/resources/default_model
 #    at commit 58ae95d, on a 28,076-work --cached-only cut of the stage-6 build, DATA3 below:
 #    53 large Polish scores were not converted yet.)
