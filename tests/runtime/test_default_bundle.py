@@ -69,7 +69,9 @@ def test_both_backends_give_the_same_answers(pair):
         first, second = sorted(b.values())[-2:][::-1]
         if first - second > 0.15:  # a near tie may flip, as it does between torch fp32 and bf16
             assert max(a, key=a.get) == max(b, key=b.get)
-        assert max(abs(a[k] - b[k]) for k in labels) < 0.06  # measured: at most 0.046
+        # the int8 text tower moves a label's cosine by a few thousandths; the calibrated
+        # temperature (0.80) makes softmax sharper, so near a tie that is a few hundredths
+        assert max(abs(a[k] - b[k]) for k in labels) < 0.08  # measured: at most 0.063 (v6)
 
 
 def test_backend_of_default_follows_what_is_installed_or_the_environment(monkeypatch):
