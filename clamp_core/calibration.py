@@ -181,7 +181,7 @@ class Calibration:
     def facet_threshold(self, facet: str, label: str | None = None) -> float | None:
         """Calibrated confidence from which a caption states ``facet`` (answered ``label``,
         where that answer has a threshold of its own); None: never (the model was not shown to
-        reach 0.8 precision on it, or it was not measured)."""
+        reach the precision target on val, or it was not measured)."""
         own = self.label_thresholds.get(facet, {})
         if label is not None and label in own:
             return own[label]
