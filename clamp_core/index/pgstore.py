@@ -41,6 +41,14 @@ EF_SEARCH = 1000
 # Graph build: ef_construction 128 (pgvector's default 64) lifts a text query's recall at depth
 # 1000 from 0.85 to 0.95 for a 1.5 times longer build; m 32 gained less and cost more
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 128
+# Beyond this many rows of a kind the store scans exactly unless asked for the approximate
+# search. pgvector 0.6's graph of the model's vectors, built as above, at depth 1000: a text
+# query's top 10 found at 0.91 / 0.77 / 0.105 at 100k / 300k / 1M rows, the answers' mean
+# cosine 0.003 / 0.004 / 0.029 below the true top 10's (1M: below the true top 50's); similar-
+# work queries 1.0 / 1.0 / 0.77. FAISS's HNSW on the same 1M rows finds 0.56 and 0.98, so it is
+# pgvector's graph that gives way (bench/results/hnsw_recall.md). An exact scan of 1M rows
+# takes about 430 ms (scale_out.md).
+HNSW_MAX_ROWS = 300_000
 COPY_BATCH = 1000
 
 
@@ -81,6 +89,7 @@ class PgIndex:
                              f"index into it with `clamp index --index LOCAL --store URL`")
         self.info = info
         self.dim = int(info["dim"])
+        self._graph_rows: dict[str, int] = {}
 
     # -- creation ---------------------------------------------------------------------------
     @classmethod
@@ -212,6 +221,21 @@ class PgIndex:
     def __len__(self) -> int:
         return self.count("work")
 
+    def approximate(self, kind: str = "work") -> bool:
+        """Whether a search of ``kind`` uses the HNSW index unless told otherwise: only while
+        its graph holds at most ``HNSW_MAX_ROWS`` rows (the size PostgreSQL recorded for it; a
+        count where it has none). Read once per connection."""
+        if kind not in self._graph_rows:
+            row = self.conn.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)",
+                                    (f"{self.schema}.clamp_rows_{kind}_hnsw",)).fetchone()
+            n = int(row[0]) if row and row[0] is not None and row[0] >= 0 else self.count(kind)
+            self._graph_rows[kind] = n
+            if n > HNSW_MAX_ROWS:
+                log.info("%s: %d %s rows, more than HNSW finds well (%d): searching exactly "
+                         "(exact=False for the approximate search)", self.folder, n, kind,
+                         HNSW_MAX_ROWS)
+        return self._graph_rows[kind] <= HNSW_MAX_ROWS
+
     def _abs(self, rel: str) -> str:
         return in_root(rel, self.root)
 
@@ -338,8 +362,9 @@ class PgIndex:
     def search(self, query: np.ndarray, k: int = 10, exclude_paths: set[str] | None = None,
                exact: bool | None = None, where=None, kind: str = "work") -> list:
         """The k rows nearest a unit query (cosine), best first, as ``Index.search`` answers:
-        HNSW, or an exact scan (``exact``, a query of several keys, or when filters need more
-        candidates than HNSW returns)."""
+        HNSW, or an exact scan (``exact``; by default when the store is larger than HNSW
+        answers well, a query of several keys, or when filters need more candidates than HNSW
+        returns)."""
         q = np.asarray(query, dtype=np.float32)
         q = q.reshape(-1) if q.ndim < 2 or len(q) == 1 else q
         if q.shape[-1] != self.dim:
@@ -351,7 +376,8 @@ class PgIndex:
         excluded = set(exclude_paths or ())
         want = k + 16 if conditions or excluded else k
         while True:  # several keys (q.ndim 2): each row by its best match, scanned exactly
-            exact_now = bool(exact) or want > EF_SEARCH or q.ndim == 2
+            exact_now = (bool(exact) or (exact is None and not self.approximate(kind))
+                         or want > EF_SEARCH or q.ndim == 2)
             rows = self._nearest(q, want, kind, exact_now)
             hits = self._hits(rows, k, conditions, excluded)
             if len(hits) >= k or len(rows) < want or exact_now:
@@ -379,7 +405,7 @@ class PgIndex:
         vecs = [vector_text(v) for v in (q if q.ndim == 2 else [q])]
         one = "embedding <=> %s::vector"  # the form an HNSW index serves
         dist = one if len(vecs) == 1 else "LEAST(" + ", ".join([one] * len(vecs)) + ")"
-        order = f"{dist} + 0" if exact else dist
+        order = f"({dist}) + 0" if exact else dist  # bracketed: + binds before <=>
         with self.conn.transaction():
             if not exact:
                 self.conn.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")

@@ -172,3 +172,22 @@ def test_service_and_widget_take_a_store_url(tmp_path, clamp, url):
 
     w = ClampSearch(clamp, url, query="a song", k=3)
     assert len(w.results) == 3 and w.error == ""
+
+
+def test_a_store_larger_than_hnsw_answers_well_is_scanned_exactly(tmp_path, clamp, url,
+                                                                   monkeypatch):
+    """Beyond HNSW_MAX_ROWS rows of a kind, searches scan exactly unless exact=False asks for
+    the graph; the size is the one PostgreSQL recorded for the built graph."""
+    from clamp_core.index import pgstore
+
+    lib, index = _local(tmp_path, clamp)
+    with Index(index) as local, PgIndex.create_from(url, local) as store:
+        store.copy_from(local)
+        assert store.approximate("work") and store.approximate("passage")
+    monkeypatch.setattr(pgstore, "HNSW_MAX_ROWS", len(FILES) - 1)
+    with Index(index) as local, PgIndex(url) as store:
+        assert not store.approximate("work")  # more works than that
+        assert store.approximate("passage") == (store.count("passage") <= len(FILES) - 1)
+        q = clamp.encode_texts(["a slow air"])[0]
+        _same(store.search(q, 4), local.search(q, 4, exact=True))
+        _same(store.search(q, 4, exact=False), store.search(q, 4))  # tiny: the graph is exact
