@@ -98,17 +98,31 @@ def _summary(ef: int, kind: str, rows: list[dict], times: list[float], **extra) 
             "p99_ms": round(1000 * float(np.percentile(times, 99)), 2), **extra}
 
 
-def measure(server, data: np.ndarray, query_sets: dict[str, np.ndarray], ms: list[int],
-            efcs: list[int], efs: list[int], work_mem_gb: int) -> list[dict]:
+def _searches(data: np.ndarray, query_sets: dict[str, np.ndarray], exact: dict, ef: int,
+              search, **extra) -> list[dict]:
+    """Each set of queries through ``search(q) -> row ids``, timed and scored against the
+    exact answers (``exact``: each query's exact top 50, ids and cosines)."""
+    out = []
+    for kind, qs in query_sets.items():
+        times, scored = [], []
+        for q, ex in zip(qs, exact[kind], strict=True):
+            t0 = time.perf_counter()
+            got = search(q)
+            times.append(time.perf_counter() - t0)
+            scored.append(_scored(data, q, got, ex))
+        out.append(_summary(ef, kind, scored, times, **extra))
+    return out
+
+
+def measure(server, data: np.ndarray, query_sets: dict[str, np.ndarray], exact: dict,
+            ms: list[int], efcs: list[int], efs: list[int], work_mem_gb: int) -> list[dict]:
     import psycopg
     from scale_out import vector_table
 
     from clamp_core.index.pgstore import vector_text
-    from clamp_core.index.search import exact_topk
 
     server.psql("DROP DATABASE IF EXISTS ann; CREATE DATABASE ann;")
     url = server.get_uri().replace("/postgres?", "/ann?")
-    exact = {k: [exact_topk(data, q, 50) for q in qs] for k, qs in query_sets.items()}
     out = []
     with psycopg.connect(url, autocommit=True) as c:
         vector_table(c, data)
@@ -128,29 +142,25 @@ def measure(server, data: np.ndarray, query_sets: dict[str, np.ndarray], ms: lis
                         c.execute(f"SET LOCAL hnsw.ef_search = {ef}")
                         plan = " ".join(r[0] for r in c.execute(
                             "EXPLAIN " + sql, (vector_text(data[0]),)).fetchall())
-                        for kind, qs in query_sets.items():
-                            times, scored = [], []
-                            for q, ex in zip(qs, exact[kind], strict=True):
-                                t0 = time.perf_counter()
-                                got = [r[0] for r in c.execute(sql, (vector_text(q),))]
-                                times.append(time.perf_counter() - t0)
-                                scored.append(_scored(data, q, got, ex))
-                            row["searches"].append(_summary(ef, kind, scored, times,
-                                                            index_scan="Index Scan" in plan))
+                        row["searches"] += _searches(
+                            data, query_sets, exact, ef,
+                            lambda q: [r[0] for r in c.execute(sql, (vector_text(q),))],
+                            index_scan="Index Scan" in plan)
                 print(json.dumps(row), file=sys.stderr, flush=True)
                 out.append(row)
     return out
 
 
-def measure_faiss(data: np.ndarray, query_sets: dict[str, np.ndarray], ms: list[int],
-                  efcs: list[int], efs: list[int]) -> list[dict]:
+def measure_faiss(data: np.ndarray, query_sets: dict[str, np.ndarray], exact: dict,
+                  ms: list[int], efcs: list[int], efs: list[int]) -> list[dict]:
     """The same measures on FAISS's HNSW (inner product on unit vectors = cosine), to tell
     what is HNSW's on these vectors from what is pgvector's."""
     import faiss
 
-    from clamp_core.index.search import exact_topk
+    def top10(index, q: np.ndarray) -> list[int]:
+        _, ids = index.search(q[None].astype(np.float32), 10)
+        return [int(i) for i in ids[0] if i >= 0]
 
-    exact = {k: [exact_topk(data, q, 50) for q in qs] for k, qs in query_sets.items()}
     out = []
     for m in ms:
         for efc in efcs:
@@ -162,14 +172,8 @@ def measure_faiss(data: np.ndarray, query_sets: dict[str, np.ndarray], ms: list[
                    "searches": []}
             for ef in efs:
                 index.hnsw.efSearch = ef
-                for kind, qs in query_sets.items():
-                    times, scored = [], []
-                    for q, ex in zip(qs, exact[kind], strict=True):
-                        t0 = time.perf_counter()
-                        _, ids = index.search(q[None].astype(np.float32), 10)
-                        times.append(time.perf_counter() - t0)
-                        scored.append(_scored(data, q, [int(i) for i in ids[0] if i >= 0], ex))
-                    row["searches"].append(_summary(ef, kind, scored, times))
+                row["searches"] += _searches(data, query_sets, exact, ef,
+                                             lambda q, index=index: top10(index, q))
             print(json.dumps(row), file=sys.stderr, flush=True)
             out.append(row)
     return out
@@ -227,24 +231,27 @@ def main() -> None:
     real, texts_q, music_q, _ = corpus_vectors(args.data, args.features, args.model,
                                                args.queries)
     data, moved = grow(real, args.rows)
+    from clamp_core.index.search import exact_topk
+
     queries = {"descriptions": texts_q, "similar": music_q}
+    # each query's exact top 50 (ids, cosines), once for every build and depth
+    exact = {k: [exact_topk(data, q, 50) for q in qs] for k, qs in queries.items()}
     if args.engine == "faiss":
-        builds = measure_faiss(data, queries, args.m, args.ef_construction, args.ef_search)
+        builds = measure_faiss(data, queries, exact, args.m, args.ef_construction,
+                               args.ef_search)
     else:
         import pgserver
 
         tmp = Path(tempfile.mkdtemp(prefix="clamp-hnsw-"))
         server = pgserver.get_server(str(tmp / "pg"), cleanup_mode="stop")
         try:
-            builds = measure(server, data, queries, args.m, args.ef_construction,
+            builds = measure(server, data, queries, exact, args.m, args.ef_construction,
                              args.ef_search, args.work_mem_gb)
         finally:
             server.cleanup()
             shutil.rmtree(tmp, ignore_errors=True)
-    from clamp_core.index.search import exact_topk
-
-    ranks = {k: np.mean([exact_topk(data, q, 50)[1][[0, 9, 49]] for q in qs], axis=0)
-             for k, qs in queries.items()}
+    ranks = {k: np.mean([scores[[0, 9, 49]] for _, scores in ex], axis=0)
+             for k, ex in exact.items()}
     report = {"engine": args.engine, "model": args.model, "data": args.data, "rows": len(data),
               "exact_cosine_at_rank_1_10_50": {k: [round(float(x), 4) for x in v]
                                                for k, v in ranks.items()},
