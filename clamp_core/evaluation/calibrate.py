@@ -354,15 +354,16 @@ def measure(encoder: Encoder, calibration: Calibration, train: list[dict], split
                  "per_task_ece": {}, "facets": {}}
     for t in tasks:
         p = _probs(t.cosines, scale / task_temperature(calibration, t))
-        conf, correct = p.max(1), p.argmax(1) == t.truth
+        conf, answer = p.max(1), p.argmax(1)
+        correct = answer == t.truth
         out["per_task_ece"][t.name] = round(reliability(conf, correct)["ece"], 4)
         if t.name.startswith("facet:"):
             facet = t.name[6:]
-            bars = [calibration.facet_threshold(facet, t.classes[k]) for k in p.argmax(1)]
-            out["facets"][facet] = {
-                "threshold": calibration.facet_threshold(facet),
-                **stated_precision(conf, correct,
-                                   np.array([np.nan if b is None else b for b in bars]))}
+            # each answer's bar; None (never stated) becomes NaN
+            bars = np.array([calibration.facet_threshold(facet, t.classes[k]) for k in answer],
+                            dtype=np.float64)
+            out["facets"][facet] = {"threshold": calibration.facet_threshold(facet),
+                                    **stated_precision(conf, correct, bars)}
     if calibration.reference is not None:
         near = calibration.nearest(music(split))
         out["ood_flagged_in_domain"] = {"rate": float((near < calibration.ood_threshold).mean()),
