@@ -14,7 +14,13 @@ from functools import lru_cache
 
 from music21 import chord, duration, dynamics, expressions, harmony, note, tempo
 
-from clamp_core.notation.symbols import DYNAMICS, chord_symbol_text, decorations, fraction_text
+from clamp_core.notation.symbols import (
+    DYNAMICS,
+    chord_symbol_text,
+    decorations,
+    fraction_text,
+    spelled,
+)
 
 
 def frac(x) -> Fraction:
@@ -39,8 +45,8 @@ class Event:
     ql: Fraction = Fraction(0)  # sounding length
     units: Fraction = Fraction(0)  # notated length in quarters (tuplets undone, broken applied)
     text: str = ""  # for annotations, chord symbols, dynamics, inline fields
-    obj: object = None
-    pitches: list = field(default_factory=list)  # [(Pitch, tied)] for notes and chords
+    obj: object = None  # the source note (its identity ties slurs to events)
+    pitches: list = field(default_factory=list)  # [(Spelled, tied)] for notes and chords
     is_chord: bool = False
     rest: str = ""  # "z" or "x" for rests
     grace: bool = False
@@ -52,6 +58,7 @@ class Event:
     beamed: bool = False
     prefix: str = ""
     broken: str = ""
+    decorations: str = ""  # `!fermata!`, `.` ... of a note or chord
 
     @property
     def sounding(self) -> bool:
@@ -118,10 +125,16 @@ def _text_event(offset: Fraction, obj) -> Event | None:
 def tempo_field(mm: tempo.MetronomeMark) -> str | None:
     """`1/4=120` for a metronome mark with a number, else None."""
     number = mm.number if mm.number is not None else getattr(mm, "numberSounding", None)
-    if number is None or mm.referent is None:
+    if mm.referent is None:
         return None
-    beat = frac(mm.referent.quarterLength) / 4
-    return f"{fraction_text(beat)}={float(number):.0f}"
+    return tempo_text(number, frac(mm.referent.quarterLength))
+
+
+def tempo_text(number: float | None, referent: Fraction) -> str | None:
+    """`1/4=120` for a beat of ``referent`` quarters at ``number`` a minute (None: no number)."""
+    if number is None:
+        return None
+    return f"{fraction_text(referent / 4)}={float(number):.0f}"
 
 
 def _note_event(offset: Fraction, obj) -> Event | None:
@@ -136,18 +149,20 @@ def _note_event(offset: Fraction, obj) -> Event | None:
     elif isinstance(obj, chord.Chord):
         for n in obj.notes:  # Chord.tie mirrors its first note, so read every note
             tied = n.tie is not None and n.tie.type in ("start", "continue")
-            ev.pitches.append((n.pitch, tied))
+            ev.pitches.append((spelled(n.pitch), tied))
         if not ev.pitches:
             return None
         ev.is_chord = len(ev.pitches) > 1
     elif isinstance(obj, note.Unpitched):
-        ev.pitches.append((obj.displayPitch(), obj.tie is not None
+        ev.pitches.append((spelled(obj.displayPitch()), obj.tie is not None
                            and obj.tie.type in ("start", "continue")))
     elif isinstance(obj, note.Note):
-        ev.pitches.append((obj.pitch, obj.tie is not None
+        ev.pitches.append((spelled(obj.pitch), obj.tie is not None
                            and obj.tie.type in ("start", "continue")))
     else:
         return None
+    if not ev.rest:
+        ev.decorations = decorations(obj)
     ev.tuplet, ev.tuplet_type, ev.tuplet_total = (None, None, None) if grace else _tuplet_info(obj)
     factor = Fraction(ev.tuplet[0], ev.tuplet[1]) if ev.tuplet else Fraction(1)
     ev.units = ev.ql * factor
@@ -155,19 +170,26 @@ def _note_event(offset: Fraction, obj) -> Event | None:
     return ev
 
 
-def build_events(items: list[tuple[Fraction, object]]) -> list[Event]:
-    """Events of one voice in one measure, in time order, with gaps filled by `x` rests."""
+def music21_event(offset: Fraction, obj) -> Event | None:
+    """The event of a music21 element in a voice (None: nothing to write)."""
+    if isinstance(obj, (harmony.Harmony, dynamics.Dynamic, expressions.TextExpression,
+                        tempo.MetronomeMark)):
+        return _text_event(offset, obj)
+    if isinstance(obj, note.GeneralNote):
+        return _note_event(offset, obj)
+    return None
+
+
+def build_events(items: list[tuple[Fraction, object]],
+                 to_event: Callable[[Fraction, object], Event | None] = music21_event,
+                 ) -> list[Event]:
+    """Events of one voice in one measure, in time order, with gaps filled by `x` rests.
+    ``to_event`` makes an element's event (music21 elements by default)."""
     raw: list[tuple[Fraction, int, int, Event]] = []
     for index, (offset, obj) in enumerate(items):
-        if isinstance(obj, (harmony.Harmony, dynamics.Dynamic, expressions.TextExpression,
-                            tempo.MetronomeMark)):
-            ev, rank = _text_event(offset, obj), 0
-        elif isinstance(obj, note.GeneralNote):
-            ev = _note_event(offset, obj)
-            rank = 1 if ev is not None and ev.grace else 2
-        else:
-            continue
+        ev = to_event(offset, obj)
         if ev is not None:
+            rank = 0 if ev.text else 1 if ev.grace else 2
             raw.append((offset, rank, index, ev))
     raw.sort(key=lambda r: (r[0], r[1], r[2]))
     events: list[Event] = []
@@ -267,7 +289,7 @@ def _plain_pair(a: Event, b: Event) -> bool:
         return False
     if any(tied for _, tied in a.pitches):
         return False
-    return not any(d in decorations(b.obj) for d in (".", "u", "v", "M", "P"))
+    return not any(d in b.decorations for d in (".", "u", "v", "M", "P"))
 
 
 def mark_broken(events: list[Event], blocked: Callable[[Event, Event], bool]) -> None:

@@ -6,7 +6,7 @@ from collections import Counter
 from fractions import Fraction
 
 from clamp_core.notation.events import Event
-from clamp_core.notation.symbols import BarAccidentals, decorations, duration_text, pitch_text
+from clamp_core.notation.symbols import BarAccidentals, duration_text, pitch_text
 
 
 class VoiceRenderer:
@@ -46,9 +46,7 @@ class VoiceRenderer:
 
     def _note(self, ev: Event, acc: BarAccidentals) -> str:
         ident = id(ev.obj)
-        head = ev.prefix + "(" * self.slur_starts.get(ident, 0)
-        if ev.obj is not None and not ev.rest:
-            head += decorations(ev.obj)
+        head = ev.prefix + "(" * self.slur_starts.get(ident, 0) + ev.decorations
         dur = "" if ev.grace else duration_text(ev.units * self.unit / 4)
         if ev.rest:
             body = ev.rest + dur

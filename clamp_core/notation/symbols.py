@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 from fractions import Fraction
+from functools import lru_cache
+from typing import NamedTuple
 
 from music21 import articulations, clef, expressions, harmony, key, pitch
 
@@ -25,12 +27,42 @@ _STEPS = "CDEFGAB"
 _ACCIDENTAL_TEXT = {-2: "__", -1: "_", 0: "=", 1: "^", 2: "^^"}
 
 
-def key_field(ks: key.KeySignature | None) -> str:
-    """ABC key value for a music21 key signature (`none` when there is none)."""
+class KeyInfo(NamedTuple):
+    """A key signature as the writer needs it: sharps (negative: flats), mode (None: a plain
+    signature) and the alteration of each altered step."""
+
+    sharps: int
+    mode: str | None
+    alters: tuple[tuple[str, int], ...]
+
+
+class MeterInfo(NamedTuple):
+    """A time signature as the writer needs it: `3/4` and the beat's length in quarters."""
+
+    ratio: str
+    beat: Fraction
+
+
+@lru_cache(maxsize=64)
+def signature_alters(sharps: int) -> tuple[tuple[str, int], ...]:
+    """Step -> alteration of a traditional key signature (music21's own spelling of it)."""
+    return tuple((p.step, round(p.alter)) for p in key.KeySignature(sharps).alteredPitches)
+
+
+def key_info(ks: key.KeySignature | None) -> KeyInfo | None:
+    """The writer's view of a music21 key signature."""
+    if ks is None:
+        return None
+    return KeyInfo(ks.sharps, getattr(ks, "mode", None),
+                   tuple((p.step, round(p.alter)) for p in ks.alteredPitches))
+
+
+def key_field(ks: KeyInfo | None) -> str:
+    """ABC key value for a key signature (`none` when there is none)."""
     if ks is None:
         return "none"
     sharps = max(-7, min(7, ks.sharps))
-    mode = getattr(ks, "mode", None) or "major"
+    mode = ks.mode or "major"
     offset, suffix = _MODES.get(mode.lower(), (0, ""))
     index = 8 + sharps + offset
     if not 0 <= index < len(_CIRCLE):
@@ -38,33 +70,63 @@ def key_field(ks: key.KeySignature | None) -> str:
     return _CIRCLE[index] + suffix
 
 
-def key_alters(ks: key.KeySignature | None) -> dict[str, int]:
+def key_alters(ks: KeyInfo | None) -> dict[str, int]:
     """Step letter -> semitone alteration implied by a key signature."""
-    if ks is None:
-        return {}
-    alters: dict[str, int] = {}
-    for p in ks.alteredPitches:
-        alters[p.step] = round(p.alter)
-    return alters
+    return dict(ks.alters) if ks is not None else {}
 
 
-def clef_field(c: clef.Clef | None) -> tuple[str, int]:
+class ClefInfo(NamedTuple):
+    """A clef as the writer needs it: `sign` G/F/C (or `percussion`, `TAB`), line, octave."""
+
+    sign: str
+    line: int | None
+    octave: int
+
+
+def clef_info(c: clef.Clef | None) -> ClefInfo | None:
+    """The writer's view of a music21 clef."""
+    if c is None:
+        return None
+    if isinstance(c, clef.PercussionClef):
+        return ClefInfo("percussion", None, 0)
+    if isinstance(c, clef.TabClef):
+        return ClefInfo("TAB", None, 0)
+    return ClefInfo(c.sign, c.line, c.octaveChange or 0)
+
+
+def clef_field(c: ClefInfo | None) -> tuple[str, int]:
     """xml2abc clef word (e.g. `treble`, `bass`, `treble-8`) and the clef's octave change."""
     if c is None:
         return "treble", 0
-    if isinstance(c, clef.PercussionClef):
+    if c.sign == "percussion":
         return "perc", 0
-    if isinstance(c, clef.TabClef):
+    if c.sign == "TAB":
         return "tab", 0
     words = {("G", 2): "treble", ("F", 4): "bass", ("F", 3): "bass3", ("C", 1): "alto1",
              ("C", 2): "alto2", ("C", 3): "alto", ("C", 4): "tenor"}
     word = words.get((c.sign, c.line), "treble")
-    octave = c.octaveChange or 0
-    word += {-2: "-15", -1: "-8", 1: "+8", 2: "+15"}.get(octave, "")
-    return word, octave
+    word += {-2: "-15", -1: "-8", 1: "+8", 2: "+15"}.get(c.octave, "")
+    return word, c.octave
 
 
-def pitch_text(p: pitch.Pitch, octave_shift: int, accidental: int | None) -> str:
+class Spelled(NamedTuple):
+    """A written pitch: step letter, octave (None: unknown), alteration in semitones and
+    whether the score shows its accidental."""
+
+    step: str
+    octave: int | None
+    alter: float
+    shown: bool
+
+
+def spelled(p: pitch.Pitch) -> Spelled:
+    """The writer's view of a music21 pitch."""
+    acc = p.accidental
+    shown = acc is not None and acc.displayStatus is True and acc.displayType != "never"
+    return Spelled(p.step, p.octave, p.alter, shown)
+
+
+def pitch_text(p: Spelled, octave_shift: int, accidental: int | None) -> str:
     """ABC note letter with octave marks; `accidental` (semitones) is written when not None."""
     octave = (p.octave if p.octave is not None else 4) + octave_shift
     letter = p.step if octave < 5 else p.step.lower()
@@ -91,12 +153,10 @@ class BarAccidentals:
         self.header_alt = header_alt
         self.written: set[str] = set()
 
-    def needed(self, p: pitch.Pitch) -> int | None:
+    def needed(self, p: Spelled) -> int | None:
         """Return the alteration to write for `p`, or None when the plain letter suffices."""
         alter = round(p.alter)
-        acc = p.accidental
-        shown = acc is not None and acc.displayStatus is True and acc.displayType != "never"
-        if (shown or p.step in self.written or alter != self.key_alt.get(p.step, 0)
+        if (p.shown or p.step in self.written or alter != self.key_alt.get(p.step, 0)
                 or alter != self.header_alt.get(p.step, 0)):
             self.written.add(p.step)
             return alter
@@ -196,15 +256,21 @@ _DECORATIONS: list[tuple[type, str]] = [
 ]
 
 
+def decoration_text(obj) -> str:
+    """The decoration xml2abc writes for one articulation or ornament, '' for none."""
+    for cls, text in _DECORATIONS:
+        if isinstance(obj, cls):
+            return text
+    return ""
+
+
 def decorations(n) -> str:
     """Articulation/ornament decorations of a note or chord, in a stable order."""
     out: list[str] = []
     for obj in list(getattr(n, "expressions", [])) + list(getattr(n, "articulations", [])):
-        for cls, text in _DECORATIONS:
-            if isinstance(obj, cls):
-                if text not in out:
-                    out.append(text)
-                break
+        text = decoration_text(obj)
+        if text and text not in out:
+            out.append(text)
     return "".join(out)
 
 

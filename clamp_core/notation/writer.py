@@ -15,7 +15,6 @@ trill lines), dynamics other than p..fff/mp/mf/sfz, microtones (rounded to semit
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -33,21 +32,26 @@ from music21 import (
     stream,
     tempo,
 )
-from unidecode import unidecode
 
 from clamp_core.errors import ClampError
-from clamp_core.notation.events import (
-    Event,
-    build_events,
-    frac,
-    mark_beams,
-    mark_broken,
-    mark_tuplets,
-    tempo_field,
-)
+from clamp_core.notation.events import build_events, frac, tempo_field
 from clamp_core.notation.header_filter import filter_abc_header
-from clamp_core.notation.render import VoiceRenderer, unit_lengths, wrap_lines
-from clamp_core.notation.symbols import choose_unit, clef_field, key_alters, key_field
+from clamp_core.notation.symbols import (
+    KeyInfo,
+    MeterInfo,
+    clef_field,
+    clef_info,
+    key_alters,
+    key_info,
+)
+from clamp_core.notation.tune import (
+    VoiceBlock,
+    VoiceInput,
+    barline_texts,
+    declaration,
+    tune_text,
+    write_voice,
+)
 
 __all__ = ["filter_abc_header", "stream_to_abc"]
 
@@ -66,12 +70,12 @@ class _Part:
     clef_word: str = "treble"
     octave_shift: int = 0
     transpose: int = 0
-    first_key: key.KeySignature | None = None
+    first_key: KeyInfo | None = None
     first_meter: str | None = None
     header_tempo: str | None = None
     # per measure, found once for all of the part's voices
-    keys: list[key.KeySignature | None] = field(default_factory=list)
-    meters: list[meter.TimeSignature | None] = field(default_factory=list)
+    keys: list[KeyInfo | None] = field(default_factory=list)
+    meters: list[MeterInfo | None] = field(default_factory=list)
     barlines: list[str] = field(default_factory=list)
 
 
@@ -88,42 +92,21 @@ def stream_to_abc(s: stream.Stream) -> str:
     meter_text = parts[0].first_meter or "none"
     header_alt = key_alters(header_key)
 
-    voice_blocks: list[tuple[int, list[str]]] = []  # (unit, bar strings)
-    declarations: list[str] = []
+    blocks: list[VoiceBlock] = []
     score_tokens: list[str] = []
-    number = 0
     for part in parts:
         numbers = []
         for position, slot in enumerate(part.used_slots):
-            number += 1
-            numbers.append(str(number))
-            unit, bars = _write_voice(part, slot, position == 0, header_key, meter_text,
-                                      header_alt)
-            voice_blocks.append((unit, bars))
-            declarations.append(_declaration(number, part, position == 0))
+            numbers.append(str(len(blocks) + 1))
+            unit, bars = write_voice(_voice_input(part, slot, position == 0), header_key,
+                                     meter_text, header_alt)
+            names = ((getattr(part.source, "partName", None),
+                      getattr(part.source, "partAbbreviation", None))
+                     if position == 0 else (None, None))
+            blocks.append(VoiceBlock(unit, bars, declaration(
+                len(blocks) + 1, part.clef_word, part.transpose, *names)))
         score_tokens.extend(["("] + numbers + [")"] if len(numbers) > 1 else numbers)
-
-    units = [u for u, _ in voice_blocks]
-    counts = Counter(units)
-    default_unit = max(counts, key=lambda u: (counts[u], -units.index(u)))
-    lines = []
-    if len(score_tokens) > 1:
-        lines.append("%%score " + " ".join(score_tokens))
-    lines.append(f"L:1/{default_unit}")
-    if parts[0].header_tempo:
-        lines.append(f"Q:{parts[0].header_tempo}")
-    lines += [f"M:{meter_text}", f"K:{key_field(header_key)}"]
-    for decl, unit in zip(declarations, units, strict=True):
-        lines.append(decl)
-        if unit != default_unit:
-            lines.append(f"L:1/{unit}")
-    for index, (_unit, bars) in enumerate(voice_blocks, start=1):
-        lines.append(f"V:{index}")
-        for count, line in enumerate(wrap_lines(bars), start=1):
-            lines.append(f"{line} %{count}")  # xml2abc's line tag; the filter strips it
-    # Mirror xml2abc on stdout (trailing blank line), then apply the official filter.
-    raw = unidecode("\n".join(lines) + "\n\n")
-    return filter_abc_header(raw)
+    return tune_text(blocks, score_tokens, parts[0].header_tempo, meter_text, header_key)
 
 
 def _source_parts(s: stream.Stream) -> list[stream.Stream]:
@@ -159,17 +142,18 @@ def _prepare(part: stream.Stream) -> _Part:
         return info
     for m in measures:
         ks, ts = _first_key_and_meter(m)
-        info.keys.append(ks)
-        info.meters.append(ts)
+        info.keys.append(key_info(ks))
+        info.meters.append(None if ts is None else MeterInfo(
+            ts.ratioString, frac(ts.beatDuration.quarterLength)))
     info.barlines = _barlines(measures)
     first = measures[0] if measures else None
     if first is not None:
         found_clef = next(iter(first.recurse().getElementsByClass(clef.Clef)), None)
-        info.clef_word, octave = clef_field(found_clef)
+        info.clef_word, octave = clef_field(clef_info(found_clef))
         info.octave_shift = -octave
         info.first_key = info.keys[0]
         ts = info.meters[0]
-        info.first_meter = ts.ratioString if ts is not None else None
+        info.first_meter = ts.ratio if ts is not None else None
         mm = next((m for m in first.recurse().getElementsByClass(tempo.MetronomeMark)
                    if m.offset == 0), None)
         info.header_tempo = tempo_field(mm) if mm is not None else None
@@ -209,57 +193,23 @@ def _measure_slots(m: stream.Measure) -> list[list[tuple[Fraction, object]]]:
     return slots
 
 
-def _write_voice(part: _Part, slot: int, first_voice: bool, header_key, meter_text: str,
-                 header_alt: dict[str, int]) -> tuple[int, list[str]]:
-    """Bars of one voice as strings (barline included) plus the voice's unit length."""
-    use_beams = _has_beams(part, slot)
-    current_key = header_key
-    current_meter = meter_text
-    beat = Fraction(1)
-    eighth_group: Fraction | None = None
-    per_measure: list[tuple[list[Event], str, dict[str, int]]] = []
-    alters_of: dict[int, dict[str, int]] = {}  # by id of the key signature (kept alive)
-    for index, m in enumerate(part.measures):
-        lead = ""
-        ks = part.keys[index]
-        if ks is not None and key_field(ks) != key_field(current_key):
-            lead += f"[K:{key_field(ks)}]"
-            current_key = ks
-        ts = part.meters[index]
-        if ts is not None:
-            beat = frac(ts.beatDuration.quarterLength)
-            eighth_group = Fraction(2) if ts.ratioString == "4/4" else None
-            if ts.ratioString != current_meter:
-                lead += f"[M:{ts.ratioString}]"
-                current_meter = ts.ratioString
+def _voice_input(part: _Part, slot: int, first_voice: bool) -> VoiceInput:
+    """One voice slot of a part as the shared voice writer takes it."""
+    measures = []
+    for index in range(len(part.measures)):
         items = part.slots[index][slot] if slot < len(part.slots[index]) else []
         if not first_voice:
             items = [(o, e) for o, e in items if not isinstance(e, tempo.MetronomeMark)]
-        if index == 0:
+        if index == 0:  # the header's Q: field says it
             items = [(o, e) for o, e in items
                      if not (isinstance(e, tempo.MetronomeMark) and o == 0)]
-        events = build_events(items)
-        if not any(not e.text for e in events):
-            length = _measure_length(part, index, m)
-            if length > 0:
-                events.append(Event(Fraction(0), ql=length, units=length, rest="x"))
-        mark_tuplets(events)
-        mark_beams(events, beat, use_beams, eighth_group)
-        if id(current_key) not in alters_of:
-            alters_of[id(current_key)] = key_alters(current_key)
-        per_measure.append((events, lead, alters_of[id(current_key)]))
-    starts, ends = _slurs(per_measure)
-    for events, _, _ in per_measure:
-        mark_broken(events, lambda a, b: bool(ends.get(id(a.obj)) or starts.get(id(b.obj))))
-    unit = choose_unit([u for events, _, _ in per_measure for u in unit_lengths(events)])
-    renderer = VoiceRenderer(unit, part.octave_shift, header_alt, starts, ends)
-    barlines = part.barlines
-    bars = []
-    for index, (events, lead, alters) in enumerate(per_measure):
-        if index == 0 and _left_repeat(part.measures[0]):
-            lead += "|:"
-        bars.append(renderer.measure(events, alters, lead, barlines[index]))
-    return unit, bars
+        measures.append(build_events(items))
+    return VoiceInput(
+        measures=measures, keys=part.keys, meters=part.meters,
+        fill=lambda index: _measure_length(part, index, part.measures[index]),
+        barlines=part.barlines, left_repeat=_left_repeat(part.measures[0]),
+        use_beams=_has_beams(part, slot), octave_shift=part.octave_shift,
+        slurs=_slurs(measures))
 
 
 def _has_beams(part: _Part, slot: int) -> bool:
@@ -287,31 +237,16 @@ def _measure_length(part: _Part, index: int, m: stream.Measure) -> Fraction:
     return longest
 
 
-def _slurs(per_measure) -> tuple[Counter, Counter]:
-    """Slurs whose both ends are non-grace notes of this voice, first before last."""
-    order: dict[int, int] = {}
-    objs = []
-    for events, _, _ in per_measure:
+def _slurs(measures: list[list]):
+    """The slurs on this voice's notes, as (slur, first note, last note, first is a grace)."""
+    for events in measures:
         for ev in events:
-            if ev.obj is not None and not ev.text:
-                order[id(ev.obj)] = len(order)
-                objs.append(ev.obj)
-    starts: Counter = Counter()
-    ends: Counter = Counter()
-    seen: set[int] = set()
-    for obj in objs:
-        for sp in obj.getSpannerSites():
-            if not isinstance(sp, spanner.Slur) or id(sp) in seen:
+            if ev.obj is None or ev.text:
                 continue
-            seen.add(id(sp))
-            first, last = sp.getFirst(), sp.getLast()
-            if first is None or last is None or first.duration.isGrace:
-                continue
-            a, b = order.get(id(first)), order.get(id(last))
-            if a is not None and b is not None and a < b:
-                starts[id(first)] += 1
-                ends[id(last)] += 1
-    return starts, ends
+            for sp in ev.obj.getSpannerSites():
+                if isinstance(sp, spanner.Slur):
+                    first, last = sp.getFirst(), sp.getLast()
+                    yield sp, first, last, first is not None and first.duration.isGrace
 
 
 def _left_repeat(m: stream.Measure) -> bool:
@@ -345,30 +280,5 @@ def _barlines(measures: list[stream.Measure]) -> list[str]:
                     volta_start[i] = label
                 if spanned and spanned[-1] == i:
                     volta_end.add(i)
-    for i in volta_end:
-        if rights[i] == "|":
-            rights[i] = "||"
-    for i in range(1, len(measures)):
-        text = rights[i - 1]
-        if _left_repeat(measures[i]):
-            text = (text + ":").replace(":|:", "::").replace("||", "|")
-        text += volta_start.get(i, "")
-        rights[i - 1] = text
-    return rights
-
-
-def _declaration(number: int, part: _Part, first_voice: bool) -> str:
-    """`V:n clef [transpose=..] [nm=".." snm=".."]` header line, formatted like xml2abc."""
-    clef_text = part.clef_word + (f" transpose={part.transpose}" if part.transpose else "")
-    names = ""
-    if first_voice:
-        name = _clean_name(getattr(part.source, "partName", None))
-        abbr = _clean_name(getattr(part.source, "partAbbreviation", None))
-        names = (f'nm="{name}"' if name else "") + (f' snm="{abbr}"' if abbr else "")
-    return f"V:{number} {clef_text} {names}"
-
-
-def _clean_name(text) -> str:
-    if not isinstance(text, str):
-        return ""
-    return text.replace("\n", "\\n").replace(".:", ".").strip(":")
+    left_repeats = [_left_repeat(m) for m in measures]
+    return barline_texts(rights, left_repeats, volta_start, volta_end)

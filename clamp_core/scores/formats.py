@@ -67,8 +67,8 @@ def _as_score(obj: object, name: str) -> stream.Score:
     raise ClampError(f"{name}: the reader returned no score; re-export the file")
 
 
-def parse_musicxml_bytes(data: bytes, name: str) -> stream.Score:
-    """Parse uncompressed MusicXML once it has passed the entity scan in its own encoding
+def musicxml_text(data: bytes, name: str) -> str:
+    """Uncompressed MusicXML decoded once it has passed the entity scan in its own encoding
     (music21 itself does not guard) and the bar and event limits."""
     text = xml_text(data, name, damaged="cannot read the MusicXML ({why}); check that it is a "
                     "complete MusicXML file or re-export it")
@@ -80,6 +80,12 @@ def parse_musicxml_bytes(data: bytes, name: str) -> stream.Score:
                          "(partwise) MusicXML from your notation program")
     if "<score-partwise" not in head and "<museScore" in head:
         raise ClampError(f"{name}: this is a MuseScore file, not MusicXML; rename it to .mscx")
+    return text
+
+
+def parse_musicxml_bytes(data: bytes, name: str) -> stream.Score:
+    """Parse uncompressed MusicXML with music21 after the checks of ``musicxml_text``."""
+    text = musicxml_text(data, name)
     _silence_music21_measure_warning()
     try:
         return _as_score(converter.parseData(text, format="musicxml"), name)
@@ -90,8 +96,9 @@ def parse_musicxml_bytes(data: bytes, name: str) -> stream.Score:
                          "complete MusicXML file or re-export it") from None
 
 
-def read_mxl(data: bytes, name: str) -> stream.Score:
-    """Compressed MusicXML: the root file named by META-INF/container.xml, read with caps."""
+def mxl_score_bytes(data: bytes, name: str) -> bytes:
+    """Compressed MusicXML: the bytes of the root file named by META-INF/container.xml (else
+    the first MusicXML member), read with caps."""
     with open_zip(data, name) as zf:
         members = zf.namelist()
         candidates = [m for m in container_rootfiles(zf, name) if m.lower().endswith(
@@ -103,8 +110,12 @@ def read_mxl(data: bytes, name: str) -> stream.Score:
                     if any(m.lower().endswith(".mscx") for m in members)
                     else "re-export the score as compressed MusicXML (.mxl)")
             raise ClampError(f"{name}: zip archive without a MusicXML score inside; {hint}")
-        xml = read_zip_member(zf, candidates[0], name)
-    return parse_musicxml_bytes(xml, name)
+        return read_zip_member(zf, candidates[0], name)
+
+
+def read_mxl(data: bytes, name: str) -> stream.Score:
+    """Compressed MusicXML read with music21 (see ``mxl_score_bytes``)."""
+    return parse_musicxml_bytes(mxl_score_bytes(data, name), name)
 
 
 def read_midi(data: bytes, name: str) -> stream.Score:
