@@ -1,9 +1,11 @@
 """Reading speed: what loading a score and writing it as ABC costs, stage by stage, and a
 byte-for-byte reference of the output so that speed work can prove it changed nothing.
 
-Stages, timed per score on one core in this process, in the order ``load_score`` runs them:
-parse (the format's reader: bytes -> music21 Score), meta (``extract_meta``) and abc
-(``score_to_abc``). Stage costs are CPU seconds of this process (time.process_time), which
+A score is read as `clamp index` reads it: MusicXML the direct reader covers in one stage,
+direct (``clamp_core.musicxml``: bytes -> ABC and facts, no music21 objects), anything else in
+the stages ``load_score`` runs: parse (the format's reader: bytes -> music21 Score), meta
+(``extract_meta``) and abc (``score_to_abc``). $CLAMP_MUSICXML_READER=music21 reads every
+score through the stages. Stage costs are CPU seconds of this process (time.process_time), which
 other jobs on a shared machine barely change; wall seconds are kept beside them.
 With --index it also times ``clamp index`` end to end on the same files
 (fresh index in a temporary folder, default model, ``--workers`` reader processes).
@@ -62,6 +64,23 @@ def score_files(args) -> list[tuple[str, Path]]:
 
 
 def read_one(path: Path) -> dict:
+    """One score read as `clamp index` reads it: directly (clamp_core.musicxml) where the
+    direct reader covers it, else through the stages of ``load_score`` + ``score_to_abc``,
+    timed ($CLAMP_MUSICXML_READER=music21 forces the stages)."""
+    from clamp_core.musicxml import read_file_direct
+
+    clocks = (time.process_time, time.perf_counter)
+    t0 = [c() for c in clocks]
+    direct = read_file_direct(path, str(path))
+    if direct is not None:
+        t1 = [c() for c in clocks]
+        return {"seconds": {"direct": t1[0] - t0[0]}, "wall_seconds": t1[1] - t0[1],
+                "sha256": hashlib.sha256(direct.abc.encode("utf-8")).hexdigest(),
+                "abc": direct.abc, "meta": direct.meta.to_dict()}
+    return read_stages(path)
+
+
+def read_stages(path: Path) -> dict:
     """One score through the stages of ``load_score`` + ``score_to_abc``, timed."""
     from clamp_core.errors import ClampError
     from clamp_core.notation.convert import score_to_abc
@@ -156,21 +175,24 @@ def check_reference(files, processes: int, ref: Path) -> int:
 
 
 def stage_times(files) -> dict:
-    per = {"parse": [], "meta": [], "abc": []}
-    failed = 0
+    """CPU seconds per stage over the scores read: "direct" for scores the direct reader
+    covered, "parse", "meta" and "abc" for the others (means are over all scores)."""
+    per: dict[str, list[float]] = {"direct": [], "parse": [], "meta": [], "abc": []}
+    failed = n = 0
     wall = 0.0
     for _name, res in read_all(files, 1):
         if "error" in res:
             failed += 1
             continue
+        n += 1
         for k, v in res["seconds"].items():
             per[k].append(v)
         wall += res["wall_seconds"]
-    n = len(per["parse"])
     total = sum(sum(v) for v in per.values())
-    return {"n_scores": n, "failed": failed,
-            "stages": {k: {"seconds": round(sum(v), 2), "mean_s": round(sum(v) / n, 4),
-                           "median_s": round(statistics.median(v), 4),
+    return {"n_scores": n, "failed": failed, "n_direct": len(per["direct"]),
+            "stages": {k: {"scores": len(v), "seconds": round(sum(v), 2),
+                           "mean_s": round(sum(v) / n, 4),
+                           "median_s": round(statistics.median(v), 4) if v else 0.0,
                            "share": round(sum(v) / total, 3)} for k, v in per.items()},
             "mean_s_per_score": round(total / n, 4),
             "scores_per_s_one_core": round(n / total, 2),
@@ -214,13 +236,16 @@ def write_results(label: str, run: dict) -> None:
              "Per score, CPU seconds of one process, in the order `load_score` runs the "
              "stages (wall seconds, which other jobs on the machine inflate, in the last "
              "column):", "",
-             "| run | scores | parse s | meta s | abc s | total s | scores/s (1 core) | wall s |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| run | scores | read directly | direct s | parse s | meta s | abc s | total s "
+             "| scores/s (1 core) | wall s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in data["runs"].items():
         if "stages" not in r:
             continue
         s = r["stages"]
-        lines.append(f"| {name} | {r['n_scores']} | {s['parse']['mean_s']:.4f} | "
+        direct = s.get("direct", {"mean_s": 0.0})
+        lines.append(f"| {name} | {r['n_scores']} | {r.get('n_direct', 0)} | "
+                     f"{direct['mean_s']:.4f} | {s['parse']['mean_s']:.4f} | "
                      f"{s['meta']['mean_s']:.4f} | {s['abc']['mean_s']:.4f} | "
                      f"{r['mean_s_per_score']:.4f} | {r['scores_per_s_one_core']} | "
                      f"{r.get('mean_wall_s_per_score', '')} |")

@@ -74,10 +74,17 @@ def file_state(ff: FoundFile, old: tuple[str, int, int] | None) -> tuple[str, st
 
 
 def _read(source, label: str) -> dict:
+    from clamp_core.musicxml import read_file_direct
     from clamp_core.notation.convert import score_to_abc
     from clamp_core.notation.passages import score_bar_numbers
     from clamp_core.scores.load import load_score
 
+    # MusicXML the direct reader covers: the same ABC and facts, without music21's objects
+    direct = read_file_direct(source, str(source)) if isinstance(source, Path) else None
+    if direct is not None:
+        meta = direct.meta.to_dict()
+        return {"abc": direct.abc, "meta": meta, "title": meta.get("title"),
+                "composer": meta.get("composer"), "bar_numbers": direct.bar_numbers}
     score = load_score(source)
     meta = score.meta.to_dict()
     return {"abc": score_to_abc(score), "meta": meta, "title": meta.get("title"),

@@ -39,7 +39,7 @@ class ScoreMeta:
         return dataclasses.asdict(self)
 
 
-def _clean(text: object) -> str | None:
+def clean_text(text: object) -> str | None:
     s = " ".join(str(text).split()) if text is not None else ""
     return s or None
 
@@ -49,8 +49,8 @@ def _titles(score: stream.Score) -> tuple[str | None, str | None]:
     md = score.metadata
     if md is None:
         return None, None
-    work = _clean(md.title)
-    movement = _clean(md.movementName)
+    work = clean_text(md.title)
+    movement = clean_text(md.movementName)
     if movement and work and movement != work:
         return movement, work
     return movement or work, None
@@ -61,8 +61,8 @@ def _part_names(score: stream.Score) -> list[str]:
     prev_staff: str | None = None
     for i, p in enumerate(score.parts):
         inst = p.getInstrument(returnDefault=False)
-        name = (_clean(p.partName) or (_clean(inst.partName) if inst else None)
-                or (_clean(inst.instrumentName) if inst else None) or f"Part {i + 1}")
+        name = (clean_text(p.partName) or (clean_text(inst.partName) if inst else None)
+                or (clean_text(inst.instrumentName) if inst else None) or f"Part {i + 1}")
         # the staves of one piano or organ part come back as several PartStaff objects
         if isinstance(p, stream.PartStaff) and name == prev_staff:
             continue
@@ -83,7 +83,7 @@ def _key_name(k: key.Key) -> str:
     return f"{k.tonic.name.replace('-', 'b')} {k.mode}"
 
 
-def _choose_key(ks: key.KeySignature | None, hist: list[float],
+def choose_key(ks: key.KeySignature | None, hist: list[float],
                 final_bass: int | None) -> str | None:
     """The opening key: the signature's own mode when it has one, else major or minor by the
     final bass note (cadences end on the tonic) and then Krumhansl-Schmuckler correlation."""
@@ -126,17 +126,17 @@ def _tempo(marks: list[tuple[stream.Stream, list[tempo.MetronomeMark]]],
     if first is None:
         return None, None, []
     number = first.number if first.number and not first.numberImplicit else first.numberSounding
-    text = _clean(first.text) if first.text and not first.textImplicit else None
+    text = clean_text(first.text) if first.text and not first.textImplicit else None
     if text is None and first.activeSite is not None:
         # MusicXML tempo words arrive as a TextExpression beside a playback-only mark
         for te in first.activeSite.getElementsByOffset(first.offset).getElementsByClass(
                 expressions.TextExpression):
-            text = _clean(te.content)
+            text = clean_text(te.content)
             break
     return (round(float(number), 2) if number else None), text, sorted(changes.items())
 
 
-def _seconds(total_ql: float, changes: list[tuple[float, float]]) -> float:
+def seconds_at_tempo(total_ql: float, changes: list[tuple[float, float]]) -> float:
     bounds = [(0.0, DEFAULT_BPM)] + [c for c in changes if c[0] >= 0]
     secs = 0.0
     for i, (start, bpm) in enumerate(bounds):
@@ -150,7 +150,7 @@ def extract_meta(score: stream.Score) -> ScoreMeta:
     """Read a ScoreMeta from a music21 Score in one pass over its notes."""
     title, work = _titles(score)
     md = score.metadata
-    composer = _clean(", ".join(md.composers)) if md is not None and md.composers else None
+    composer = clean_text(", ".join(md.composers)) if md is not None and md.composers else None
     hist = [0.0] * 12
     n_notes = 0
     final: tuple[float, int] | None = None  # (onset, lowest pitch) of the last onset
@@ -194,10 +194,10 @@ def extract_meta(score: stream.Score) -> ScoreMeta:
     total = float(score.highestTime)
     return ScoreMeta(
         title=title, composer=composer, parts=_part_names(score),
-        key=_choose_key(ks, hist, final[1] % 12 if final else None),
+        key=choose_key(ks, hist, final[1] % 12 if final else None),
         meter=ts.ratioString if ts is not None else None,
         tempo=bpm, tempo_text=tempo_text, n_bars=n_bars,
-        duration_quarters=round(total, 4), duration_seconds=_seconds(total, changes),
+        duration_quarters=round(total, 4), duration_seconds=seconds_at_tempo(total, changes),
         n_notes=n_notes, work=work,
         lowest=low_p.nameWithOctave if low_p is not None else None,
         highest=high_p.nameWithOctave if high_p is not None else None,
