@@ -37,8 +37,7 @@ def sound_event(offset: Fraction, obj: Sound | Mark) -> Event | None:
         ev.decorations = obj.decorations
     if not obj.grace:
         ev.tuplet, ev.tuplet_type, ev.tuplet_total = obj.tuplet, obj.tuplet_type, obj.tuplet_total
-    factor = Fraction(ev.tuplet[0], ev.tuplet[1]) if ev.tuplet else Fraction(1)
-    ev.units = ev.ql * factor
+    ev.units = ev.ql * Fraction(ev.tuplet[0], ev.tuplet[1]) if ev.tuplet else ev.ql
     ev.beam_flag = None if obj.beam is None else obj.beam in ("continue", "stop")
     return ev
 
@@ -69,6 +68,7 @@ class _StaffVoices:
     def __init__(self, staff: Staff) -> None:
         self.staff = staff
         self.bars = staff.bars
+        self._fills: dict[int, Fraction] = {}
         used: set[int] = set()
         for sb in self.bars:
             for index, items in enumerate(sb.slots):
@@ -108,13 +108,16 @@ class _StaffVoices:
             octave_shift=self.octave_shift, slurs=slurs)
 
     def _fill(self, index: int) -> Fraction:
+        if index in self._fills:  # the same for every voice of the staff
+            return self._fills[index]
         longest = Fraction(0)
         for items in self.bars[index].slots:
             for offset, obj in items:
-                if isinstance(obj, Sound):
-                    longest = max(longest, offset + obj.ql)
+                if isinstance(obj, Sound) and offset + obj.ql > longest:
+                    longest = offset + obj.ql
         if longest == 0:
             longest = self._bar_length(index)
+        self._fills[index] = longest
         return longest
 
     def _bar_length(self, index: int) -> Fraction:
@@ -132,7 +135,8 @@ def staves_to_abc(staves: list[Staff], spanners: Spanners) -> str:
     parts = [p for p in parts if p.used_slots]
     if not parts:
         raise ClampError("The score has no notes to write as ABC.")
-    header_key = next((p.first_key for p in parts if p.first_key), None)
+    header_key = next((p.first_key for p in parts if not p.staff.transpose and p.first_key),
+                      None)
     meter_text = parts[0].first_meter or "none"
     header_alt = key_alters(header_key)
     blocks: list[VoiceBlock] = []
@@ -146,7 +150,7 @@ def staves_to_abc(staves: list[Staff], spanners: Spanners) -> str:
             names = ((part.staff.names.name, part.staff.names.abbreviation) if position == 0
                      else (None, None))
             blocks.append(VoiceBlock(unit, bars, declaration(
-                len(blocks) + 1, part.clef_word, 0, *names)))
+                len(blocks) + 1, part.clef_word, part.staff.transpose, *names)))
         score_tokens.extend(["("] + numbers + [")"] if len(numbers) > 1 else numbers)
     return tune_text(blocks, score_tokens, parts[0].header_tempo, meter_text, header_key)
 

@@ -17,7 +17,7 @@ class Unsupported(Exception):
     """The file uses MusicXML the direct reader does not cover: read it with music21."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Tone:
     """One pitched note of a note or chord."""
 
@@ -27,7 +27,7 @@ class Tone:
     name: str  # music21's nameWithOctave, e.g. "B-3"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Sound:
     """A note, chord or rest as music21's importer makes it."""
 
@@ -53,7 +53,7 @@ class Sound:
     lyric: bool = False
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Mark:
     """A zero-length marking: a dynamic, words, a tempo mark, or anything else that only
     occupies its offset."""
@@ -70,7 +70,7 @@ class Mark:
     clef: ClefInfo | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Placed:
     """An element at its place in a bar: offset, staff (0: every staff), voice (None: the bar
     itself), sort order and the order it was read in."""

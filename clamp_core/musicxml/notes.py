@@ -169,6 +169,7 @@ class NoteReader:
         self.spanners = spanners
         self.active: list[Tup | None] = [None] * 7
         self.divisions = Fraction(1)
+        self.divisions_key = (1, 1)  # hashes faster than the Fraction
         self._durations: dict[tuple, tuple] = {}
         self._tones: dict[tuple, tuple] = {}
 
@@ -177,7 +178,7 @@ class NoteReader:
         el = mx.find("duration")
         type_el = mx.find("type")
         timed = mx.find("time-modification") is not None
-        key = (el.text if el is not None else None, self.divisions,
+        key = (el.text if el is not None else None, self.divisions_key,
                type_el.text if type_el is not None else None, len(mx.findall("dot")))
         if not timed and key in self._durations:  # a score repeats a few lengths many times
             (sound.ql, sound.inferred, sound.linked, sound.type_name, sound.dots,
@@ -337,10 +338,14 @@ class NoteReader:
             if text not in _BEAM_TYPES:
                 raise Unsupported(f"beam type {text!r}")
             sound.beam = _BEAM_TYPES[text]
-        exprs, arts = [], []
-        for notations in mx.findall("notations"):
-            _decorations(notations, exprs, arts)
-            for slur in notations.findall("slur"):
+        exprs: list[str] = []
+        arts: list[str] = []
+        for notations in mx.iterfind("notations"):
+            slurs: list[Element] = []
+            note_arts: list[str] = []
+            _decorations(notations, exprs, note_arts, slurs)
+            arts += note_arts
+            for slur in slurs:
                 self.spanners.slur(slur, sound)
         sound.expressions, sound.articulations = exprs, arts
         sound.decorations = _joined(exprs + arts)
@@ -417,26 +422,35 @@ def _tie(mx: Element) -> str | None:
     raise Unsupported("tie types")
 
 
-def _decorations(notations: Element, exprs: list[str], arts: list[str]) -> None:
-    """Decoration texts of one <notations>, in music21's order: technical and articulations
-    (the note's articulations), fermatas, arpeggios and ornaments (its expressions)."""
+def _decorations(notations: Element, exprs: list[str], arts: list[str],
+                 slurs: list[Element]) -> None:
+    """Decoration texts of one <notations>, in music21's order: technical, then articulations
+    (the note's articulations); fermatas, arpeggios, then ornaments (its expressions); and its
+    slurs."""
     articulation, technical, ornament = _decoration_tables()
-    for group in notations.findall("technical"):
-        for el in group:
-            arts.append(technical.get(el.tag, ""))
-    for group in notations.findall("articulations"):
-        for el in group:
-            arts.append(articulation.get(el.tag, ""))
-    for _ in notations.findall("fermata"):
-        exprs.append("!fermata!")
-    for tag in ("arpeggiate", "non-arpeggiate"):
-        for el in notations.findall(tag):
-            if el.get("number") is None:
-                exprs.append("!arpeggio!")
-    for group in notations.findall("ornaments"):
-        for el in group:
-            if el.tag in ornament:
-                exprs.append(ornament[el.tag])
+    tech: list[str] = []
+    fermatas: list[str] = []
+    arpeggios: list[str] = []
+    unbroken: list[str] = []
+    ornaments: list[str] = []
+    for el in notations:
+        tag = el.tag
+        if tag == "slur":
+            slurs.append(el)
+        elif tag == "articulations":
+            arts.extend(articulation.get(c.tag, "") for c in el)
+        elif tag == "technical":
+            tech.extend(technical.get(c.tag, "") for c in el)
+        elif tag == "fermata":
+            fermatas.append("!fermata!")
+        elif tag == "arpeggiate" and el.get("number") is None:
+            arpeggios.append("!arpeggio!")
+        elif tag == "non-arpeggiate" and el.get("number") is None:
+            unbroken.append("!arpeggio!")
+        elif tag == "ornaments":
+            ornaments.extend(ornament[c.tag] for c in el if c.tag in ornament)
+    arts[:0] = tech  # technical marks come first in music21's list
+    exprs.extend(fermatas + arpeggios + unbroken + ornaments)
 
 
 def _joined(texts: list[str]) -> str:

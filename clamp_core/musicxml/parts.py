@@ -12,6 +12,7 @@ from functools import lru_cache
 from xml.etree.ElementTree import Element
 
 from music21 import common, duration, expressions, key, meter, spanner
+from music21.musicxml import xmlToM21
 from music21.musicxml.xmlToM21 import musicXMLTypeToType
 
 from clamp_core.musicxml.model import (
@@ -79,9 +80,11 @@ class Bracket:
 class PartReader:
     """Reads the bars of one <part>, like music21's PartParser + MeasureParser."""
 
-    def __init__(self, spanners: Spanners, brackets: list[Bracket], pedals: Pedals) -> None:
+    def __init__(self, spanners: Spanners, brackets: list[Bracket], pedals: Pedals,
+                 transposition=None) -> None:
         self.notes = NoteReader(spanners)
         self.pedals = pedals
+        self.transposing = Transposing(transposition)
         self.brackets = brackets
         self.bars: list[Bar] = []
         self.max_staves = 1
@@ -126,6 +129,7 @@ class PartReader:
             self._full_rest(bar)
         self._place(bar)
         self.bars.append(bar)
+        self.transposing.first_bar_read = True
 
     def _bar_number(self, mx: Element) -> int:
         raw = mx.get("number")
@@ -166,10 +170,7 @@ class PartReader:
 
     def _place(self, bar: Bar) -> None:
         """Where the bar sits and where the next one starts (adjustTimeAttributesFromMeasure)."""
-        highest = Fraction(0)
-        for p in bar.placed:
-            end = p.offset + (p.obj.ql if isinstance(p.obj, Sound) else 0)
-            highest = max(highest, end)
+        highest = _highest(bar)
         target = bar.meter_ql
         has_sound = any(isinstance(p.obj, Sound) for p in bar.placed)
         if highest == target:
@@ -331,10 +332,11 @@ class _MeasureState:
                 if divisions <= 0:
                     raise Unsupported("divisions")
                 self.notes.divisions = divisions
+                self.notes.divisions_key = (divisions.numerator, divisions.denominator)
             elif tag == "staves":
                 self.staves = int(sub.text)
             elif tag == "transpose":
-                raise Unsupported("transposing instrument")
+                self.part.transposing.change(sub)
             elif tag == "key":
                 self.put(self.offset, _number_attr(sub, 0), None, ORDER_KEY, _key(sub))
             elif tag == "time":
@@ -392,6 +394,46 @@ class _MeasureState:
             bracket.label = _volta_label(el.get("number"), el.text)
         if el.get("type") in ("stop", "discontinue"):
             bracket.complete = True
+
+
+def _highest(bar: Bar) -> Fraction:
+    """music21's highestTime of a bar: where its last note ends or its last marking sits."""
+    highest = Fraction(0)
+    for p in bar.placed:
+        end = p.offset + p.obj.ql if isinstance(p.obj, Sound) and p.obj.ql else p.offset
+        if end > highest:
+            highest = end
+    return highest
+
+
+class Transposing:
+    """What music21 makes of <transpose> (PartParser.updateTransposition): the transposition
+    the writer reads is the part's first instrument's, which is the one <transpose> sets in the
+    first bar, else the instrument's own default (a new instrument takes later changes)."""
+
+    def __init__(self, default) -> None:
+        self.first = default  # the first instrument's transposition (a music21 Interval)
+        self.active_is_first = True
+        self.active = default
+        self.first_bar_read = False
+        self.at_sounding_pitch = True
+
+    def change(self, el: Element) -> None:
+        new = xmlToM21.MeasureParser.xmlTransposeToInterval(None, el)
+        if self.active_is_first and self.active is None and not self.first_bar_read:
+            pass
+        elif self.active != new:
+            self.active_is_first = False
+        self.active = new
+        if self.active_is_first:
+            self.first = new
+        self.at_sounding_pitch = False
+
+    def semitones(self) -> int:
+        """The `transpose=` of the part's voices (0: none)."""
+        if self.at_sounding_pitch or self.first is None:
+            return 0
+        return int(self.first.semitones)
 
 
 @dataclass(eq=False)

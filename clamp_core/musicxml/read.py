@@ -44,7 +44,8 @@ def read_direct(data: bytes, name: str, fmt: str) -> DirectRead:
         raise Unsupported(f"XML parse error: {exc}") from None  # music21 gives the message
     if root.tag != "score-partwise":
         raise Unsupported(f"root element <{root.tag}>")
-    _check_software(root)
+    if _by_finale(root):  # music21 turns <forward> into hidden rests there: not emulated
+        raise Unsupported("written by Finale")
     titles = _titles(root)
     score_parts = {sp.get("id"): sp for sp in root.iterfind("part-list/score-part")}
     spanners = Spanners()
@@ -56,14 +57,15 @@ def read_direct(data: bytes, name: str, fmt: str) -> DirectRead:
         score_part = score_parts.get(mx_part.get("id"))
         if score_part is None:
             raise Unsupported("a part missing from the part list")
-        reader = PartReader(spanners, brackets, pedals)
+        names, transposition = _names(score_part)
+        reader = PartReader(spanners, brackets, pedals, transposition)
         bars = reader.read(mx_part)
         part_bars.append(bars)
-        names = _names(score_part)
-        if reader.max_staves > 1 and names.transposing:
+        transpose = reader.transposing.semitones()
+        if reader.max_staves > 1 and (transposition is not None or transpose):
             raise Unsupported("a transposing instrument on several staves")
         spanners.close_part(copies=2 if reader.max_staves > 1 else 1)
-        all_staves += staves(bars, reader.max_staves, names)
+        all_staves += staves(bars, reader.max_staves, names, transpose)
     for bars in part_bars:
         _mark_voltas(bars, brackets)
     if not all_staves:
@@ -75,13 +77,12 @@ def read_direct(data: bytes, name: str, fmt: str) -> DirectRead:
     return DirectRead(abc, meta, [b.number for b in part_bars[0]])
 
 
-def _check_software(root) -> None:
-    """Finale's files get music21's Finale workarounds (hidden rests from <forward>)."""
+def _by_finale(root) -> bool:
+    """Whether music21 applies its Finale workarounds: the first <software> names Finale."""
     for software in root.iterfind("identification/encoding/software"):
         if text := stripped_text(software):
-            if "Finale" in text:
-                raise Unsupported("written by Finale")
-            return
+            return "Finale" in text
+    return False
 
 
 def _titles(root) -> Titles:
@@ -101,7 +102,7 @@ def _titles(root) -> Titles:
     return Titles(title, movement, composers)
 
 
-def _names(score_part) -> PartNames:
+def _names(score_part) -> tuple[PartNames, object]:
     """The part's names as music21 gives them: its own, else its instrument's (music21 picks
     the instrument from the MIDI program and the instrument name)."""
     pp = PartParser(mxPart=None, mxScorePart=score_part)
@@ -111,8 +112,8 @@ def _names(score_part) -> PartNames:
                  if n is not None), None)
     abbreviation = next((n for n in (part._partAbbreviation, inst.partAbbreviation,
                                      inst.instrumentAbbreviation) if n is not None), None)
-    return PartNames(name, abbreviation, (inst.partName, inst.instrumentName),
-                     inst.transposition is not None)
+    return PartNames(name, abbreviation, (inst.partName, inst.instrumentName)), \
+        inst.transposition
 
 
 def _mark_voltas(bars: list[Bar], brackets: list[Bracket]) -> None:

@@ -25,12 +25,11 @@ class StaffBar:
 @dataclass(frozen=True)
 class PartNames:
     """A part's name and abbreviation as music21's Part answers them (its instrument's when
-    it has none), the instrument's own names, and whether the instrument transposes."""
+    it has none) and the instrument's own names."""
 
     name: str | None
     abbreviation: str | None
     instrument: tuple[str | None, str | None]  # the instrument's partName, instrumentName
-    transposing: bool
 
 
 @dataclass(eq=False)
@@ -40,12 +39,14 @@ class Staff:
     names: PartNames
     is_part_staff: bool
     bars: list[StaffBar]
+    transpose: int = 0  # semitones from written to sounding pitch (`transpose=` in ABC)
 
 
-def staves(bars: list[Bar], max_staves: int, names: PartNames) -> list[Staff]:
+def staves(bars: list[Bar], max_staves: int, names: PartNames, transpose: int = 0,
+           ) -> list[Staff]:
     """The part as one staff, or as one staff per staff number when it has several."""
     if max_staves <= 1:
-        return [Staff(names, False, [_staff_bar(b, None) for b in bars])]
+        return [Staff(names, False, [_staff_bar(b, None) for b in bars], transpose)]
     numbers = sorted({p.staff for b in bars for p in b.placed if p.staff != 0})
     for b in bars:
         if any(p.staff == 0 and isinstance(p.obj, Sound) and p.seq < 10 ** 6 for p in b.placed):

@@ -37,7 +37,7 @@ def _float_frac(x) -> Fraction:
     return Fraction(x).limit_denominator(1 << 12)
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     """One ABC item: a note/chord/rest (`obj` set) or a zero-length text item."""
 
@@ -164,8 +164,7 @@ def _note_event(offset: Fraction, obj) -> Event | None:
     if not ev.rest:
         ev.decorations = decorations(obj)
     ev.tuplet, ev.tuplet_type, ev.tuplet_total = (None, None, None) if grace else _tuplet_info(obj)
-    factor = Fraction(ev.tuplet[0], ev.tuplet[1]) if ev.tuplet else Fraction(1)
-    ev.units = ev.ql * factor
+    ev.units = ev.ql * Fraction(ev.tuplet[0], ev.tuplet[1]) if ev.tuplet else ev.ql
     ev.beam_flag = _beam_flag(obj)
     return ev
 

@@ -19,6 +19,7 @@ class VoiceRenderer:
         self.header_alt = header_alt
         self.slur_starts = slur_starts
         self.slur_ends = slur_ends
+        self._durations: dict[tuple[int, int], str] = {}
 
     def measure(self, events: list[Event], key_alt: dict[str, int], lead: str,
                 barline: str) -> str:
@@ -44,10 +45,18 @@ class VoiceRenderer:
         out.append(" " + barline)
         return "".join(out)
 
+    def _duration(self, units: Fraction) -> str:
+        """The duration text of a length in quarters (a voice repeats a few lengths)."""
+        key = (units.numerator, units.denominator)
+        text = self._durations.get(key)
+        if text is None:
+            text = self._durations[key] = duration_text(units * self.unit / 4)
+        return text
+
     def _note(self, ev: Event, acc: BarAccidentals) -> str:
         ident = id(ev.obj)
         head = ev.prefix + "(" * self.slur_starts.get(ident, 0) + ev.decorations
-        dur = "" if ev.grace else duration_text(ev.units * self.unit / 4)
+        dur = "" if ev.grace else self._duration(ev.units)
         if ev.rest:
             body = ev.rest + dur
             tie = ""

@@ -33,7 +33,8 @@ HANDWRITTEN = sorted((FIXTURES / "musicxml").glob("*.musicxml"))
 LIEDER = sorted((FIXTURES / "scores").glob("lieder_*.mxl"))
 # music21's own corpus (installed with it): chorales, orchestral parts, trecento, exercises
 CORPUS = ["bach/bwv248.42-4.mxl", "bach/bwv295.mxl", "demos/multiple-verses.xml",
-          "theoryExercises/checker_demo.mxl", "trecento/PMFC_13_02-Kyrie-Questa-fanciulla.mxl"]
+          "theoryExercises/checker_demo.mxl", "trecento/PMFC_13_02-Kyrie-Questa-fanciulla.mxl",
+          "trecento/PMFC_04-Cara mi donna.xml"]  # the last has an octave-transposing part
 
 
 def _format(path: Path) -> str:
@@ -66,6 +67,12 @@ def test_handwritten_features_read_directly_equal_music21s_route(name):
 @pytest.mark.parametrize("name", CORPUS)
 def test_music21_corpus_scores_read_directly_equal_music21s_route(name):
     _assert_same(Path(music21.__file__).parent / "corpus" / name)
+
+
+def test_a_transposing_part_is_written_with_its_transposition():
+    path = Path(music21.__file__).parent / "corpus" / "trecento" / "PMFC_04-Cara mi donna.xml"
+    abc = read_direct(path.read_bytes(), str(path), "musicxml").abc
+    assert "transpose=-12" in abc
 
 
 def test_features_fixture_exercises_what_it_claims():
