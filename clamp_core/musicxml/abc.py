@@ -5,20 +5,12 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from clamp_core.errors import ClampError
 from clamp_core.musicxml.model import Mark, Sound
 from clamp_core.musicxml.notes import Spanners
 from clamp_core.musicxml.staves import Staff, StaffBar
 from clamp_core.notation.events import Event, build_events, tempo_text
-from clamp_core.notation.symbols import DYNAMICS, KeyInfo, MeterInfo, clef_field, key_alters
-from clamp_core.notation.tune import (
-    VoiceBlock,
-    VoiceInput,
-    barline_texts,
-    declaration,
-    tune_text,
-    write_voice,
-)
+from clamp_core.notation.symbols import DYNAMICS, KeyInfo, MeterInfo, clef_field
+from clamp_core.notation.tune import VoiceInput, barline_texts, write_tune
 
 
 def sound_event(offset: Fraction, obj: Sound | Mark) -> Event | None:
@@ -65,9 +57,11 @@ def _tempo(mark: Mark) -> str | None:
 class _StaffVoices:
     """One staff prepared for writing (writer._Part's counterpart)."""
 
-    def __init__(self, staff: Staff) -> None:
+    def __init__(self, staff: Staff, spanners: Spanners) -> None:
         self.staff = staff
+        self.spanners = spanners
         self.bars = staff.bars
+        self.transpose = staff.transpose
         self._fills: dict[int, Fraction] = {}
         used: set[int] = set()
         for sb in self.bars:
@@ -89,7 +83,10 @@ class _StaffVoices:
             mark = next((o for _, o, off in _walk_tempo(first) if off == 0), None)
             self.header_tempo = _tempo(mark) if mark is not None else None
 
-    def voice(self, slot: int, first_voice: bool, spanners: Spanners) -> VoiceInput:
+    def names(self) -> tuple[str | None, str | None]:
+        return self.staff.names.name, self.staff.names.abbreviation
+
+    def voice(self, slot: int, first_voice: bool) -> VoiceInput:
         measures = []
         for index, sb in enumerate(self.bars):
             items = sb.slots[slot] if slot < len(sb.slots) else []
@@ -99,7 +96,7 @@ class _StaffVoices:
                 items = [(o, e) for o, e in items if not (_is_tempo(e) and o == 0)]
             measures.append(build_events(items, sound_event))
         slurs = [end for events in measures for ev in events
-                 if ev.obj is not None and not ev.text for end in spanners.ends(ev.obj)]
+                 if ev.obj is not None and not ev.text for end in self.spanners.ends(ev.obj)]
         return VoiceInput(
             measures=measures, keys=self.keys, meters=self.meters, fill=self._fill,
             barlines=_barlines(self.bars), left_repeat=self.bars[0].bar.left_repeat,
@@ -131,28 +128,7 @@ class _StaffVoices:
 
 def staves_to_abc(staves: list[Staff], spanners: Spanners) -> str:
     """The tune of these staves (writer.stream_to_abc's counterpart)."""
-    parts = [_StaffVoices(s) for s in staves]
-    parts = [p for p in parts if p.used_slots]
-    if not parts:
-        raise ClampError("The score has no notes to write as ABC.")
-    header_key = next((p.first_key for p in parts if not p.staff.transpose and p.first_key),
-                      None)
-    meter_text = parts[0].first_meter or "none"
-    header_alt = key_alters(header_key)
-    blocks: list[VoiceBlock] = []
-    score_tokens: list[str] = []
-    for part in parts:
-        numbers = []
-        for position, slot in enumerate(part.used_slots):
-            numbers.append(str(len(blocks) + 1))
-            unit, bars = write_voice(part.voice(slot, position == 0, spanners), header_key,
-                                     meter_text, header_alt)
-            names = ((part.staff.names.name, part.staff.names.abbreviation) if position == 0
-                     else (None, None))
-            blocks.append(VoiceBlock(unit, bars, declaration(
-                len(blocks) + 1, part.clef_word, part.staff.transpose, *names)))
-        score_tokens.extend(["("] + numbers + [")"] if len(numbers) > 1 else numbers)
-    return tune_text(blocks, score_tokens, parts[0].header_tempo, meter_text, header_key)
+    return write_tune([_StaffVoices(s, spanners) for s in staves])
 
 
 def _is_tempo(obj) -> bool:

@@ -11,9 +11,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Protocol
 
 from unidecode import unidecode
 
+from clamp_core.errors import ClampError
 from clamp_core.notation.events import Event, mark_beams, mark_broken, mark_tuplets
 from clamp_core.notation.header_filter import filter_abc_header
 from clamp_core.notation.render import VoiceRenderer, unit_lengths, wrap_lines
@@ -105,6 +107,49 @@ def write_voice(voice: VoiceInput, header_key: KeyInfo | None, meter_text: str,
             lead += "|:"
         bars.append(renderer.measure(events, alters, lead, voice.barlines[index]))
     return unit, bars
+
+
+class TunePart(Protocol):
+    """A part (or a staff of one) as a source prepared it for writing."""
+
+    used_slots: list[int]  # the voice slots that hold notes
+    first_key: KeyInfo | None
+    first_meter: str | None
+    transpose: int  # `transpose=` semitones (0: none)
+    clef_word: str
+    header_tempo: str | None  # the first bar's tempo mark at its start (`Q:`)
+
+    def names(self) -> tuple[str | None, str | None]:
+        """The part's name and abbreviation (`nm=`, `snm=`)."""
+
+    def voice(self, slot: int, first_voice: bool) -> VoiceInput:
+        """One voice slot, built (tempo marks only in the part's first voice)."""
+
+
+def write_tune(parts: list[TunePart]) -> str:
+    """The tune of these parts: one block per used voice slot, `%%score` groups per part.
+
+    Raises ClampError when no part holds notes.
+    """
+    parts = [p for p in parts if p.used_slots]
+    if not parts:
+        raise ClampError("The score has no notes to write as ABC.")
+    header_key = next((p.first_key for p in parts if not p.transpose and p.first_key), None)
+    meter_text = parts[0].first_meter or "none"
+    header_alt = key_alters(header_key)
+    blocks: list[VoiceBlock] = []
+    score_tokens: list[str] = []
+    for part in parts:
+        numbers = []
+        for position, slot in enumerate(part.used_slots):
+            numbers.append(str(len(blocks) + 1))
+            unit, bars = write_voice(part.voice(slot, position == 0), header_key, meter_text,
+                                     header_alt)
+            names = part.names() if position == 0 else (None, None)
+            blocks.append(VoiceBlock(unit, bars, declaration(
+                len(blocks) + 1, part.clef_word, part.transpose, *names)))
+        score_tokens.extend(["("] + numbers + [")"] if len(numbers) > 1 else numbers)
+    return tune_text(blocks, score_tokens, parts[0].header_tempo, meter_text, header_key)
 
 
 @dataclass

@@ -41,17 +41,9 @@ from clamp_core.notation.symbols import (
     MeterInfo,
     clef_field,
     clef_info,
-    key_alters,
     key_info,
 )
-from clamp_core.notation.tune import (
-    VoiceBlock,
-    VoiceInput,
-    barline_texts,
-    declaration,
-    tune_text,
-    write_voice,
-)
+from clamp_core.notation.tune import VoiceInput, barline_texts, write_tune
 
 __all__ = ["filter_abc_header", "stream_to_abc"]
 
@@ -78,35 +70,20 @@ class _Part:
     meters: list[MeterInfo | None] = field(default_factory=list)
     barlines: list[str] = field(default_factory=list)
 
+    def names(self) -> tuple[str | None, str | None]:
+        return (getattr(self.source, "partName", None),
+                getattr(self.source, "partAbbreviation", None))
+
+    def voice(self, slot: int, first_voice: bool) -> VoiceInput:
+        return _voice_input(self, slot, first_voice)
+
 
 def stream_to_abc(s: stream.Stream) -> str:
     """Write a music21 Score/Part/Stream as CLaMP-dialect ABC (filtered xml2abc style).
 
     Raises ClampError when the stream holds no notes.
     """
-    parts = [_prepare(p) for p in _source_parts(s)]
-    parts = [p for p in parts if p.used_slots]
-    if not parts:
-        raise ClampError("The score has no notes to write as ABC.")
-    header_key = next((p.first_key for p in parts if not p.transpose and p.first_key), None)
-    meter_text = parts[0].first_meter or "none"
-    header_alt = key_alters(header_key)
-
-    blocks: list[VoiceBlock] = []
-    score_tokens: list[str] = []
-    for part in parts:
-        numbers = []
-        for position, slot in enumerate(part.used_slots):
-            numbers.append(str(len(blocks) + 1))
-            unit, bars = write_voice(_voice_input(part, slot, position == 0), header_key,
-                                     meter_text, header_alt)
-            names = ((getattr(part.source, "partName", None),
-                      getattr(part.source, "partAbbreviation", None))
-                     if position == 0 else (None, None))
-            blocks.append(VoiceBlock(unit, bars, declaration(
-                len(blocks) + 1, part.clef_word, part.transpose, *names)))
-        score_tokens.extend(["("] + numbers + [")"] if len(numbers) > 1 else numbers)
-    return tune_text(blocks, score_tokens, parts[0].header_tempo, meter_text, header_key)
+    return write_tune([_prepare(p) for p in _source_parts(s)])
 
 
 def _source_parts(s: stream.Stream) -> list[stream.Stream]:
