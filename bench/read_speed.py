@@ -230,12 +230,13 @@ def write_results(label: str, run: dict) -> None:
     data.setdefault("runs", {})[label] = run
     data["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}"
     path.write_text(json.dumps(data, indent=2) + "\n")
-    lines = ["# Reading speed (load_score + score_to_abc)", "",
+    lines = ["# Reading speed (clamp index's reading: MusicXML directly, else load_score + "
+             "score_to_abc)", "",
              f"{data['machine']}; a shared machine (other jobs may run meanwhile).",
              "Command: `python bench/read_speed.py [--limit N] [--index] --label LABEL`.", "",
-             "Per score, CPU seconds of one process, in the order `load_score` runs the "
-             "stages (wall seconds, which other jobs on the machine inflate, in the last "
-             "column):", "",
+             "Per score, CPU seconds of one process: the direct MusicXML reader's one stage, "
+             "else the stages in the order `load_score` runs them (wall seconds, which other "
+             "jobs on the machine inflate, in the last column):", "",
              "| run | scores | read directly | direct s | parse s | meta s | abc s | total s "
              "| scores/s (1 core) | wall s |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
