@@ -146,5 +146,7 @@ def read_file_direct(path: Path, name: str) -> DirectRead | None:
     check_size(size, name)  # before reading a byte, as load_score does
     try:
         return read_direct(path.read_bytes(), name, fmt)
-    except Unsupported:
-        return None
+    except ClampError:
+        raise  # the same refusal music21's route gives (size, entities, limits, no notes)
+    except Exception:  # noqa: BLE001 - Unsupported, or MusicXML odd enough to trip us:
+        return None  # music21 reads it, or says in its own words why it cannot

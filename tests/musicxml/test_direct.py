@@ -129,3 +129,15 @@ def test_tuplets_worked_out_from_a_length_match_the_writers(ql):
 
     length = Fraction(ql).limit_denominator(64)
     assert inferred_tuplet(length) == _tuplet_info(note.Note(quarterLength=length))
+
+
+def test_musicxml_the_direct_reader_trips_on_goes_to_music21(tmp_path):
+    odd = tmp_path / "odd.musicxml"
+    text = (FIXTURES / "musicxml" / "piano.musicxml").read_text()
+    odd.write_text(text.replace("<duration>8</duration>", "<duration>eight</duration>", 1))
+    assert read_file_direct(odd, str(odd)) is None
+    item = parse_file(str(odd), "odd.musicxml")[0]
+    with pytest.raises(ClampError) as m21:
+        load_score(odd)
+    assert item == {"id": "odd.musicxml", "tune": None, "status": "failed",
+                    "error": str(m21.value)}
