@@ -71,17 +71,15 @@ class _StaffVoices:
         self.used_slots = sorted(used)
         self.keys: list[KeyInfo | None] = [_first(sb, "key") for sb in self.bars]
         self.meters: list[MeterInfo | None] = [_first(sb, "time") for sb in self.bars]
-        first = self.bars[0] if self.bars else None
-        self.first_key = self.keys[0] if first else None
-        self.first_meter = self.meters[0].ratio if first and self.meters[0] else None
-        clef = next((p.obj.clef for p in first.marks if p.obj.kind == "clef"), None) if first \
-            else None
+        first = self.bars[0]  # a staff always has its part's bars
+        self.first_key = self.keys[0]
+        self.first_meter = self.meters[0].ratio if self.meters[0] else None
+        clef = next((p.obj.clef for p in first.marks if p.obj.kind == "clef"), None)
         self.clef_word, octave = clef_field(clef)
         self.octave_shift = -octave
-        self.header_tempo = None
-        if first is not None:
-            mark = next((o for _, o, off in _walk_tempo(first) if off == 0), None)
-            self.header_tempo = _tempo(mark) if mark is not None else None
+        # the first bar's tempo mark at its start is the header's Q:
+        mark = next((o for off, o in first.slots[0] if _is_tempo(o) and off == 0), None)
+        self.header_tempo = _tempo(mark) if mark is not None else None
 
     def names(self) -> tuple[str | None, str | None]:
         return self.staff.names.name, self.staff.names.abbreviation
@@ -140,13 +138,6 @@ def _first(sb: StaffBar, kind: str):
     if mark is None:
         return None
     return mark.key if kind == "key" else mark.meter
-
-
-def _walk_tempo(sb: StaffBar):
-    """The bar's tempo marks in order, with their offsets."""
-    for offset, obj in (sb.slots[0] if sb.slots else []):
-        if _is_tempo(obj):
-            yield offset, obj, offset
 
 
 def _barlines(bars: list[StaffBar]) -> list[str]:

@@ -60,6 +60,8 @@ def read_direct(data: bytes, name: str, fmt: str) -> DirectRead:
         names, transposition = _names(score_part)
         reader = PartReader(spanners, brackets, pedals, transposition)
         bars = reader.read(mx_part)
+        if not bars:
+            raise Unsupported("a part without bars")
         part_bars.append(bars)
         transpose = reader.transposing.semitones()
         if reader.max_staves > 1 and (transposition is not None or transpose):
