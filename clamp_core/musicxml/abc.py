@@ -62,6 +62,7 @@ class _StaffVoices:
         self.spanners = spanners
         self.bars = staff.bars
         self.transpose = staff.transpose
+        self.barlines = _barlines(self.bars)  # the same for every voice of the staff
         self._fills: dict[int, Fraction] = {}
         used: set[int] = set()
         for sb in self.bars:
@@ -97,7 +98,7 @@ class _StaffVoices:
                  if ev.obj is not None and not ev.text for end in self.spanners.ends(ev.obj)]
         return VoiceInput(
             measures=measures, keys=self.keys, meters=self.meters, fill=self._fill,
-            barlines=_barlines(self.bars), left_repeat=self.bars[0].bar.left_repeat,
+            barlines=self.barlines, left_repeat=self.bars[0].bar.left_repeat,
             use_beams=any(isinstance(o, Sound) and o.beam is not None
                           for sb in self.bars if slot < len(sb.slots) for _, o in sb.slots[slot]),
             octave_shift=self.octave_shift, slurs=slurs)

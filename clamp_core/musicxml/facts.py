@@ -10,7 +10,13 @@ from music21 import key
 from clamp_core.musicxml.model import Mark, Sound
 from clamp_core.musicxml.staves import Staff
 from clamp_core.notation.symbols import KeyInfo
-from clamp_core.scores.meta import ScoreMeta, choose_key, clean_text, seconds_at_tempo
+from clamp_core.scores.meta import (
+    ScoreMeta,
+    choose_key,
+    clean_text,
+    part_names,
+    seconds_at_tempo,
+)
 
 
 @dataclass
@@ -114,14 +120,4 @@ def _tempo(marks: list[tuple[float, Mark, list]]):
 
 
 def _part_names(staves: list[Staff]) -> list[str]:
-    names: list[str] = []
-    prev_staff: str | None = None
-    for i, s in enumerate(staves):
-        inst_part, inst_name = s.names.instrument
-        name = (clean_text(s.names.name) or clean_text(inst_part) or clean_text(inst_name)
-                or f"Part {i + 1}")
-        if s.is_part_staff and name == prev_staff:
-            continue
-        prev_staff = name if s.is_part_staff else None
-        names.append(name)
-    return names
+    return part_names([((s.names.name, *s.names.instrument), s.is_part_staff) for s in staves])

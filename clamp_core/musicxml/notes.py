@@ -12,7 +12,7 @@ from xml.etree.ElementTree import Element
 
 from music21 import duration, pitch
 from music21.musicxml import xmlObjects, xmlToM21
-from music21.musicxml.xmlToM21 import musicXMLTypeToType
+from music21.musicxml.xmlToM21 import musicXMLTypeToType, strippedText
 
 from clamp_core.musicxml.model import Sound, Tone, Unsupported
 from clamp_core.notation.symbols import Spelled, decoration_text
@@ -39,13 +39,6 @@ _BEAM_TYPES = {"begin": "start", "continue": "continue", "end": "stop",
                "forward hook": "partial", "backward hook": "partial"}
 
 
-def stripped_text(el: Element | None) -> str:
-    """music21's strippedText: an element's stripped text, '' when absent."""
-    if el is None or el.text is None:
-        return ""
-    return el.text.strip()
-
-
 @lru_cache(maxsize=1)
 def _decoration_tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """Decoration text of each articulation, technical and ornament tag (from music21's own
@@ -58,12 +51,11 @@ def _decoration_tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]
 
 @lru_cache(maxsize=256)
 def type_length(type_name: str, dots: int) -> Fraction:
-    """Quarter length of a notated type with dots."""
+    """Quarter length of a notated type with dots (music21's duration tuple)."""
     try:
-        base = Fraction(duration.typeToDuration[type_name])
-    except KeyError:
+        return Fraction(duration.durationTupleFromTypeDots(type_name, dots).quarterLength)
+    except (KeyError, duration.DurationException):
         raise Unsupported(f"note type {type_name!r}") from None
-    return base * (2 - Fraction(1, 2 ** dots))
 
 
 @lru_cache(maxsize=1024)
@@ -122,21 +114,24 @@ class Spanners:
 
     def __init__(self) -> None:
         self.slurs: list[Slur] = []
+        self.open: dict[str | None, list[Slur]] = {}  # incomplete slurs by number, oldest first
         self.of_note: dict[int, list[Slur]] = {}
 
     def slur(self, mx: Element, owner) -> None:
         number = mx.get("number")
-        open_ = [s for s in self.slurs if s.number == number and not s.complete]
+        open_ = self.open.setdefault(number, [])
         if open_:
             slur = open_[0]
         else:
             slur = Slur(number)
             self.slurs.append(slur)
+            open_.append(slur)
         if not any(n is owner for n in slur.notes):
             slur.notes.append(owner)
             self.of_note.setdefault(id(owner), []).append(slur)
         if mx.get("type") == "stop":
             slur.complete = True
+            open_.remove(slur)
 
     def replace(self, old, new) -> None:
         """A chord takes over the slurs of its notes."""
@@ -193,7 +188,7 @@ class NoteReader:
     def _read_duration(self, mx: Element, sound: Sound, el: Element | None,
                        timed: bool) -> None:
         q_len = Fraction(el.text.strip()) / self.divisions if el is not None else Fraction(0)
-        type_name = stripped_text(mx.find("type"))
+        type_name = strippedText(mx.find("type"))
         if not type_name:
             self._raw(sound, q_len)
             return
@@ -229,9 +224,9 @@ class NoteReader:
     def _tuplets(self, mx: Element, type_name: str) -> list[Tup]:
         """music21's xmlToTuplets, step by step."""
         tm = mx.find("time-modification")
-        actual = int(stripped_text(tm.find("actual-notes")) or 3)
-        normal = int(stripped_text(tm.find("normal-notes")) or 2)
-        normal_type = stripped_text(tm.find("normal-type"))
+        actual = int(strippedText(tm.find("actual-notes")) or 3)
+        normal = int(strippedText(tm.find("normal-notes")) or 2)
+        normal_type = strippedText(tm.find("normal-type"))
         normal_type = musicXMLTypeToType(normal_type) if normal_type else type_name
         kind = (normal_type, len(tm.findall("normal-dot")))
         time_mod = Tup(actual, normal, kind, kind)
@@ -261,8 +256,8 @@ class NoteReader:
                 if mta is None or mtn is None:
                     tup = time_mod.copy(None)
                 else:
-                    tup = Tup(int(stripped_text(mta.find("tuplet-number")) or 3),
-                              int(stripped_text(mtn.find("tuplet-number")) or 2), None, None)
+                    tup = Tup(int(strippedText(mta.find("tuplet-number")) or 3),
+                              int(strippedText(mtn.find("tuplet-number")) or 2), None, None)
                     for el, attr in ((mta, "actual_type"), (mtn, "normal_type")):
                         tt = el.find("tuplet-type")
                         if tt is not None and tt.text is not None:
@@ -320,7 +315,7 @@ class NoteReader:
         sound = Sound("rest", Fraction(0))
         self._common(mx, sound)
         if mx.find("rest").get("measure") == "yes":
-            rest_type = stripped_text(mx.find("type"))
+            rest_type = strippedText(mx.find("type"))
             if not rest_type or rest_type in ("whole", "breve"):
                 sound.full_measure = True
         for notations in mx.findall("notations"):
@@ -385,14 +380,14 @@ def _tone(mx: Element) -> Tone:
     p = mx.find("pitch")
     if p is None:
         raise Unsupported("note without pitch")
-    step = stripped_text(p.find("step"))
-    octave_text = stripped_text(p.find("octave"))
+    step = strippedText(p.find("step"))
+    octave_text = strippedText(p.find("octave"))
     if step not in _STEP_PC or not octave_text:
         raise Unsupported("pitch step or octave")
     octave = int(octave_text)
-    alter_text = stripped_text(p.find("alter"))
+    alter_text = strippedText(p.find("alter"))
     alter = float(alter_text) if alter_text else None
-    acc = stripped_text(mx.find("accidental"))
+    acc = strippedText(mx.find("accidental"))
     shown = False
     if acc:
         acc_alter, modifier = _accidental(acc.lower())

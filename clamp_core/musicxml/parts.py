@@ -11,9 +11,9 @@ from fractions import Fraction
 from functools import lru_cache
 from xml.etree.ElementTree import Element
 
-from music21 import common, duration, expressions, key, meter, spanner
+from music21 import common, expressions, key, meter, spanner
 from music21.musicxml import xmlToM21
-from music21.musicxml.xmlToM21 import musicXMLTypeToType
+from music21.musicxml.xmlToM21 import musicXMLTypeToType, strippedText
 
 from clamp_core.musicxml.model import (
     ORDER_CLEF,
@@ -34,7 +34,7 @@ from clamp_core.musicxml.notes import (
     Spanners,
     inferred_tuplet,
     inferred_type,
-    stripped_text,
+    type_length,
 )
 from clamp_core.notation.symbols import ClefInfo, KeyInfo, MeterInfo, signature_alters
 
@@ -107,7 +107,7 @@ class PartReader:
         voice_ids: set[str] = set()
         for tag in ("note", "forward"):
             for el in mx.findall(tag):
-                if v := stripped_text(el.find("voice")):
+                if v := strippedText(el.find("voice")):
                     voice_ids.add(v)
         if len(voice_ids) > 1:
             bar.voices = sorted(voice_ids)
@@ -150,7 +150,8 @@ class PartReader:
     def _full_rest(self, bar: Bar) -> None:
         """music21 stretches a whole-bar rest to the time signature in force."""
         # the first rest music21's recurse() meets: voices (at offset 0) before the bar's own
-        rests = [p for v in [*bar.voices, None] for p in sorted(bar.placed, key=Placed.sort_key)
+        placed = sorted(bar.placed, key=Placed.sort_key)
+        rests = [p for v in [*bar.voices, None] for p in placed
                  if p.voice == v and isinstance(p.obj, Sound) and p.obj.kind == "rest"]
         if not rests:
             raise Unsupported("a whole-bar rest that is not there")
@@ -217,10 +218,10 @@ class _MeasureState:
         if tag == "note":
             self.note(el, following)
         elif tag == "backup":
-            if d := stripped_text(el.find("duration")):
+            if d := strippedText(el.find("duration")):
                 self.offset = max(self.offset - Fraction(d) / self.notes.divisions, Fraction(0))
         elif tag == "forward":
-            if d := stripped_text(el.find("duration")):
+            if d := strippedText(el.find("duration")):
                 self.offset += Fraction(d) / self.notes.divisions
         elif tag == "direction":
             self.direction(el)
@@ -264,7 +265,7 @@ class _MeasureState:
     def _insert(self, staff_el: Element, voice_el: Element, sound: Sound) -> None:
         voice = None
         if self.bar.voices:
-            text = stripped_text(voice_el.find("voice"))
+            text = strippedText(voice_el.find("voice"))
             if text:
                 self.last_voice = text
             else:
@@ -292,7 +293,7 @@ class _MeasureState:
                         self.put(offset, staff, None, ORDER_DYNAMIC,
                                  Mark("dynamic", value, placement))
                 elif tag == "words":
-                    text = stripped_text(d)
+                    text = strippedText(d)
                     if _is_repeat_words(text):
                         self.put(offset, staff, None, ORDER_WORDS, Mark("other"))
                     else:
@@ -356,7 +357,7 @@ class _MeasureState:
 
     # -- barlines ----------------------------------------------------------------------------
     def barline(self, el: Element) -> None:
-        style = stripped_text(el.find("bar-style")) or None
+        style = strippedText(el.find("bar-style")) or None
         if style is not None and style.lower() not in _BAR_STYLES:
             raise Unsupported(f"bar style {style}")
         style = {"light-light": "double", "light-heavy": "final"}.get(
@@ -493,7 +494,7 @@ def _offset(el: Element, divisions: Fraction) -> Fraction:
 
 
 def _staff(el: Element) -> int:
-    text = stripped_text(el.find("staff"))
+    text = strippedText(el.find("staff"))
     try:
         return int(text) if text else 0
     except ValueError:
@@ -509,7 +510,7 @@ def _number_attr(el: Element, default: int) -> int:
 
 
 def _key(el: Element) -> Mark:
-    fifths = stripped_text(el.find("fifths"))
+    fifths = strippedText(el.find("fifths"))
     if not fifths:
         raise Unsupported("non-traditional key signature")
     sharps = int(fifths)
@@ -523,8 +524,8 @@ def _key(el: Element) -> Mark:
 def _time(el: Element) -> Mark:
     if el.find("senza-misura") is not None:
         raise Unsupported("senza misura")
-    beats = [stripped_text(b) for b in el.findall("beats")]
-    types = [stripped_text(b) for b in el.findall("beat-type")]
+    beats = [strippedText(b) for b in el.findall("beats")]
+    types = [strippedText(b) for b in el.findall("beat-type")]
     if len(beats) != 1 or len(types) != 1 or not beats[0].isdigit() or not types[0].isdigit():
         raise Unsupported("composite time signature")
     info, bar_ql = meter_facts(f"{beats[0]}/{types[0]}")
@@ -532,7 +533,7 @@ def _time(el: Element) -> Mark:
 
 
 def _clef(el: Element) -> Mark:
-    sign = stripped_text(el.find("sign"))
+    sign = strippedText(el.find("sign"))
     if sign.lower() == "percussion":
         return Mark("clef", clef=ClefInfo("percussion", None, 0))
     if sign.lower() == "tab":
@@ -541,7 +542,7 @@ def _clef(el: Element) -> Mark:
         return Mark("clef", clef=ClefInfo("none", None, 0))
     if sign not in _CLEF_LINES:
         raise Unsupported(f"clef sign {sign!r}")
-    line_text = stripped_text(el.find("line"))
+    line_text = strippedText(el.find("line"))
     line = int(line_text) if line_text else (2 if sign == "G" else 4)
     if not 1 <= line <= 5:
         raise Unsupported("clef line")
@@ -554,25 +555,21 @@ def _clef(el: Element) -> Mark:
 
 
 def _metronome(el: Element) -> Mark:
-    referents: list[Fraction] = []
+    units: list[list] = []  # [type, dots] of each beat unit
     numbers: list[float] = []
     for sub in el:
         if sub.tag == "beat-unit":
-            type_name = musicXMLTypeToType(stripped_text(sub))
-            referents.append(Fraction(duration.typeToDuration[type_name]))
-            dots = 0
-            base = referents[-1]
+            units.append([musicXMLTypeToType(strippedText(sub)), 0])
         elif sub.tag == "beat-unit-dot":
-            if not referents:
+            if not units:
                 raise Unsupported("metronome parts out of order")
-            dots += 1
-            referents[-1] = base * (2 - Fraction(1, 2 ** dots))
+            units[-1][1] += 1
         elif sub.tag == "per-minute":
             text = (sub.text or "").strip()
             if text:
                 with contextlib.suppress(ValueError):  # a per-minute of words
                     numbers.append(_number(text))
-    if len(referents) > 1:
+    if len(units) > 1:
         return Mark("other")  # a metric modulation
     return Mark("tempo", number=numbers[0] if numbers else None,
-                referent=referents[0] if referents else Fraction(1))
+                referent=type_length(*units[0]) if units else Fraction(1))

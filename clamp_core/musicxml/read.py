@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-from music21.musicxml.xmlToM21 import PartParser
+from music21.musicxml.xmlToM21 import PartParser, strippedText
 
 from clamp_core.errors import ClampError
 from clamp_core.musicxml.abc import staves_to_abc
 from clamp_core.musicxml.facts import Titles, staves_meta
 from clamp_core.musicxml.model import Bar, Unsupported
-from clamp_core.musicxml.notes import Spanners, stripped_text
+from clamp_core.musicxml.notes import Spanners
 from clamp_core.musicxml.parts import Bracket, PartReader, Pedals
 from clamp_core.musicxml.staves import PartNames, Staff, staves
 from clamp_core.scores.formats import musicxml_text, mxl_score_bytes
@@ -82,7 +82,7 @@ def read_direct(data: bytes, name: str, fmt: str) -> DirectRead:
 def _by_finale(root) -> bool:
     """Whether music21 applies its Finale workarounds: the first <software> names Finale."""
     for software in root.iterfind("identification/encoding/software"):
-        if text := stripped_text(software):
+        if text := strippedText(software):
             return "Finale" in text
     return False
 

@@ -57,16 +57,27 @@ def _titles(score: stream.Score) -> tuple[str | None, str | None]:
 
 
 def _part_names(score: stream.Score) -> list[str]:
+    staves = []
+    for p in score.parts:
+        inst = p.getInstrument(returnDefault=False)
+        staves.append(((p.partName, inst.partName if inst else None,
+                        inst.instrumentName if inst else None),
+                       isinstance(p, stream.PartStaff)))
+    return part_names(staves)
+
+
+def part_names(staves: list[tuple[tuple, bool]]) -> list[str]:
+    """Part names of a score's parts, each given as (its name candidates in order: the
+    part's, its instrument's part name, its instrument's name; whether it is a PartStaff).
+    The staves of one piano or organ part (several PartStaffs in a row with one name) count
+    once; a part without any name is "Part N"."""
     names: list[str] = []
     prev_staff: str | None = None
-    for i, p in enumerate(score.parts):
-        inst = p.getInstrument(returnDefault=False)
-        name = (clean_text(p.partName) or (clean_text(inst.partName) if inst else None)
-                or (clean_text(inst.instrumentName) if inst else None) or f"Part {i + 1}")
-        # the staves of one piano or organ part come back as several PartStaff objects
-        if isinstance(p, stream.PartStaff) and name == prev_staff:
+    for i, (candidates, is_part_staff) in enumerate(staves):
+        name = next((n for n in map(clean_text, candidates) if n), None) or f"Part {i + 1}"
+        if is_part_staff and name == prev_staff:
             continue
-        prev_staff = name if isinstance(p, stream.PartStaff) else None
+        prev_staff = name if is_part_staff else None
         names.append(name)
     return names
 
